@@ -1,0 +1,34 @@
+"""Fanout's simulation engine: a pure, deterministic library (see README.md in this folder).
+
+No Django, asyncio, I/O, wall clock or global random source may be used here.
+"""
+
+from playground.engine.document import (
+    MAX_DOCUMENT_BYTES,
+    Document,
+    DocumentError,
+    Edge,
+    Node,
+    parse_document,
+)
+from playground.engine.registry import LIMITS, FieldError, NodeType, Param, get_node_type, node_types
+from playground.engine.schema import json_schema
+from playground.engine.simulation import CommandError, Simulation
+
+__all__ = [
+    "LIMITS",
+    "MAX_DOCUMENT_BYTES",
+    "CommandError",
+    "Document",
+    "DocumentError",
+    "Edge",
+    "FieldError",
+    "Node",
+    "NodeType",
+    "Param",
+    "Simulation",
+    "get_node_type",
+    "json_schema",
+    "node_types",
+    "parse_document",
+]

@@ -1,0 +1,523 @@
+"""A Kafka consumer group during a run: the poll loop, offsets, retries and eager rebalancing.
+
+The rules followed, from the Kafka consumer and group coordinator:
+
+- Each partition is owned by at most one member; a member fetches from its position, which
+  starts at the committed offset when the partition is assigned (auto.offset.reset=earliest for
+  a group with no commit yet).
+- A poll returns at most max.poll.records, taken partition by partition in rotating order.
+- enable.auto.commit: in poll, when auto.commit.interval.ms has passed since the last commit, the
+  positions of what the previous poll returned are committed; they are also committed
+  synchronously before partitions are revoked (ConsumerCoordinator.onJoinPrepare). A member that
+  crashes commits nothing, so whatever it processed since its last commit is delivered again to
+  the next owner: a duplicate, counted.
+- Eager rebalance protocol: a change of membership opens a rebalance; members learn of it at
+  their next heartbeat (heartbeat.interval.ms), finish the batch in hand, commit, revoke every
+  partition and rejoin. The coordinator waits for every member it knows; a crashed member is
+  only forgotten when session.timeout.ms has passed since its last heartbeat. Then the leader
+  assigns (range assignor) and every member resumes from the committed offsets. No member
+  processes while it is rejoining.
+- A graceful leave (consumer.close) commits and sends LeaveGroup at once: no session timeout.
+
+Failures use the non-blocking retry pattern (retry topics, as Spring Kafka's @RetryableTopic):
+a record whose processing fails is handed to a retry queue with backoff so its partition keeps
+flowing; after max attempts it goes to the dead letter topic, or is dropped with a reason when
+the group has none. Retry attempts are executed when they fall due; their own processing time is
+not charged to the members.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from playground.engine.kafka.assignors import range_assign
+from playground.engine.kafka.partitioner import key_name
+from playground.engine.kernel import uniform_hash
+
+if TYPE_CHECKING:
+    from playground.engine.kafka.runtime import TopicRuntime
+    from playground.engine.simulation import Simulation
+
+FETCH_DONE = 11
+PROCESS_DONE = 12
+RETRY_DUE = 13
+NOTICE = 14
+SESSION_EXPIRE = 15
+SYNC_DONE = 16
+AUTO_COMMIT = 17
+
+DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
+REBALANCES_KEPT = 50
+
+TP = tuple[str, int]
+
+
+class Member:
+    __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
+                 "joined", "leaving", "last_commit", "rr", "killed_at")
+
+    def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
+        self.id = member_id
+        # joining | fetching | processing | idle | dead
+        self.state = "joining"
+        self.token = 0  # bumped to void events already scheduled for this member
+        self.assigned: list[TP] = []
+        self.hb_phase = hb_phase
+        self.batch: list[tuple[str, int, int, int]] = []
+        self.notice_pending = False  # a heartbeat will tell it of the rebalance
+        self.rejoin = False  # told while processing: rejoins when the batch is done
+        self.joined = True  # has joined the current rebalance (a new member joins at once)
+        self.leaving = False
+        self.last_commit = now
+        self.rr = 0
+        self.killed_at: float | None = None
+
+
+class GroupRuntime:
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
+                 dlq: str | None) -> None:
+        self.id = node_id
+        self.p = params
+        self.topics = [t.id for t in topics]
+        self.partition_counts = {t.id: t.partition_count for t in topics}
+        self.dlq = dlq
+        self.rng = sim.kernel.rng(f"group:{node_id}")
+        self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
+        self.mean_s = params["processing_ms"] / 1000.0
+        self.fetch_s = params["fetch_ms"] / 1000.0
+        self.hb_s = params["heartbeat_interval_ms"] / 1000.0
+        self.members: dict[str, Member] = {}
+        self.next_number = 1
+        self.owner: dict[TP, str | None] = {}
+        self.committed: dict[TP, int] = {}
+        self.position: dict[TP, int] = {}
+        self.handled: dict[TP, int] = {}
+        for t in topics:
+            t.readers.append(node_id)
+            for p in range(t.partition_count):
+                tp = (t.id, p)
+                self.owner[tp] = None
+                self.committed[tp] = 0
+                self.position[tp] = 0
+                self.handled[tp] = 0
+        self.acked = {t: 0 for t in self.topics}
+        self.retry_waiting = {t: 0 for t in self.topics}
+        self.dead_lettered = {t: 0 for t in self.topics}
+        self.dropped: dict[str, dict[str, int]] = {t: {} for t in self.topics}
+        self.duplicates = 0
+        self.retried = 0
+        self.processed = 0
+        self.generation = 0
+        self.state = "stable"
+        self.join_closed = False
+        self.again = False
+        self.rebalance: dict[str, Any] | None = None
+        self.rebalances: list[dict[str, Any]] = []
+        for _ in range(params["consumers"]):
+            self._new_member(sim)
+        if self.topics:
+            self._trigger(sim, "the group started")
+
+    # -- accounting -------------------------------------------------------------------------
+
+    def keep_from(self, topic: str, partition: int) -> int:
+        return self.committed[(topic, partition)]
+
+    def stream(self, sim: Simulation, topic: str) -> dict[str, Any]:
+        t: TopicRuntime = sim.components[topic]
+        in_flight = waiting = 0
+        for p, log in enumerate(t.logs):
+            tp = (topic, p)
+            pos, handled = self.position[tp], self.handled[tp]
+            in_flight += max(0, pos - handled)
+            waiting += log.leo - max(pos, handled)
+        return {
+            "produced": t.leo_total(),
+            "acknowledged": self.acked[topic],
+            "in_flight": in_flight,
+            "waiting": waiting + self.retry_waiting[topic],
+            "dead_lettered": self.dead_lettered[topic],
+            "dropped": dict(self.dropped[topic]),
+        }
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def add_member(self, sim: Simulation) -> str:
+        member = self._new_member(sim)
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "added"})
+        self._trigger(sim, f"{member.id} joined")
+        return member.id
+
+    def remove_member(self, sim: Simulation, member_id: str) -> None:
+        member = self.members[member_id]
+        member.leaving = True
+        if member.state != "processing":
+            self._leave(sim, member)
+
+    def kill_member(self, sim: Simulation, member_id: str) -> None:
+        member = self.members[member_id]
+        now = sim.kernel.now
+        member.state = "dead"
+        member.token += 1
+        member.killed_at = now
+        last_heartbeat = member.hb_phase + math.floor((now - member.hb_phase) / self.hb_s) * self.hb_s
+        expiry = last_heartbeat + self.p["session_timeout_ms"] / 1000.0
+        sim.kernel.schedule(expiry, SESSION_EXPIRE, self.id, member.id)
+        sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "killed", "expires": expiry})
+        if self.state == "rebalancing":
+            self._check_join(sim)
+
+    def live_members(self) -> list[str]:
+        return [m.id for m in self.members.values() if m.state != "dead" and not m.leaving]
+
+    # -- events -----------------------------------------------------------------------------
+
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == RETRY_DUE:
+            self._retry(sim, arg)
+            return
+        if kind == SYNC_DONE:
+            self._sync(sim, arg)
+            return
+        member_id, token = arg if isinstance(arg, tuple) else (arg, None)
+        member = self.members.get(member_id)
+        if member is None:
+            return
+        if kind == SESSION_EXPIRE:
+            if member.state == "dead":
+                self._expire(sim, member)
+            return
+        if kind == NOTICE:
+            self._notice(sim, member)
+            return
+        if token != member.token:
+            return
+        if kind == FETCH_DONE:
+            self._fetch_done(sim, member)
+        elif kind == PROCESS_DONE:
+            self._process_done(sim, member)
+        elif kind == AUTO_COMMIT:
+            if member.state == "idle":
+                self._commit(sim, member)
+
+    def on_append(self, sim: Simulation, topic: str, partition: int) -> None:
+        """A long poll returns as soon as records arrive on a partition the member owns."""
+        owner = self.owner.get((topic, partition))
+        if owner is None:
+            return
+        member = self.members[owner]
+        if member.state == "idle" and not member.rejoin:
+            member.state = "fetching"
+            member.token += 1
+            sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
+
+    # -- the poll loop ----------------------------------------------------------------------
+
+    def _poll(self, sim: Simulation, member: Member) -> None:
+        """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
+        member.token += 1
+        for tp in member.assigned:
+            if sim.components[tp[0]].logs[tp[1]].leo > self.position[tp]:
+                member.state = "fetching"
+                sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
+                return
+        member.state = "idle"
+        if any(self.committed[tp] != self.position[tp] for tp in member.assigned):
+            due = member.last_commit + self.p["auto_commit_interval_ms"] / 1000.0
+            sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
+
+    def _fetch_done(self, sim: Simulation, member: Member) -> None:
+        if member.rejoin:
+            self._rejoin(sim, member)
+            return
+        room = self.p["max_poll_records"]
+        batch = member.batch = []
+        assigned = member.assigned
+        count = len(assigned)
+        for i in range(count):
+            tp = assigned[(member.rr + i) % count]
+            leo = sim.components[tp[0]].logs[tp[1]].leo
+            pos = self.position[tp]
+            take = min(leo - pos, room)
+            if take > 0:
+                batch.append((tp[0], tp[1], pos, pos + take))
+                self.position[tp] = pos + take
+                room -= take
+                if room == 0:
+                    break
+        if count:
+            member.rr = (member.rr + 1) % count
+        if not batch:
+            self._poll(sim, member)
+            return
+        total = self.p["max_poll_records"] - room
+        member.state = "processing"
+        now = sim.kernel.now
+        duration = float(self.rng.gamma(total, self.mean_s))
+        if sim.record_flow:
+            for topic, p, first, end in batch:
+                sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
+                          "o": first, "n": end - first})
+        sim.kernel.schedule(now + duration, PROCESS_DONE, self.id, (member.id, member.token))
+
+    def _process_done(self, sim: Simulation, member: Member) -> None:
+        now = sim.kernel.now
+        for topic, p, first, end in member.batch:
+            tp = (topic, p)
+            handled = self.handled[tp]
+            offsets = np.arange(first, end, dtype=np.int64)
+            failed = self._fails(p, offsets, 1)
+            n = end - first
+            n_failed = int(failed.sum())
+            self.processed += n
+            duplicates = max(0, min(end, handled) - first)
+            self.duplicates += duplicates
+            new_ok = int((~failed[duplicates:]).sum()) if duplicates < n else 0
+            self.acked[topic] += new_ok
+            if n_failed:
+                log = sim.components[topic].logs[p]
+                for o in offsets[failed].tolist():
+                    self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+            self.handled[tp] = max(handled, end)
+            if sim.record_flow:
+                sim.emit({"k": "process", "t": now, "g": self.id, "c": member.id, "p": p, "topic": topic,
+                          "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+        member.batch = []
+        if member.leaving:
+            self._leave(sim, member)
+            return
+        if now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0:
+            self._commit(sim, member)
+        if member.rejoin:
+            self._rejoin(sim, member)
+            return
+        self._poll(sim, member)
+
+    def _fails(self, partition: int, offsets: np.ndarray, attempt: int) -> np.ndarray:
+        """Which attempts fail: poison records always, others with the transient probability.
+
+        Both are properties of the record (a hash of group, partition, offset and attempt), so a
+        record delivered again after a rebalance behaves as it did the first time.
+        """
+        failed = np.zeros(len(offsets), dtype=bool)
+        if self.p["poison_rate"] > 0:
+            failed |= uniform_hash(self.salt, partition, offsets, 0) < self.p["poison_rate"]
+        if self.p["failure_rate"] > 0:
+            failed |= uniform_hash(self.salt ^ 0x5A5A5A5A, partition, offsets, attempt) < self.p["failure_rate"]
+        return failed
+
+    def _is_poison(self, partition: int, offset: int) -> bool:
+        if self.p["poison_rate"] <= 0:
+            return False
+        value = uniform_hash(self.salt, partition, np.array([offset], dtype=np.int64), 0)[0]
+        return bool(value < self.p["poison_rate"])
+
+    # -- retries and dead letters -----------------------------------------------------------
+
+    def _failed_attempt(self, sim: Simulation, topic: str, p: int, o: int, key: int, attempt: int,
+                        dup: bool) -> None:
+        now = sim.kernel.now
+        if attempt < self.p["max_attempts"]:
+            delay = self.p["backoff_ms"] / 1000.0 * self.p["backoff_multiplier"] ** (attempt - 1)
+            if not dup and attempt == 1:
+                self.retry_waiting[topic] += 1
+            sim.kernel.schedule(now + delay, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
+            sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
+                      "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": now + delay})
+            return
+        if not dup and attempt > 1:
+            self.retry_waiting[topic] -= 1
+        poison = self._is_poison(p, o)
+        reason = ("poison message: failed every attempt" if poison
+                  else f"transient failures on all {attempt} attempts")
+        entry = {"k": "dead_letter", "t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
+                 "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason,
+                 "duplicate": dup}
+        if self.dlq is None:
+            if not dup:
+                drops = self.dropped[topic]
+                drops[DROP_NO_DLQ] = drops.get(DROP_NO_DLQ, 0) + 1
+            sim.emit({"k": "drop", "t": now, "reason": DROP_NO_DLQ, "n": 1, "node": self.id, "topic": topic,
+                      "p": p, "o": o})
+            return
+        if not dup:
+            self.dead_lettered[topic] += 1
+        sim.components[self.dlq].add({k: v for k, v in entry.items() if k != "k"})
+        sim.emit(entry)
+
+    def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:
+        topic, p, o, key, attempt, dup = arg
+        self.retried += 1
+        failed = bool(self._fails(p, np.array([o], dtype=np.int64), attempt)[0])
+        if failed:
+            self._failed_attempt(sim, topic, p, o, key, attempt, dup)
+            return
+        if not dup:
+            self.retry_waiting[topic] -= 1
+            self.acked[topic] += 1
+        sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
+                  "key": key_name(key) if key >= 0 else None, "attempt": attempt})
+
+    # -- offsets ----------------------------------------------------------------------------
+
+    def _commit(self, sim: Simulation, member: Member) -> None:
+        member.last_commit = sim.kernel.now
+        for tp in member.assigned:
+            pos = self.position[tp]
+            if self.committed[tp] != pos:
+                self.committed[tp] = pos
+                if sim.record_flow:
+                    sim.emit({"k": "commit", "t": sim.kernel.now, "g": self.id, "c": member.id, "topic": tp[0],
+                              "p": tp[1], "o": pos})
+
+    # -- membership and rebalancing ---------------------------------------------------------
+
+    def _new_member(self, sim: Simulation) -> Member:
+        member_id = f"consumer-{self.next_number}"
+        self.next_number += 1
+        phase = sim.kernel.now + float(self.rng.uniform(0.0, self.hb_s))
+        member = Member(member_id, phase, sim.kernel.now)
+        self.members[member_id] = member
+        return member
+
+    def _assignment(self) -> dict[str, list[str]]:
+        return {m.id: [f"{t}/{p}" for t, p in m.assigned] for m in self.members.values()}
+
+    def _trigger(self, sim: Simulation, reason: str) -> None:
+        now = sim.kernel.now
+        if self.state == "rebalancing":
+            self.rebalance["reasons"].append(reason)
+            if self.join_closed:
+                self.again = True
+            else:
+                self._notify_all(sim)
+                self._check_join(sim)
+            return
+        self.state = "rebalancing"
+        self.join_closed = False
+        self.rebalance = {"generation": self.generation + 1, "started": now, "reason": reason,
+                          "reasons": [reason], "before": self._assignment()}
+        sim.emit({"k": "rebalance_start", "t": now, "g": self.id, "generation": self.generation + 1,
+                  "reason": reason})
+        self._notify_all(sim)
+        self._check_join(sim)
+
+    def _notify_all(self, sim: Simulation) -> None:
+        """Every member learns of the rebalance at its next heartbeat."""
+        now = sim.kernel.now
+        for member in self.members.values():
+            if member.joined or member.state == "dead" or member.notice_pending or member.rejoin:
+                continue
+            beats = math.ceil((now - member.hb_phase) / self.hb_s)
+            at = member.hb_phase + max(0, beats) * self.hb_s
+            member.notice_pending = True
+            sim.kernel.schedule(at, NOTICE, self.id, member.id)
+
+    def _notice(self, sim: Simulation, member: Member) -> None:
+        if not member.notice_pending:
+            return
+        member.notice_pending = False
+        if member.state in ("idle", "fetching"):
+            self._rejoin(sim, member)
+        elif member.state == "processing":
+            member.rejoin = True  # rejoins when the batch in hand is done (_process_done)
+
+    def _rejoin(self, sim: Simulation, member: Member) -> None:
+        """Eager protocol: commit, revoke everything, rejoin."""
+        self._commit(sim, member)
+        for tp in member.assigned:
+            self.owner[tp] = None
+        member.assigned = []
+        member.rejoin = False
+        member.joined = True
+        member.token += 1
+        member.state = "joining"
+        self._check_join(sim)
+
+    def _leave(self, sim: Simulation, member: Member) -> None:
+        self._commit(sim, member)
+        for tp in member.assigned:
+            self.owner[tp] = None
+            self.position[tp] = self.committed[tp]
+        del self.members[member.id]
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
+        self._trigger(sim, f"{member.id} left the group")
+
+    def _expire(self, sim: Simulation, member: Member) -> None:
+        for tp in member.assigned:
+            self.owner[tp] = None
+            self.position[tp] = self.committed[tp]
+        del self.members[member.id]
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "expired"})
+        self._trigger(sim, f"session timeout of {member.id}")
+
+    def _check_join(self, sim: Simulation) -> None:
+        if self.state != "rebalancing" or self.join_closed:
+            return
+        # The coordinator waits for every member it knows, a crashed one until its session expires.
+        if any(not m.joined for m in self.members.values()):
+            return
+        self.join_closed = True
+        # JoinGroup response to the leader, then SyncGroup: two round trips to the coordinator.
+        sim.kernel.schedule(sim.kernel.now + 2 * self.fetch_s, SYNC_DONE, self.id, self.rebalance["generation"])
+
+    def _sync(self, sim: Simulation, generation: int) -> None:
+        if self.rebalance is None or generation != self.rebalance["generation"]:
+            return
+        now = sim.kernel.now
+        joined = {m.id: self.topics for m in self.members.values() if m.joined}
+        plan = range_assign(joined, self.partition_counts)
+        for member_id, owned in plan.items():
+            member = self.members[member_id]
+            member.assigned = owned
+            for tp in owned:
+                self.owner[tp] = member_id
+                self.position[tp] = self.committed[tp]
+        self.generation = generation
+        self.state = "stable"
+        record = dict(self.rebalance, ended=now, after=self._assignment())
+        del record["reasons"]
+        record["reason"] = "; ".join(self.rebalance["reasons"])
+        self.rebalances.append(record)
+        del self.rebalances[:-REBALANCES_KEPT]
+        self.rebalance = None
+        sim.emit({"k": "rebalance_end", "t": now, "g": self.id, "generation": generation,
+                  "started": record["started"], "reason": record["reason"], "before": record["before"],
+                  "after": record["after"]})
+        for member in self.members.values():
+            member.joined = False
+            if member.state == "joining":
+                member.last_commit = now
+                self._poll(sim, member)
+        if self.again:
+            self.again = False
+            self._trigger(sim, "membership changed during the last rebalance")
+
+    # -- view -------------------------------------------------------------------------------
+
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
+        partitions = []
+        lag = 0
+        for (topic, p), committed in self.committed.items():
+            leo = sim.components[topic].logs[p].leo
+            partition_lag = leo - committed
+            lag += partition_lag
+            partitions.append({"topic": topic, "p": p, "committed": committed, "position": self.position[(topic, p)],
+                               "lag": partition_lag, "owner": self.owner[(topic, p)]})
+        return {
+            "generation": self.generation,
+            "state": self.state,
+            "members": [{"id": m.id, "state": "leaving" if m.leaving else m.state,
+                         "partitions": [f"{t}/{p}" for t, p in m.assigned]} for m in self.members.values()],
+            "partitions": partitions,
+            "lag": lag,
+            "duplicates": self.duplicates,
+            "retried": self.retried,
+            "processed": self.processed,
+            "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
+            "rebalances": self.rebalances[-20:],
+        }

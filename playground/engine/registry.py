@@ -1,0 +1,222 @@
+"""The component registry: what each node type declares.
+
+A node type is one class: its parameters (type, default, bounds, unit, help), its ports (which
+types may connect into it, how many edges in and out) and, in the system's own package, its
+behaviour. The inspector form, the JSON Schema of the document and validation are all derived
+from these declarations, so adding a system means adding a module, not editing five.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refused value, named by its path in the document (``nodes[2].params.rate``)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter of a node type."""
+
+    name: str
+    label: str
+    kind: str  # "int" | "float" | "enum" | "bool"
+    default: Any
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+
+    def coerce(self, raw: Any) -> tuple[Any, str | None]:
+        """Return ``(value, None)`` or ``(None, message)``. Strings from a form are accepted."""
+        if self.kind == "bool":
+            if isinstance(raw, bool):
+                return raw, None
+            if isinstance(raw, str) and raw.lower() in ("true", "on", "1", "false", "off", "0", ""):
+                return raw.lower() in ("true", "on", "1"), None
+            return None, "must be true or false"
+        if self.kind == "enum":
+            if isinstance(raw, str) and raw in self.choices:
+                return raw, None
+            return None, "must be one of " + ", ".join(self.choices)
+        if isinstance(raw, bool):
+            return None, f"must be {'a whole number' if self.kind == 'int' else 'a number'}"
+        value: Any = raw
+        if isinstance(raw, str):
+            text = raw.strip()
+            try:
+                value = int(text) if self.kind == "int" else float(text)
+            except ValueError:
+                return None, f"must be {'a whole number' if self.kind == 'int' else 'a number'}"
+        if self.kind == "int":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int):
+                return None, "must be a whole number"
+        else:
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                return None, "must be a number"
+            value = float(value)
+        if self.min is not None and value < self.min:
+            return None, f"must be at least {_fmt(self.min)}{_unit(self.unit)}"
+        if self.max is not None and value > self.max:
+            return None, f"must be at most {_fmt(self.max)}{_unit(self.unit)}"
+        return value, None
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any]
+        if self.kind == "bool":
+            schema = {"type": "boolean"}
+        elif self.kind == "enum":
+            schema = {"enum": list(self.choices)}
+        else:
+            schema = {"type": "integer" if self.kind == "int" else "number"}
+            if self.min is not None:
+                schema["minimum"] = self.min
+            if self.max is not None:
+                schema["maximum"] = self.max
+        schema["default"] = self.default
+        schema["title"] = self.label
+        description = self.help + (f" ({self.unit})" if self.unit else "")
+        if description:
+            schema["description"] = description
+        return schema
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "step": self.step,
+            "unit": self.unit,
+            "help": self.help,
+            "choices": list(self.choices),
+        }
+
+
+def _fmt(number: float) -> str:
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
+
+
+class NodeType:
+    """Base of every node type. Subclasses set the class attributes and register themselves."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    category: ClassVar[str]
+    help: ClassVar[str]
+    color: ClassVar[str] = "#64748b"
+    params: ClassVar[tuple[Param, ...]] = ()
+    accepts_from: ClassVar[tuple[str, ...]] = ()
+    max_in: ClassVar[int | None] = None
+    max_out: ClassVar[int | None] = None
+
+    @classmethod
+    def param(cls, name: str) -> Param:
+        for p in cls.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {p.name: p.default for p in cls.params}
+
+    @classmethod
+    def coerce_params(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+        """Coerce and bound-check raw values; missing ones take their default.
+
+        Returns the params that validated merged over the defaults, and the errors (each named
+        by the parameter's name). Unknown names are errors: a typo must not pass silently.
+        """
+        values = cls.defaults()
+        errors: list[FieldError] = []
+        known = {p.name: p for p in cls.params}
+        for key in raw:
+            if key not in known:
+                errors.append(FieldError(key, f"is not a parameter of {cls.label}"))
+        for p in cls.params:
+            if p.name in raw:
+                value, message = p.coerce(raw[p.name])
+                if message is None:
+                    values[p.name] = value
+                else:
+                    errors.append(FieldError(p.name, message))
+        return values, errors
+
+    @classmethod
+    def to_dict(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "label": cls.label,
+            "category": cls.category,
+            "help": cls.help,
+            "color": cls.color,
+            "params": [p.to_dict() for p in cls.params],
+            "accepts_from": list(cls.accepts_from),
+            "max_in": cls.max_in,
+            "max_out": cls.max_out,
+        }
+
+
+_REGISTRY: dict[str, type[NodeType]] = {}
+
+
+def register(cls: type[NodeType]) -> type[NodeType]:
+    """Class decorator: add a node type to the registry (palette order = registration order)."""
+    if cls.name in _REGISTRY:
+        raise ValueError(f"node type {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def node_types() -> list[type[NodeType]]:
+    _load_systems()
+    return list(_REGISTRY.values())
+
+
+def get_node_type(name: str) -> type[NodeType]:
+    _load_systems()
+    return _REGISTRY[name]
+
+
+def _load_systems() -> None:
+    # Importing a system's package registers its node types.
+    from playground.engine import kafka  # noqa: F401
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep one person from exhausting the server."""
+
+    max_nodes: int = 60
+    max_edges: int = 200
+    max_partitions_total: int = 1024
+    max_rate_total: float = 1_000_000.0
+    max_consumers_total: int = 256
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+LIMITS = Limits()

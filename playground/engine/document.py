@@ -183,7 +183,6 @@ def _parse_node(i: int, raw: Any, errors: list[FieldError]) -> Node | None:
     ok = True
     for key in sorted(set(raw) - _NODE_KEYS):
         errors.append(FieldError(f"{path}.{key}", "is not a field of a node"))
-        ok = False
     node_id = raw.get("id")
     if not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
         errors.append(FieldError(f"{path}.id", "must be 1 to 64 letters, digits, '-' or '_'"))
@@ -204,7 +203,6 @@ def _parse_node(i: int, raw: Any, errors: list[FieldError]) -> Node | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                 or abs(value) > COORD_LIMIT:
             errors.append(FieldError(f"{path}.{axis}", f"must be a number between -{COORD_LIMIT:,} and {COORD_LIMIT:,}"))
-            ok = False
             value = 0
         coords.append(float(value))
     raw_params = raw.get("params", {})
@@ -212,12 +210,14 @@ def _parse_node(i: int, raw: Any, errors: list[FieldError]) -> Node | None:
         raw_params = {}
     if not isinstance(raw_params, dict):
         errors.append(FieldError(f"{path}.params", "must be an object"))
-        return None
+        raw_params = {}
     params, param_errors = node_type.coerce_params(raw_params)
     for err in param_errors:
         errors.append(FieldError(f"{path}.params.{err.path}", err.message))
-    if param_errors or not ok:
+    if not ok:
         return None
+    # A node with refused fields is still returned, so that edges to it are not reported as
+    # dangling too; the errors already recorded keep the document from being accepted.
     return Node(id=node_id, type=node_type.name, label=label, x=coords[0], y=coords[1], params=params)
 
 

@@ -1,0 +1,35 @@
+"""Tiny document factories for engine tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground import engine
+
+
+def kafka_doc(*, rate: float = 200.0, keys: int = 50, partitions: int = 6, consumers: int = 2,
+              processing_ms: float = 2.0, poison_rate: float = 0.0, failure_rate: float = 0.0,
+              max_attempts: int = 4, backoff_ms: float = 50.0, dlq: bool = True,
+              **group: Any) -> dict[str, Any]:
+    nodes = [
+        {"id": "producer", "type": "producer", "params": {"rate": rate, "keys": keys}},
+        {"id": "topic", "type": "kafka_topic", "params": {"partitions": partitions}},
+        {"id": "group", "type": "consumer_group",
+         "params": {"consumers": consumers, "processing_ms": processing_ms, "poison_rate": poison_rate,
+                    "failure_rate": failure_rate, "max_attempts": max_attempts, "backoff_ms": backoff_ms,
+                    **group}},
+    ]
+    edges = [{"source": "producer", "target": "topic"}, {"source": "topic", "target": "group"}]
+    if dlq:
+        nodes.append({"id": "dlq", "type": "dlq"})
+        edges.append({"source": "group", "target": "dlq"})
+    return {"fanout": 1, "name": "test", "nodes": nodes, "edges": edges}
+
+
+def simulation(seed: int = 7, *, record_flow: bool = True, **kwargs: Any) -> engine.Simulation:
+    return engine.Simulation(engine.parse_document(kafka_doc(**kwargs)), seed, record_flow=record_flow)
+
+
+def conserved(metrics: dict[str, Any]) -> bool:
+    return metrics["produced"] == (metrics["acknowledged"] + metrics["in_flight"] + metrics["waiting"]
+                                   + metrics["dead_lettered"] + metrics["dropped_total"])

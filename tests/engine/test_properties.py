@@ -1,0 +1,124 @@
+"""Invariants under random topologies, random commands and random consumer crashes."""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from playground import engine
+from tests.engine.factories import conserved, kafka_doc
+
+params = st.fixed_dictionaries({
+    "rate": st.sampled_from([0.0, 10.0, 150.0, 2000.0]),
+    "keys": st.integers(1, 200),
+    "partitions": st.integers(1, 12),
+    "consumers": st.integers(1, 5),
+    "processing_ms": st.sampled_from([0.1, 2.0, 30.0]),
+    "poison_rate": st.sampled_from([0.0, 0.02, 0.5]),
+    "failure_rate": st.sampled_from([0.0, 0.1, 0.6]),
+    "max_attempts": st.integers(1, 4),
+    "backoff_ms": st.sampled_from([0.0, 20.0, 500.0]),
+    "dlq": st.booleans(),
+    "auto_commit_interval_ms": st.sampled_from([100, 5000]),
+    "session_timeout_ms": st.sampled_from([6000, 10000]),
+})
+
+
+class KafkaRun(RuleBasedStateMachine):
+    @initialize(p=params, seed=st.integers(0, 2**32 - 1))
+    def build(self, p, seed):
+        self.sim = engine.Simulation(engine.parse_document(kafka_doc(**p)), seed)
+        self.last_t = 0.0
+
+    def _group(self):
+        return self.sim.components["group"]
+
+    @rule(dt=st.sampled_from([0.01, 0.1, 0.5, 3.0]))
+    def advance(self, dt):
+        self.sim.advance(dt)
+
+    @precondition(lambda self: len(self._group().members) < 8)
+    @rule()
+    def add_consumer(self):
+        self.sim.apply({"op": "add_consumer", "group": "group"})
+
+    @rule(data=st.data(), crash=st.booleans())
+    def remove_or_kill(self, data, crash):
+        group = self._group()
+        alive = [m.id for m in group.members.values() if m.state != "dead" and not m.leaving]
+        if not alive:
+            return
+        member = data.draw(st.sampled_from(alive))
+        self.sim.apply({"op": "kill_consumer" if crash else "remove_consumer", "group": "group", "member": member})
+
+    @invariant()
+    def clock_never_goes_back(self):
+        assert self.sim.now >= self.last_t
+        self.last_t = self.sim.now
+
+    @invariant()
+    def every_message_is_counted_exactly_once(self):
+        for stream in self.sim.streams():
+            total = (stream["acknowledged"] + stream["in_flight"] + stream["waiting"]
+                     + stream["dead_lettered"] + sum(stream["dropped"].values()))
+            assert stream["produced"] == total, stream
+            assert min(stream["acknowledged"], stream["in_flight"], stream["waiting"]) >= 0, stream
+
+    @invariant()
+    def no_partition_is_owned_twice(self):
+        group = self._group()
+        owned = [tp for m in group.members.values() for tp in m.assigned]
+        assert len(owned) == len(set(owned))
+        for member in group.members.values():
+            for tp in member.assigned:
+                assert group.owner[tp] == member.id
+
+    @invariant()
+    def committed_offsets_never_pass_the_log_end(self):
+        group = self._group()
+        for (topic, p), committed in group.committed.items():
+            assert 0 <= committed <= self.sim.components[topic].logs[p].leo
+
+
+KafkaRun.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None,
+                                      suppress_health_check=[HealthCheck.too_slow])
+test_kafka_run_invariants = KafkaRun.TestCase
+
+
+@settings(max_examples=15, deadline=None)
+@given(p=params, seed=st.integers(0, 2**32 - 1),
+       script=st.lists(st.tuples(st.integers(0, 39), st.sampled_from(["add", "kill", "remove"])), max_size=4))
+def test_same_seed_gives_the_same_trace(p, seed, script):
+    def trace():
+        sim = engine.Simulation(engine.parse_document(kafka_doc(**p)), seed)
+        out = []
+        for tick in range(40):
+            for at, op in script:
+                if at != tick:
+                    continue
+                group = sim.components["group"]
+                alive = sorted(m.id for m in group.members.values() if m.state != "dead" and not m.leaving)
+                if op == "add" and len(group.members) < 8:
+                    sim.apply({"op": "add_consumer", "group": "group"})
+                elif op != "add" and alive:
+                    sim.apply({"op": f"{op}_consumer", "group": "group", "member": alive[0]})
+            sim.advance(0.25)
+            out.extend(sim.drain_events())
+            assert conserved(sim.metrics())
+        return out, sim.metrics()
+
+    assert trace() == trace()
+
+
+@settings(max_examples=10, deadline=None)
+@given(p=params, seed=st.integers(0, 2**32 - 1), split=st.integers(1, 30))
+def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
+    sim = engine.Simulation(engine.parse_document(kafka_doc(**p)), seed)
+    for _ in range(split):
+        sim.advance(0.2)
+    sim.drain_events()
+    restored = engine.Simulation.restore(sim.snapshot())
+    for _ in range(20):
+        sim.advance(0.2)
+        restored.advance(0.2)
+    assert sim.drain_events() == restored.drain_events()
+    assert sim.metrics() == restored.metrics()

@@ -1,0 +1,217 @@
+import pytest
+
+from playground import engine
+from playground.engine.kafka.partitioner import partition_for_key
+from tests.engine.factories import conserved, simulation
+
+
+def run(sim, seconds, step=0.1):
+    for _ in range(round(seconds / step)):
+        sim.advance(step)
+
+
+def events_of(sim, kind):
+    return [e for e in sim.drain_events() if e["k"] == kind]
+
+
+def scripted_run(seed):
+    sim = simulation(seed, poison_rate=0.05, consumers=3)
+    out = []
+    for i in range(60):
+        if i == 10:
+            sim.apply({"op": "add_consumer", "group": "group"})
+        if i == 25:
+            sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+        sim.advance(0.1)
+        out.extend(sim.drain_events())
+    return out, sim.metrics()
+
+
+def test_same_document_seed_and_commands_give_the_same_event_stream():
+    assert scripted_run(5) == scripted_run(5)
+
+
+def test_another_seed_gives_another_run():
+    assert scripted_run(5)[0] != scripted_run(6)[0]
+
+
+def test_restored_snapshot_continues_exactly_as_the_original():
+    original = simulation(3, poison_rate=0.05)
+    run(original, 3.0)
+    original.apply({"op": "add_consumer", "group": "group"})
+    original.advance(0.05)
+    original.drain_events()
+    blob = original.snapshot()
+    run(original, 4.0)
+    original.apply({"op": "kill_consumer", "group": "group", "member": "consumer-2"})
+    run(original, 15.0)
+    restored = engine.Simulation.restore(blob)
+    run(restored, 4.0)
+    restored.apply({"op": "kill_consumer", "group": "group", "member": "consumer-2"})
+    run(restored, 15.0)
+    assert restored.drain_events() == original.drain_events()
+    assert restored.metrics() == original.metrics()
+
+
+def test_records_go_to_the_murmur2_partition_of_their_key():
+    sim = simulation(rate=500, keys=20, partitions=5)
+    run(sim, 1.0)
+    produced = events_of(sim, "produce")
+    assert produced
+    for event in produced:
+        assert event["p"] == partition_for_key(event["key"].encode(), 5)
+
+
+def test_conservation_holds_at_every_tick():
+    sim = simulation(poison_rate=0.1, failure_rate=0.2, rate=400)
+    for i in range(100):
+        sim.advance(0.1)
+        assert conserved(sim.metrics()), i
+
+
+def test_poison_messages_are_retried_with_backoff_then_dead_lettered():
+    sim = simulation(rate=50, poison_rate=1.0, max_attempts=3, backoff_ms=100, backoff_multiplier=2)
+    run(sim, 2.0)
+    events = sim.drain_events()
+    first = next(e for e in events if e["k"] == "dead_letter")
+    retries = [e for e in events if e["k"] == "retry" and (e["p"], e["o"]) == (first["p"], first["o"])]
+    assert [r["attempt"] for r in retries] == [2, 3]
+    assert retries[0]["due"] == pytest.approx(retries[0]["t"] + 0.1)
+    assert retries[1]["due"] == pytest.approx(retries[1]["t"] + 0.2)
+    assert first["t"] == pytest.approx(retries[1]["due"])
+    assert first["attempts"] == 3
+    assert first["reason"] == "poison message: failed every attempt"
+    dlq = sim.metrics()["nodes"]["dlq"]
+    assert dlq["count"] >= 1 and {"topic", "p", "o", "key", "attempts", "reason"} <= set(dlq["recent"][0])
+
+
+def test_transient_failures_recover_on_retry():
+    sim = simulation(rate=200, failure_rate=0.3, max_attempts=6, backoff_ms=10)
+    run(sim, 5.0)
+    metrics = sim.metrics()
+    assert metrics["retried"] > 0
+    assert any(e["k"] == "recovered" for e in sim.drain_events())
+    assert metrics["dead_lettered"] < metrics["retried"] / 10
+
+
+def test_without_a_dlq_exhausted_records_are_dropped_with_a_reason():
+    sim = simulation(rate=100, poison_rate=0.2, dlq=False, max_attempts=1)
+    run(sim, 2.0)
+    metrics = sim.metrics()
+    reason = "retries exhausted and the group has no dead letter queue"
+    assert metrics["dropped"][reason] > 0
+    assert metrics["dead_lettered"] == 0
+    assert conserved(metrics)
+
+
+def group_of(sim):
+    return sim.metrics()["nodes"]["group"]
+
+
+def test_adding_a_consumer_rebalances_with_the_range_assignor():
+    sim = simulation(partitions=6, consumers=2)
+    run(sim, 1.0)
+    sim.drain_events()
+    sim.apply({"op": "add_consumer", "group": "group"})
+    run(sim, 5.0)
+    events = sim.drain_events()
+    start = next(e for e in events if e["k"] == "rebalance_start")
+    end = next(e for e in events if e["k"] == "rebalance_end")
+    assert start["reason"] == "consumer-3 joined"
+    assert end["before"] == {"consumer-1": ["topic/0", "topic/1", "topic/2"],
+                             "consumer-2": ["topic/3", "topic/4", "topic/5"], "consumer-3": []}
+    assert end["after"] == {"consumer-1": ["topic/0", "topic/1"], "consumer-2": ["topic/2", "topic/3"],
+                            "consumer-3": ["topic/4", "topic/5"]}
+    assert group_of(sim)["generation"] == 2
+
+
+def test_no_member_processes_between_its_rejoin_and_the_new_assignment():
+    """Eager protocol: partitions are revoked on rejoin, so nothing is fetched until SyncGroup."""
+    sim = simulation(rate=400, partitions=6, consumers=2)
+    run(sim, 1.0)
+    sim.apply({"op": "add_consumer", "group": "group"})
+    sim.drain_events()
+    run(sim, 5.0)
+    events = sim.drain_events()
+    end = next(e for e in events if e["k"] == "rebalance_end")
+    last_commit = {}
+    for e in events:
+        if e["k"] == "commit" and e["t"] < end["t"]:
+            last_commit[e["c"]] = e["t"]
+    for member, revoked_at in last_commit.items():
+        fetched = [e for e in events if e["k"] == "fetch" and e["c"] == member and revoked_at < e["t"] < end["t"]]
+        assert fetched == []
+
+
+def test_killed_consumer_partitions_move_only_after_session_timeout():
+    sim = simulation(rate=200, partitions=4, consumers=2, session_timeout_ms=10_000)
+    run(sim, 2.0)
+    sim.drain_events()
+    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+    killed_at = sim.now
+    run(sim, 6.0)
+    assert not any(e["k"] == "rebalance_start" for e in sim.drain_events())
+    assert group_of(sim)["state"] == "stable"
+    assert [p["owner"] for p in group_of(sim)["partitions"]][:2] == ["consumer-1", "consumer-1"]
+    run(sim, 10.0)
+    events = sim.drain_events()
+    expired = next(e for e in events if e["k"] == "member" and e["change"] == "expired")
+    assert killed_at + 10.0 - 3.0 <= expired["t"] <= killed_at + 10.0  # last heartbeat + timeout
+    end = next(e for e in events if e["k"] == "rebalance_end")
+    assert end["after"] == {"consumer-2": ["topic/0", "topic/1", "topic/2", "topic/3"]}
+
+
+def test_crash_after_processing_uncommitted_records_causes_counted_duplicates():
+    """At-least-once: what the dead member processed since its last auto-commit is redelivered."""
+    sim = simulation(rate=300, partitions=2, consumers=2, auto_commit_interval_ms=5000)
+    run(sim, 4.0)
+    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+    run(sim, 20.0)
+    metrics = sim.metrics()
+    assert metrics["duplicates"] > 0
+    assert conserved(metrics)
+    assert metrics["acknowledged"] <= metrics["produced"]
+
+
+def test_graceful_leave_rebalances_at_once_without_duplicates():
+    sim = simulation(rate=300, partitions=4, consumers=2, session_timeout_ms=30_000)
+    run(sim, 3.0)
+    sim.drain_events()
+    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-2"})
+    run(sim, 4.0)
+    events = sim.drain_events()
+    assert any(e["k"] == "rebalance_end" for e in events)
+    assert group_of(sim)["duplicates"] == 0
+    assert [m["id"] for m in group_of(sim)["members"]] == ["consumer-1"]
+
+
+def test_lag_is_log_end_offset_minus_committed_offset():
+    sim = simulation(rate=500, processing_ms=20, consumers=1)
+    run(sim, 3.0)
+    group = group_of(sim)
+    topic = sim.metrics()["nodes"]["topic"]
+    for part in group["partitions"]:
+        assert part["lag"] == topic["partitions"][part["p"]]["leo"] - part["committed"]
+    assert group["lag"] == sum(p["lag"] for p in group["partitions"])
+
+
+def test_bad_commands_are_refused_with_a_reason():
+    sim = simulation()
+    with pytest.raises(engine.CommandError, match="unknown command op 'explode'"):
+        sim.apply({"op": "explode"})
+    with pytest.raises(engine.CommandError, match="no consumer group has the id 'nope'"):
+        sim.apply({"op": "add_consumer", "group": "nope"})
+    with pytest.raises(engine.CommandError, match="has no member 'consumer-9'"):
+        sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-9"})
+    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+    with pytest.raises(engine.CommandError, match="already crashed"):
+        sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+
+
+def test_flow_events_are_left_out_when_not_recorded_but_counts_are_the_same():
+    with_flow = simulation(9, poison_rate=0.05)
+    without = simulation(9, poison_rate=0.05, record_flow=False)
+    run(with_flow, 3.0)
+    run(without, 3.0)
+    assert with_flow.metrics() == without.metrics()
+    assert not any(e["k"] in ("produce", "fetch", "process", "commit") for e in without.drain_events())

@@ -61,6 +61,9 @@ class Kernel:
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+_S30, _S27, _S31, _S11 = (np.uint64(n) for n in (30, 27, 31, 11))
+_UNIT = 1.0 / 9007199254740992.0
 
 
 def uniform_hash(salt: int, partition: int, offsets: np.ndarray, attempt: int = 0) -> np.ndarray:
@@ -68,12 +71,14 @@ def uniform_hash(salt: int, partition: int, offsets: np.ndarray, attempt: int = 
 
     Used for properties of a message that must be the same every time it is looked at (a poison
     message fails every attempt, also when it is delivered again after a rebalance), without
-    storing a flag per message.
+    storing a flag per message. (uint64 array arithmetic wraps silently, as splitmix64 wants.)
     """
-    with np.errstate(over="ignore"):
-        z = offsets.astype(np.uint64) * _GOLDEN
-        z ^= np.uint64((salt * 0x100000001B3 + partition * 0x1000193 + attempt * 0x85EBCA6B) & 0xFFFFFFFFFFFFFFFF)
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        z ^= z >> np.uint64(31)
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    mix = np.uint64((salt * 0x100000001B3 + partition * 0x1000193 + attempt * 0x85EBCA6B) & _MASK64)
+    z = offsets.astype(np.uint64) * _GOLDEN
+    z ^= mix
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return (z >> _S11).astype(np.float64) * _UNIT

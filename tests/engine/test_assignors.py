@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playground.engine.kafka.assignors import range_assign
+from playground.engine.kafka.assignors import range_assign, roundrobin_assign
 
 
 def test_one_consumer_one_topic_gets_every_partition():
@@ -66,5 +66,39 @@ def test_range_assignment_is_complete_disjoint_and_balanced_within_one(members, 
     plan = range_assign({f"c{i}": ["t"] for i in range(members)}, {"t": partitions})
     owned = [tp for tps in plan.values() for tp in tps]
     assert sorted(owned) == [("t", p) for p in range(partitions)]
+    sizes = [len(tps) for tps in plan.values()]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_roundrobin_two_consumers_two_topics_six_partitions():
+    """RoundRobinAssignorTest.testTwoConsumersTwoTopicsSixPartitions: dealt across topics."""
+    members = {"c1": ["t1", "t2"], "c2": ["t1", "t2"]}
+    assert roundrobin_assign(members, {"t1": 3, "t2": 3}) == {
+        "c1": [("t1", 0), ("t1", 2), ("t2", 1)],
+        "c2": [("t1", 1), ("t2", 0), ("t2", 2)],
+    }
+
+
+def test_roundrobin_multiple_consumers_mixed_topics_skips_unsubscribed_members():
+    """RoundRobinAssignorTest.testMultipleConsumersMixedTopics."""
+    members = {"c1": ["t1"], "c2": ["t1", "t2"], "c3": ["t1"]}
+    assert roundrobin_assign(members, {"t1": 3, "t2": 2}) == {
+        "c1": [("t1", 0)],
+        "c2": [("t1", 1), ("t2", 0), ("t2", 1)],
+        "c3": [("t1", 2)],
+    }
+
+
+def test_roundrobin_two_consumers_one_partition():
+    """RoundRobinAssignorTest.testTwoConsumersOneTopicOnePartition."""
+    assert roundrobin_assign({"c1": ["t"], "c2": ["t"]}, {"t": 1}) == {"c1": [("t", 0)], "c2": []}
+
+
+@given(members=st.integers(1, 12), topics=st.lists(st.integers(1, 20), min_size=1, max_size=4))
+def test_roundrobin_is_complete_disjoint_and_balanced_within_one(members, topics):
+    counts = {f"t{i}": n for i, n in enumerate(topics)}
+    plan = roundrobin_assign({f"c{i}": list(counts) for i in range(members)}, counts)
+    owned = [tp for tps in plan.values() for tp in tps]
+    assert sorted(owned) == sorted((t, p) for t, n in counts.items() for p in range(n))
     sizes = [len(tps) for tps in plan.values()]
     assert max(sizes) - min(sizes) <= 1

@@ -20,6 +20,8 @@ params = st.fixed_dictionaries({
     "dlq": st.booleans(),
     "auto_commit_interval_ms": st.sampled_from([100, 5000]),
     "session_timeout_ms": st.sampled_from([6000, 10000]),
+    "commit": st.sampled_from(["auto", "after_processing", "before_processing"]),
+    "assignor": st.sampled_from(["range", "roundrobin"]),
 })
 
 

@@ -215,3 +215,39 @@ def test_flow_events_are_left_out_when_not_recorded_but_counts_are_the_same():
     run(without, 3.0)
     assert with_flow.metrics() == without.metrics()
     assert not any(e["k"] in ("produce", "fetch", "process", "commit") for e in without.drain_events())
+
+
+def test_commit_before_processing_loses_the_batch_in_hand_on_a_crash():
+    """At most once: the next owner starts after the committed offset, past records never processed."""
+    sim = simulation(rate=2000, partitions=1, consumers=2, processing_ms=5.0, commit="before_processing",
+                     max_poll_records=200)
+    run(sim, 2.0)
+    owner = group_of(sim)["partitions"][0]["owner"]
+    sim.apply({"op": "kill_consumer", "group": "group", "member": owner})
+    run(sim, 20.0)
+    metrics = sim.metrics()
+    reason = "offset committed before processing, then the consumer crashed (at most once)"
+    assert 0 < metrics["dropped"][reason] <= 200
+    assert metrics["duplicates"] == 0
+    assert conserved(metrics)
+
+
+def test_commit_after_processing_repeats_at_most_the_batch_in_hand():
+    """At least once with commitSync per batch: the records processed before the crash repeat."""
+    sim = simulation(rate=2000, partitions=1, consumers=2, processing_ms=5.0, commit="after_processing",
+                     max_poll_records=200)
+    run(sim, 2.0)
+    owner = group_of(sim)["partitions"][0]["owner"]
+    sim.apply({"op": "kill_consumer", "group": "group", "member": owner})
+    run(sim, 20.0)
+    metrics = sim.metrics()
+    assert 0 < metrics["duplicates"] <= 200  # what it got through of the batch in hand, no more
+    assert metrics["dropped_total"] == 0
+    assert conserved(metrics)
+
+
+def test_roundrobin_assignor_is_used_when_chosen():
+    sim = simulation(partitions=4, consumers=2, assignor="roundrobin")
+    run(sim, 1.0)
+    members = {m["id"]: m["partitions"] for m in group_of(sim)["members"]}
+    assert members == {"consumer-1": ["topic/0", "topic/2"], "consumer-2": ["topic/1", "topic/3"]}

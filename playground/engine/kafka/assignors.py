@@ -37,3 +37,32 @@ def range_assign(
     for owned in assignment.values():
         owned.sort()
     return assignment
+
+
+def roundrobin_assign(
+    members: Mapping[str, Sequence[str]], partitions_per_topic: Mapping[str, int]
+) -> dict[str, list[TopicPartition]]:
+    """org.apache.kafka.clients.consumer.RoundRobinAssignor.
+
+    Lay out every partition of every subscribed topic in (topic, partition) order and deal them
+    to the members in member-id order, cycling; a member not subscribed to a partition's topic
+    is skipped for that partition (the CircularIterator's peek-and-skip).
+    """
+    assignment: dict[str, list[TopicPartition]] = {m: [] for m in members}
+    order = sorted(members)
+    if not order:
+        return assignment
+    topics = sorted({t for subscribed in members.values() for t in subscribed if partitions_per_topic.get(t)})
+    cursor = 0
+    for topic in topics:
+        for p in range(partitions_per_topic[topic]):
+            while topic not in members[order[cursor % len(order)]]:
+                cursor += 1
+            assignment[order[cursor % len(order)]].append((topic, p))
+            cursor += 1
+    for owned in assignment.values():
+        owned.sort()
+    return assignment
+
+
+ASSIGNORS = {"range": range_assign, "roundrobin": roundrobin_assign}

@@ -6,11 +6,14 @@ The rules followed, from the Kafka consumer and group coordinator:
   starts at the committed offset when the partition is assigned (auto.offset.reset=earliest for
   a group with no commit yet).
 - A poll returns at most max.poll.records, taken partition by partition in rotating order.
-- enable.auto.commit: in poll, when auto.commit.interval.ms has passed since the last commit, the
-  positions of what the previous poll returned are committed; they are also committed
-  synchronously before partitions are revoked (ConsumerCoordinator.onJoinPrepare). A member that
-  crashes commits nothing, so whatever it processed since its last commit is delivered again to
-  the next owner: a duplicate, counted.
+- enable.auto.commit (commit="auto"): in poll, when auto.commit.interval.ms has passed since the
+  last commit, the positions of what the previous poll returned are committed; they are also
+  committed synchronously before partitions are revoked (ConsumerCoordinator.onJoinPrepare). A
+  member that crashes commits nothing, so whatever it processed since its last commit is
+  delivered again to the next owner: a duplicate, counted. commit="after_processing" is
+  commitSync after each batch (a crash repeats at most the batch in hand); commit=
+  "before_processing" commits as soon as the poll returns, so a crash loses the batch in hand
+  (at most once): those records are counted as dropped, with that reason.
 - Eager rebalance protocol: a change of membership opens a rebalance; members learn of it at
   their next heartbeat (heartbeat.interval.ms), finish the batch in hand, commit, revoke every
   partition and rejoin. The coordinator waits for every member it knows; a crashed member is
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.kafka.assignors import range_assign
+from playground.engine.kafka.assignors import ASSIGNORS
 from playground.engine.kafka.partitioner import key_name
 from playground.engine.kernel import uniform_hash
 
@@ -51,6 +54,7 @@ SYNC_DONE = 16
 AUTO_COMMIT = 17
 
 DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
+DROP_AT_MOST_ONCE = "offset committed before processing, then the consumer crashed (at most once)"
 REBALANCES_KEPT = 50
 
 TP = tuple[str, int]
@@ -58,7 +62,7 @@ TP = tuple[str, int]
 
 class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
-                 "joined", "leaving", "last_commit", "rr", "killed_at")
+                 "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends")
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
@@ -75,6 +79,7 @@ class Member:
         self.last_commit = now
         self.rr = 0
         self.killed_at: float | None = None
+        self.batch_started = self.batch_ends = 0.0
 
 
 class GroupRuntime:
@@ -161,6 +166,8 @@ class GroupRuntime:
     def kill_member(self, sim: Simulation, member_id: str) -> None:
         member = self.members[member_id]
         now = sim.kernel.now
+        if member.state == "processing":
+            self._crash_mid_batch(sim, member)
         member.state = "dead"
         member.token += 1
         member.killed_at = now
@@ -226,7 +233,7 @@ class GroupRuntime:
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
         member.state = "idle"
-        if any(self.committed[tp] != self.position[tp] for tp in member.assigned):
+        if self.p["commit"] == "auto" and any(self.committed[tp] != self.position[tp] for tp in member.assigned):
             due = member.last_commit + self.p["auto_commit_interval_ms"] / 1000.0
             sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
 
@@ -255,6 +262,8 @@ class GroupRuntime:
             self._poll(sim, member)
             return
         total = self.p["max_poll_records"] - room
+        if self.p["commit"] == "before_processing":
+            self._commit(sim, member)
         member.state = "processing"
         now = sim.kernel.now
         duration = float(self.rng.gamma(total, self.mean_s))
@@ -262,40 +271,63 @@ class GroupRuntime:
             for topic, p, first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
+        member.batch_started, member.batch_ends = now, now + duration
         sim.kernel.schedule(now + duration, PROCESS_DONE, self.id, (member.id, member.token))
 
     def _process_done(self, sim: Simulation, member: Member) -> None:
         now = sim.kernel.now
         for topic, p, first, end in member.batch:
-            tp = (topic, p)
-            handled = self.handled[tp]
-            offsets = np.arange(first, end, dtype=np.int64)
-            failed = self._fails(p, offsets, 1)
-            n = end - first
-            n_failed = int(failed.sum())
-            self.processed += n
-            duplicates = max(0, min(end, handled) - first)
-            self.duplicates += duplicates
-            new_ok = int((~failed[duplicates:]).sum()) if duplicates < n else 0
-            self.acked[topic] += new_ok
-            if n_failed:
-                log = sim.components[topic].logs[p]
-                for o in offsets[failed].tolist():
-                    self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
-            self.handled[tp] = max(handled, end)
-            if sim.record_flow:
-                sim.emit({"k": "process", "t": now, "g": self.id, "c": member.id, "p": p, "topic": topic,
-                          "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+            self._complete(sim, member, topic, p, first, end)
         member.batch = []
         if member.leaving:
             self._leave(sim, member)
             return
-        if now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0:
+        if self.p["commit"] == "after_processing" or (
+                self.p["commit"] == "auto" and now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0):
             self._commit(sim, member)
         if member.rejoin:
             self._rejoin(sim, member)
             return
         self._poll(sim, member)
+
+    def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
+        """Records [first, end) of a partition have been through processing (first attempt)."""
+        tp = (topic, p)
+        handled = self.handled[tp]
+        offsets = np.arange(first, end, dtype=np.int64)
+        failed = self._fails(p, offsets, 1)
+        n = end - first
+        n_failed = int(failed.sum())
+        self.processed += n
+        duplicates = max(0, min(end, handled) - first)
+        self.duplicates += duplicates
+        self.acked[topic] += int((~failed[duplicates:]).sum()) if duplicates < n else 0
+        if n_failed:
+            log = sim.components[topic].logs[p]
+            for o in offsets[failed].tolist():
+                self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+        self.handled[tp] = max(handled, end)
+        if sim.record_flow:
+            sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
+                      "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+
+    def _crash_mid_batch(self, sim: Simulation, member: Member) -> None:
+        """A member dies while processing: the records it got through had their effects.
+
+        Records are processed one after another, so the share of the batch done by the time of
+        the crash is the share of the batch's processing time that has passed. Those records are
+        handled (and will be duplicates if delivered again); the rest were never processed.
+        """
+        started, ends = member.batch_started, member.batch_ends
+        total = sum(end - first for _, _, first, end in member.batch)
+        done = int(total * (sim.kernel.now - started) / (ends - started)) if ends > started else 0
+        for topic, p, first, end in member.batch:
+            if done <= 0:
+                break
+            upto = min(end, first + done)
+            self._complete(sim, member, topic, p, first, upto)
+            done -= upto - first
+        member.batch = []
 
     def _fails(self, partition: int, offsets: np.ndarray, attempt: int) -> np.ndarray:
         """Which attempts fail: poison records always, others with the transient probability.
@@ -438,11 +470,24 @@ class GroupRuntime:
         member.state = "joining"
         self._check_join(sim)
 
+    def _reset_position(self, tp: TP) -> None:
+        """A partition changes hands: its next owner starts at the committed offset.
+
+        Records below the committed offset that were never processed (committed before processing,
+        then the owner crashed) are never delivered again: lost, and counted with the reason.
+        """
+        committed, handled = self.committed[tp], self.handled[tp]
+        if committed > handled:
+            drops = self.dropped[tp[0]]
+            drops[DROP_AT_MOST_ONCE] = drops.get(DROP_AT_MOST_ONCE, 0) + committed - handled
+            self.handled[tp] = committed
+        self.position[tp] = committed
+
     def _leave(self, sim: Simulation, member: Member) -> None:
         self._commit(sim, member)
         for tp in member.assigned:
             self.owner[tp] = None
-            self.position[tp] = self.committed[tp]
+            self._reset_position(tp)
         del self.members[member.id]
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
         self._trigger(sim, f"{member.id} left the group")
@@ -450,7 +495,7 @@ class GroupRuntime:
     def _expire(self, sim: Simulation, member: Member) -> None:
         for tp in member.assigned:
             self.owner[tp] = None
-            self.position[tp] = self.committed[tp]
+            self._reset_position(tp)
         del self.members[member.id]
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "expired"})
         self._trigger(sim, f"session timeout of {member.id}")
@@ -470,13 +515,13 @@ class GroupRuntime:
             return
         now = sim.kernel.now
         joined = {m.id: self.topics for m in self.members.values() if m.joined}
-        plan = range_assign(joined, self.partition_counts)
+        plan = ASSIGNORS[self.p["assignor"]](joined, self.partition_counts)
         for member_id, owned in plan.items():
             member = self.members[member_id]
             member.assigned = owned
             for tp in owned:
                 self.owner[tp] = member_id
-                self.position[tp] = self.committed[tp]
+                self._reset_position(tp)
         self.generation = generation
         self.state = "stable"
         record = dict(self.rebalance, ended=now, after=self._assignment())

@@ -80,6 +80,16 @@ class ConsumerGroup(NodeType):
               min=0, max=600_000, step=1, unit="ms"),
         Param("backoff_multiplier", "Backoff multiplier", "float", 2.0,
               "Exponential backoff factor between retries (1 = fixed backoff).", min=1, max=10, step=0.1),
+        Param("commit", "Offset commits", "enum", "auto",
+              "auto: enable.auto.commit, in poll every auto.commit.interval.ms (at least once, duplicates "
+              "after a crash); after_processing: commitSync after each batch (at least once, fewer "
+              "duplicates); before_processing: commit as soon as a poll returns (at most once: a crash "
+              "loses the batch in hand).",
+              choices=("auto", "after_processing", "before_processing")),
+        Param("assignor", "partition.assignment.strategy", "enum", "range",
+              "How partitions are shared among members: range (per topic, consecutive ranges; Kafka's "
+              "default) or roundrobin (all partitions dealt in turn).",
+              choices=("range", "roundrobin")),
         Param("max_poll_records", "max.poll.records", "int", 500,
               "Most records one poll returns (Kafka default: 500).", min=1, max=10_000, step=1),
         Param("fetch_ms", "Fetch round trip", "float", 1.0,

@@ -1,0 +1,1 @@
+"""Live rooms: runners that advance simulations and stream frames to websocket viewers."""

@@ -1,0 +1,294 @@
+"""The websocket protocol end to end through LiveConsumer, on the in-memory channel layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from playground.live import protocol, rooms
+from tests.live.helpers import KEY, ROOM, Viewer, starter
+
+
+def frames(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m["type"] == "frame"]
+
+
+async def test_first_viewer_of_an_empty_room_gets_hello_and_the_controls(viewers):
+    alice = viewers(ROOM, KEY)
+    hello = await alice.connect()
+    assert hello == {
+        "v": 1,
+        "type": "hello",
+        "room": ROOM,
+        "seq": 0,
+        "controller": True,
+        "state": hello["state"],
+    }
+    assert hello["state"]["running"] is False
+
+
+async def test_malformed_room_id_is_closed_with_4400(viewers):
+    viewer = viewers("bad!room")
+    connected, _ = await viewer.comm.connect()
+    assert connected
+    closed = await viewer.comm.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4400}
+
+
+async def test_load_gives_snapshot_at_t0_paused_with_the_document(viewers):
+    alice = viewers(ROOM, KEY)
+    await alice.connect()
+    await alice.send({"type": "load", "document": starter()})
+    snapshot = await alice.receive()
+    assert snapshot["type"] == "snapshot" and snapshot["v"] == 1
+    assert snapshot["t"] == 0 and snapshot["room"] == ROOM and snapshot["controller"] is True
+    assert snapshot["state"]["running"] is False
+    assert [n["id"] for n in snapshot["document"]["nodes"]][0] == "orders-api"
+    assert snapshot["metrics"]["produced"] == 0
+    assert snapshot["recent"] == {"dlq": [], "rebalances": []}
+
+
+async def test_run_streams_frames_with_increasing_seq_and_rising_produced(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "run"})
+    seen = await presenter.receive_until(lambda m: m["type"] == "frame" and m["t"] >= 1.0)
+    got = frames(seen)
+    seqs = [f["seq"] for f in got]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    produced = [f["metrics"]["produced"] for f in got]
+    assert produced == sorted(produced) and produced[-1] > produced[0]
+    assert all(f["state"]["running"] for f in got)
+    assert all(
+        set(f) == {"v", "type", "seq", "t", "events", "metrics", "state", "sampled"} for f in got
+    )
+
+
+async def test_pause_sends_one_frame_then_silence(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "run"})
+    await presenter.receive_until(lambda m: m["type"] == "frame" and m["t"] >= 0.3)
+    await presenter.send({"type": "control", "action": "pause"})
+    paused = await presenter.receive_until(
+        lambda m: m["type"] == "frame" and not m["state"]["running"]
+    )
+    assert await presenter.nothing(0.3)
+    # The time stands still while paused.
+    await presenter.send({"type": "resync"})
+    snapshot = await presenter.receive_type("snapshot")
+    assert snapshot["t"] == paused[-1]["t"] and snapshot["seq"] == paused[-1]["seq"]
+
+
+async def test_step_gives_exactly_one_frame_advancing_t_by_one_tick(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "speed", "value": 50})
+    before = await presenter.receive_type("frame")  # a paused speed change shows at once
+    assert before["state"]["speed"] == 50
+    await presenter.send({"type": "control", "action": "step"})
+    step = await presenter.receive()
+    assert step["type"] == "frame" and step["seq"] == before["seq"] + 1
+    assert step["t"] == pytest.approx(before["t"] + 0.1)
+    assert step["state"]["running"] is False and step["state"]["tick"] == 1
+    assert await presenter.nothing(0.3)
+
+
+async def test_add_consumer_gives_rebalance_start_and_end(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "speed", "value": 20})
+    await presenter.send({"type": "control", "action": "run"})
+    await presenter.receive_until(lambda m: m["type"] == "frame" and m["t"] >= 0.5)
+    await presenter.send({"type": "command", "command": {"op": "add_consumer", "group": "billing"}})
+    seen = await presenter.receive_until(
+        lambda m: (
+            any(e["k"] == "rebalance_end" for e in m.get("events", ()))
+            and m["type"] == "frame"
+            and m["t"] > 0.5
+        )
+    )
+    events = [e for f in frames(seen) for e in f["events"]]
+    member = [e for e in events if e["k"] == "member" and e["change"] == "added"]
+    start = [e for e in events if e["k"] == "rebalance_start" and e["t"] > 0.5]
+    end = [e for e in events if e["k"] == "rebalance_end" and e["t"] > 0.5]
+    assert member and start and end
+    assert len(end[-1]["after"]) == 3  # the group grew from 2 members to 3
+    group = frames(seen)[-1]["metrics"]["nodes"]["billing"]
+    assert len(group["members"]) == 3
+
+
+async def test_command_shows_within_one_frame_while_paused(presenter: Viewer):
+    await presenter.send({"type": "command", "command": {"op": "add_consumer", "group": "billing"}})
+    frame = await presenter.receive()
+    assert frame["type"] == "frame"
+    assert any(e["k"] == "member" and e["change"] == "added" for e in frame["events"])
+
+
+async def test_late_joiner_gets_a_snapshot_first_with_the_current_seq(
+    presenter: Viewer, viewers: Callable[..., Viewer]
+):
+    await presenter.send({"type": "control", "action": "run"})
+    await presenter.receive_until(lambda m: m["type"] == "frame" and m["seq"] >= 5)
+    bob = viewers(ROOM)
+    snapshot = await bob.connect()
+    assert snapshot["type"] == "snapshot" and snapshot["controller"] is False
+    assert snapshot["seq"] >= 5 and snapshot["t"] > 0
+    assert snapshot["document"]["name"] == starter()["name"]
+    following = await bob.receive_type("frame")
+    assert following["seq"] == snapshot["seq"] + 1
+
+
+async def test_every_viewer_gets_the_same_frames(presenter: Viewer, viewers: Callable[..., Viewer]):
+    bob = viewers(ROOM)
+    await bob.connect()
+    await presenter.send({"type": "control", "action": "step"})
+    assert await presenter.receive() == await bob.receive()
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "says"),
+    [
+        ("not json", "bad_message", "not valid JSON"),
+        ("[1, 2]", "bad_message", "JSON object"),
+        ('{"type": "dance"}', "unknown_type", "dance"),
+        ('{"type": "control", "action": "speed", "value": 1000}', "bad_message", "speed"),
+        ('{"type": "control", "action": "speed", "value": 0}', "bad_message", "speed"),
+        ('{"type": "control", "action": "fly"}', "bad_message", "action"),
+        ('{"type": "command", "command": {"op": "explode"}}', "bad_command", "explode"),
+        (
+            '{"type": "command", "command": {"op": "add_consumer", "group": "nope"}}',
+            "bad_command",
+            "nope",
+        ),
+        ('{"type": "load", "document": "x"}', "bad_message", "document"),
+    ],
+)
+async def test_bad_message_gets_an_error_frame_and_the_run_goes_on(
+    presenter: Viewer, text: str, code: str, says: str
+):
+    await presenter.send({"type": "control", "action": "run"})
+    first = await presenter.receive_type("frame")
+    await presenter.send(text)
+    seen = await presenter.receive_until(lambda m: m["type"] == "error")
+    error = seen[-1]
+    assert error["v"] == 1 and error["code"] == code and says in error["message"]
+    later = await presenter.receive_type("frame")
+    assert later["seq"] > first["seq"] and later["state"]["running"] is True
+
+
+async def test_binary_message_gets_bad_message(presenter: Viewer):
+    await presenter.comm.send_to(bytes_data=b"\x00\x01")
+    error = await presenter.receive()
+    assert error["type"] == "error" and error["code"] == "bad_message"
+
+
+async def test_viewer_without_the_key_gets_read_only(
+    presenter: Viewer, viewers: Callable[..., Viewer]
+):
+    bob = viewers(ROOM, "not-the-key")
+    snapshot = await bob.connect()
+    assert snapshot["controller"] is False
+    for message in (
+        {"type": "control", "action": "run"},
+        {"type": "command", "command": {"op": "add_consumer", "group": "billing"}},
+        {"type": "load", "document": starter()},
+    ):
+        await bob.send(message)
+        error = await bob.receive()
+        assert error["type"] == "error" and error["code"] == "read_only"
+    assert await presenter.nothing(0.2)  # nothing ran, nothing was reloaded
+
+
+async def test_any_viewer_may_resync(presenter: Viewer, viewers: Callable[..., Viewer]):
+    bob = viewers(ROOM)
+    await bob.connect()
+    await bob.send({"type": "resync"})
+    snapshot = await bob.receive()
+    assert snapshot["type"] == "snapshot" and snapshot["controller"] is False
+
+
+async def test_invalid_document_names_the_field_and_the_old_run_goes_on(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "run"})
+    await presenter.receive_type("frame")
+    bad = starter()
+    bad["nodes"][1]["params"]["partitions"] = 100_000
+    await presenter.send({"type": "load", "document": bad})
+    error = await presenter.receive_type("error")
+    assert error["code"] == "invalid_document"
+    assert error["errors"][0]["path"] == "nodes[1].params.partitions"
+    assert "at most" in error["errors"][0]["message"]
+    frame = await presenter.receive_type("frame")
+    assert frame["state"]["running"] is True and frame["t"] > 0
+
+
+async def test_controls_before_any_load_get_no_simulation(viewers):
+    alice = viewers(ROOM, KEY)
+    await alice.connect()
+    await alice.send({"type": "control", "action": "run"})
+    error = await alice.receive()
+    assert error["code"] == "no_simulation"
+    await alice.send({"type": "resync"})
+    assert (await alice.receive())["type"] == "hello"
+
+
+async def test_reset_goes_back_to_t0_paused_with_a_snapshot(presenter: Viewer):
+    await presenter.send({"type": "control", "action": "run"})
+    ran = await presenter.receive_until(lambda m: m["type"] == "frame" and m["t"] >= 0.5)
+    await presenter.send({"type": "control", "action": "reset"})
+    snapshot = await presenter.receive_type("snapshot")
+    assert snapshot["t"] == 0 and snapshot["state"]["running"] is False
+    assert snapshot["metrics"]["produced"] == 0
+    assert snapshot["seq"] >= ran[-1]["seq"]  # seq keeps counting across resets
+    assert await presenter.nothing(0.2)
+
+
+async def test_reset_replays_the_same_run(presenter: Viewer):
+    async def five_steps() -> list[int]:
+        out = []
+        for _ in range(5):  # 11 messages in all: inside the rate limit's burst
+            await presenter.send({"type": "control", "action": "step"})
+            out.append((await presenter.receive_type("frame"))["metrics"]["produced"])
+        return out
+
+    first = await five_steps()
+    await presenter.send({"type": "control", "action": "reset"})
+    await presenter.receive_type("snapshot")
+    assert await five_steps() == first
+
+
+async def test_load_takes_an_explicit_seed(presenter: Viewer):
+    await presenter.send({"type": "load", "document": starter(), "seed": 42})
+    snapshot = await presenter.receive_type("snapshot")
+    assert snapshot["state"]["seed"] == 42
+
+
+async def test_control_flood_is_rate_limited_and_the_run_goes_on(presenter: Viewer):
+    for _ in range(60):
+        await presenter.send({"type": "control", "action": "speed", "value": 2})
+    seen = await presenter.receive_until(
+        lambda m: m["type"] == "error" and m["code"] == "rate_limited"
+    )
+    assert frames(seen)  # the messages that fitted in the burst were applied
+    # Tokens come back at 20 a second: a run sent after the flood is soon accepted.
+    while True:
+        await presenter.send({"type": "control", "action": "run"})
+        reply = await presenter.receive_until(
+            lambda m: m["type"] == "frame" and m["state"]["running"] or m["type"] == "error"
+        )
+        if reply[-1]["type"] == "frame":
+            break
+        assert reply[-1]["code"] == "rate_limited"
+
+
+async def test_a_full_server_refuses_new_rooms(settings, viewers):
+    settings.FANOUT_MAX_ROOMS = 1
+    await rooms.reset_registry()
+    alice = viewers(ROOM, KEY)
+    await alice.connect()
+    bob = viewers("another-room", KEY)
+    connected, _ = await bob.comm.connect()
+    assert connected
+    error = await bob.receive()
+    assert error["type"] == "error" and error["code"] == "room_full"
+    closed = await bob.comm.receive_output(timeout=5)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4429
+
+
+def test_group_name_is_made_in_one_place():
+    assert protocol.group_name(ROOM) == "live.room." + ROOM
+    with pytest.raises(ValueError):
+        protocol.group_name("no")

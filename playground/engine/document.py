@@ -202,7 +202,8 @@ def _parse_node(i: int, raw: Any, errors: list[FieldError]) -> Node | None:
         value = raw.get(axis, 0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                 or abs(value) > COORD_LIMIT:
-            errors.append(FieldError(f"{path}.{axis}", f"must be a number between -{COORD_LIMIT:,} and {COORD_LIMIT:,}"))
+            bounds = f"-{COORD_LIMIT:,} and {COORD_LIMIT:,}"
+            errors.append(FieldError(f"{path}.{axis}", f"must be a number between {bounds}"))
             value = 0
         coords.append(float(value))
     raw_params = raw.get("params", {})

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TopologiesConfig(AppConfig):
+    name = "playground.topologies"
+    label = "topologies"
+    verbose_name = "Topologies"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,157 @@
+"""Pages and JSON endpoints for stored topologies. Thin: the logic is in services and forms."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from playground import engine, examples
+from playground.topologies import services
+from playground.topologies.editor import editor_context
+from playground.topologies.forms import ImportForm, build_inspector
+from playground.topologies.models import Topology
+
+DEFAULT_EXAMPLE = "starter"
+
+
+def _errors(errors: list[engine.FieldError], status: int = 400) -> JsonResponse:
+    return JsonResponse({"errors": [e.to_dict() for e in errors]}, status=status)
+
+
+def _read_document(request: HttpRequest) -> engine.Document:
+    """The JSON document in the request body, validated; raises engine.DocumentError."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > engine.MAX_DOCUMENT_BYTES:
+        raise services.too_big_error(length)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise services.too_big_error(length) from None
+    return services.parse(body)
+
+
+@require_GET
+def new(request: HttpRequest) -> HttpResponse:
+    name = request.GET.get("example", DEFAULT_EXAMPLE)
+    if name not in examples.names():
+        raise Http404(f"No example named {name!r}")
+    document = services.parse(examples.load(name)).to_dict()
+    return render(request, "topologies/editor.html", editor_context(mode="new", document=document))
+
+
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    try:
+        document = _read_document(request)
+    except engine.DocumentError as exc:
+        return _errors(exc.errors)
+    topology, key = services.create(document)
+    url = topology_url(topology)
+    response = JsonResponse({"slug": topology.slug, "url": url}, status=201)
+    services.grant_edit_key(request, response, topology, key)
+    return response
+
+
+@require_GET
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    topology = get_object_or_404(Topology, slug=slug)
+    can_edit = services.can_edit(request, topology)
+    context = editor_context(
+        mode="edit" if can_edit else "readonly",
+        document=topology.document,
+        slug=topology.slug,
+        can_edit=can_edit,
+    )
+    context["topology"] = topology
+    response = render(request, "topologies/editor.html", context)
+    patch_vary_headers(response, ["Cookie"])  # the mode depends on the edit key cookie
+    return response
+
+
+@require_POST
+def save(request: HttpRequest, slug: str) -> HttpResponse:
+    topology = get_object_or_404(Topology, slug=slug)
+    if not services.can_edit(request, topology):
+        return _errors([engine.FieldError(
+            "", "this topology is read-only here: only the browser that created it holds its "
+                "edit key. Fork it to make your own copy.",
+        )], status=403)
+    try:
+        document = _read_document(request)
+    except engine.DocumentError as exc:
+        return _errors(exc.errors)
+    services.save(topology, document)
+    return JsonResponse({"ok": True})
+
+
+@require_POST
+def fork(request: HttpRequest, slug: str) -> HttpResponse:
+    original = get_object_or_404(Topology, slug=slug)
+    try:
+        topology, key = services.fork(original)
+    except engine.DocumentError as exc:  # stored under older rules that this engine refuses
+        return _errors(exc.errors)
+    response = HttpResponseRedirect(topology_url(topology))
+    services.grant_edit_key(request, response, topology, key)
+    return response
+
+
+@require_GET
+def export(request: HttpRequest, slug: str) -> HttpResponse:
+    topology = get_object_or_404(Topology, slug=slug)
+    response = JsonResponse(topology.document, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="fanout-{topology.slug}.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def import_document(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            form = ImportForm(request.POST, request.FILES)
+        except RequestDataTooBig:
+            form = ImportForm()
+            form.document_errors = services.too_big_error(
+                int(request.META.get("CONTENT_LENGTH") or 0)).errors
+            return render(request, "topologies/import.html", {"form": form}, status=400)
+        if form.is_valid() and form.document is not None:
+            topology, key = services.create(form.document)
+            response = HttpResponseRedirect(topology_url(topology))
+            services.grant_edit_key(request, response, topology, key)
+            return response
+        return render(request, "topologies/import.html", {"form": form}, status=400)
+    return render(request, "topologies/import.html", {"form": ImportForm()})
+
+
+@require_GET
+def schema(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(engine.json_schema(), json_dumps_params={"indent": 2})
+
+
+@require_http_methods(["GET", "POST"])
+def inspector(request: HttpRequest, type_name: str) -> HttpResponse:
+    try:
+        node_type = engine.get_node_type(type_name)
+    except KeyError:
+        return HttpResponseNotFound(f"Unknown node type {type_name!r}.", content_type="text/plain")
+    data = request.POST if request.method == "POST" else request.GET
+    return render(request, "topologies/inspector.html#form",
+                  {"inspector": build_inspector(node_type, data)})
+
+
+def topology_url(topology: Topology) -> str:
+    return reverse("topologies:detail", args=[topology.slug])

@@ -15,4 +15,5 @@ urlpatterns = [
     path("import/", views.import_document, name="import"),
     path("schema/topology.json", views.schema, name="schema"),
     path("inspector/<str:type_name>/", views.inspector, name="inspector"),
+    path("rooms/<str:room>/", views.watch, name="watch"),
 ]

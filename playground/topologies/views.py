@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import (
     Http404,
@@ -17,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import engine, examples
+from playground.live import protocol
 from playground.topologies import services
 from playground.topologies.editor import editor_context
 from playground.topologies.forms import ImportForm, build_inspector
@@ -155,3 +158,18 @@ def inspector(request: HttpRequest, type_name: str) -> HttpResponse:
 
 def topology_url(topology: Topology) -> str:
     return reverse("topologies:detail", args=[topology.slug])
+
+
+# The room's document arrives with its first snapshot; the watch page starts empty.
+EMPTY_ROOM_DOCUMENT: dict[str, Any] = {"fanout": 1, "name": "Live room", "description": "", "nodes": [], "edges": []}
+
+
+@require_GET
+def watch(request: HttpRequest, room: str) -> HttpResponse:
+    """The read-only live view of a room (students follow the presenter's run here)."""
+    if not protocol.is_room_id(room):
+        raise Http404("A room id is 8 to 64 letters, digits, '-' or '_'.")
+    context = editor_context(mode="watch", document=EMPTY_ROOM_DOCUMENT, room=room)
+    context["editor_config"]["socket_path"] = f"/ws/rooms/{room}/"
+    context["room"] = room
+    return render(request, "live/watch.html", context)

@@ -24,9 +24,15 @@ PROTOCOL_VERSION = 1
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
-FLOW_KINDS = frozenset({"produce", "fetch", "process", "commit"})
-MAX_FLOW_EVENTS = 200
-MAX_OTHER_EVENTS = 100
+# Kinds that come in bulk (per batch, per retry): an evenly spaced sample is animated, all counted.
+FLOW_KINDS = frozenset({"produce", "fetch", "process", "commit", "retry", "recovered"})
+MAX_FLOW_EVENTS = 150
+MAX_OTHER_EVENTS = 40
+# Frames carry only the newest entries of a node's lists; the browser merges them, and a
+# snapshot carries the whole lists for a late joiner.
+FRAME_DLQ_RECENT = 10
+FRAME_REBALANCES = 3
+TIME_KEYS = ("t", "due", "expires", "started", "ended")
 
 # A load message carries a whole document, which the engine accepts up to 256 KiB
 # (engine.MAX_DOCUMENT_BYTES); leave room for the envelope so every valid document can be sent.
@@ -142,6 +148,28 @@ def frame(
     )
 
 
+def _round_times(record: dict[str, Any]) -> dict[str, Any]:
+    """Simulated times to 0.1 ms: 17-digit floats would be a third of a frame's bytes."""
+    out = dict(record)
+    for key in TIME_KEYS:
+        value = out.get(key)
+        if isinstance(value, float):
+            out[key] = round(value, 4)
+    return out
+
+
+def frame_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics as a frame carries them: every counter, only the newest list entries."""
+    nodes = {}
+    for node_id, state in metrics.get("nodes", {}).items():
+        if "recent" in state:
+            state = dict(state, recent=[_round_times(e) for e in state["recent"][-FRAME_DLQ_RECENT:]])
+        if "rebalances" in state:
+            state = dict(state, rebalances=[_round_times(r) for r in state["rebalances"][-FRAME_REBALANCES:]])
+        nodes[node_id] = state
+    return dict(metrics, t=round(metrics.get("t", 0.0), 4), nodes=nodes)
+
+
 def error(code: ErrorCode, message: str, errors: list[dict[str, str]] | None = None) -> str:
     body: dict[str, Any] = {
         "v": PROTOCOL_VERSION,
@@ -173,7 +201,7 @@ def sample_events(
     if flow_total <= max_flow and all(
         n <= max_other for kind, n in totals.items() if kind not in FLOW_KINDS
     ):
-        return list(events), dict(totals)
+        return [_round_times(e) for e in events], dict(totals)
 
     # Which ordinal of its kind each kept flow event has: evenly spaced over the kind's events.
     keep_ordinals: dict[str, set[int]] = {}
@@ -191,9 +219,9 @@ def sample_events(
         if kind in FLOW_KINDS:
             chosen = keep_ordinals.get(kind)
             if chosen is None or ordinal in chosen:
-                kept.append(event)
+                kept.append(_round_times(event))
         elif ordinal < max_other:
-            kept.append(event)
+            kept.append(_round_times(event))
     return kept, dict(totals)
 
 

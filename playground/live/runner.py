@@ -391,7 +391,7 @@ class EmbeddedRunner:
             seq=self._seq,
             t=sim.now,
             events=events,
-            metrics=sim.metrics(),
+            metrics=protocol.frame_metrics(sim.metrics()),
             state=self.state(),
             sampled=sampled,
         )

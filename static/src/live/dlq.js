@@ -9,15 +9,19 @@ export class DlqPanel {
     this.countEl = countEl;
     this.labelOf = labelOf;
     this.signature = "";
+    this.entries = new Map();
     this.render([], 0);
   }
 
   reset(entries = []) {
     this.signature = "";
-    this.render(entries, entries.length);
+    this.entries = new Map();
+    this.merge(entries);
+    this.render(this.newest(), entries.length);
   }
 
-  /** From the metrics of every DLQ node: {count, recent: [...last 50]}. */
+  /** From the metrics of every DLQ node: {count, recent}. Frames carry only the newest few
+   * entries and a snapshot the last 50, so entries are merged, never replaced. */
   update(dlqStates) {
     let count = 0;
     const all = [];
@@ -25,11 +29,24 @@ export class DlqPanel {
       count += s.count || 0;
       all.push(...(s.recent || []));
     }
-    const sig = `${count}:${all.length}`;
+    this.merge(all);
+    const sig = `${count}:${this.entries.size}`;
     if (sig === this.signature) return;
     this.signature = sig;
-    all.sort((a, b) => (b.t ?? 0) - (a.t ?? 0));
-    this.render(all.slice(0, 50), count);
+    this.render(this.newest(), count);
+  }
+
+  merge(entries) {
+    for (const e of entries) {
+      this.entries.set(`${e.g}|${e.topic}|${e.p}|${e.o}|${e.t}`, e);
+    }
+    if (this.entries.size > 200) {
+      this.entries = new Map(this.newest().map((e) => [`${e.g}|${e.topic}|${e.p}|${e.o}|${e.t}`, e]));
+    }
+  }
+
+  newest() {
+    return [...this.entries.values()].sort((a, b) => (b.t ?? 0) - (a.t ?? 0)).slice(0, 50);
   }
 
   render(entries, count) {

@@ -3,6 +3,7 @@
 No Django, asyncio, I/O, wall clock or global random source may be used here.
 """
 
+from playground.engine.component import CommandError, Runtime
 from playground.engine.document import (
     MAX_DOCUMENT_BYTES,
     Document,
@@ -13,7 +14,7 @@ from playground.engine.document import (
 )
 from playground.engine.registry import LIMITS, FieldError, NodeType, Param, get_node_type, node_types
 from playground.engine.schema import json_schema
-from playground.engine.simulation import CommandError, Simulation
+from playground.engine.simulation import Simulation
 
 __all__ = [
     "LIMITS",
@@ -26,6 +27,7 @@ __all__ = [
     "Node",
     "NodeType",
     "Param",
+    "Runtime",
     "Simulation",
     "get_node_type",
     "json_schema",

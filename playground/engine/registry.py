@@ -132,6 +132,15 @@ class NodeType:
     accepts_from: ClassVar[tuple[str, ...]] = ()
     max_in: ClassVar[int | None] = None
     max_out: ClassVar[int | None] = None
+    #: runtimes are built in this order (what others connect to comes first)
+    build_order: ClassVar[int] = 50
+    #: the component.Runtime subclass build() returns (its ``commands`` are this type's commands)
+    runtime_class: ClassVar[type | None] = None
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any | None:
+        """The node's runtime in a simulation (a component.Runtime), or None if it has no behaviour."""
+        return None
 
     @classmethod
     def param(cls, name: str) -> Param:

@@ -11,19 +11,14 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+from playground.engine.component import CommandError
 from playground.engine.document import Document
-from playground.engine.kafka.group import GroupRuntime
-from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
 from playground.engine.kernel import Kernel
+from playground.engine.registry import get_node_type, node_types
 
 SNAPSHOT_FORMAT = 1
 MAX_ADVANCE = 3600.0  # simulated seconds one advance call may cover
 MAX_COMMAND_LOG = 10_000
-MAX_CONSUMERS_PER_GROUP = 64
-
-
-class CommandError(ValueError):
-    """A command that cannot be applied; the message says why."""
 
 
 class Simulation:
@@ -40,21 +35,12 @@ class Simulation:
     # -- building ---------------------------------------------------------------------------
 
     def _build(self) -> None:
-        doc = self.document
-        for node in doc.nodes:
-            if node.type == "kafka_topic":
-                self.components[node.id] = TopicRuntime(node.id, node.params["partitions"])
-            elif node.type == "dlq":
-                self.components[node.id] = DlqRuntime(node.id)
-        for node in doc.nodes:
-            if node.type == "producer":
-                topics = [self.components[n.id] for n in doc.targets(node.id) if n.type == "kafka_topic"]
-                self.components[node.id] = ProducerRuntime(self, node.id, node.params, topics[0] if topics else None)
-        for node in doc.nodes:
-            if node.type == "consumer_group":
-                topics = [self.components[n.id] for n in doc.sources(node.id) if n.type == "kafka_topic"]
-                dlqs = [n.id for n in doc.targets(node.id) if n.type == "dlq"]
-                self.components[node.id] = GroupRuntime(self, node.id, node.params, topics, dlqs[0] if dlqs else None)
+        """Build every node's runtime, what others connect to first (NodeType.build_order)."""
+        nodes = sorted(enumerate(self.document.nodes), key=lambda i_n: (get_node_type(i_n[1].type).build_order, i_n[0]))
+        for _, node in nodes:
+            runtime = get_node_type(node.type).build(self, node)
+            if runtime is not None:
+                self.components[node.id] = runtime
 
     # -- running ----------------------------------------------------------------------------
 
@@ -84,65 +70,34 @@ class Simulation:
     # -- commands ---------------------------------------------------------------------------
 
     def apply(self, command: dict[str, Any]) -> None:
-        """Apply a command at the current simulated instant (see README.md for the list)."""
+        """Apply a command at the current simulated instant (see README.md for the list).
+
+        A command names its target node with ``node`` (``group`` is accepted for the Kafka
+        consumer-group commands); the target's runtime declares the ops it takes.
+        """
         if not isinstance(command, dict):
             raise CommandError("a command must be an object with an 'op'")
         op = command.get("op")
-        handler = _COMMANDS.get(op) if isinstance(op, str) else None
-        if handler is None:
-            raise CommandError(f"unknown command op {op!r}; known: {', '.join(sorted(_COMMANDS))}")
-        handler(self, command)
+        known = _known_ops()
+        if not isinstance(op, str) or op not in known:
+            raise CommandError(f"unknown command op {op!r}; known: {', '.join(sorted(known))}")
+        target = command.get("node", command.get("group"))
+        runtime = self.components.get(target) if isinstance(target, str) else None
+        if runtime is None or op not in runtime.commands:
+            kinds = " or ".join(sorted({label for o, label in known[op]}))
+            raise CommandError(f"no {kinds} has the id {target!r}")
+        getattr(runtime, runtime.commands[op])(self, command)
         if len(self.command_log) < MAX_COMMAND_LOG:
             self.command_log.append((self.kernel.now, dict(command)))
-
-    def _group(self, command: dict[str, Any]) -> GroupRuntime:
-        group_id = command.get("group")
-        group = self.components.get(group_id) if isinstance(group_id, str) else None
-        if not isinstance(group, GroupRuntime):
-            raise CommandError(f"no consumer group has the id {group_id!r}")
-        return group
-
-    def _member(self, command: dict[str, Any], verb: str) -> tuple[GroupRuntime, str]:
-        group = self._group(command)
-        member = command.get("member")
-        if not isinstance(member, str) or member not in group.members:
-            raise CommandError(f"group {group.id!r} has no member {member!r} to {verb}")
-        if group.members[member].state == "dead":
-            raise CommandError(f"{member} has already crashed; its session is timing out")
-        if group.members[member].leaving:
-            raise CommandError(f"{member} is already leaving the group")
-        return group, member
-
-    def _add_consumer(self, command: dict[str, Any]) -> None:
-        group = self._group(command)
-        if len(group.members) >= MAX_CONSUMERS_PER_GROUP:
-            raise CommandError(f"group {group.id!r} already has {MAX_CONSUMERS_PER_GROUP} members, the most allowed")
-        group.add_member(self)
-
-    def _remove_consumer(self, command: dict[str, Any]) -> None:
-        group, member = self._member(command, "remove")
-        group.remove_member(self, member)
-
-    def _kill_consumer(self, command: dict[str, Any]) -> None:
-        group, member = self._member(command, "kill")
-        group.kill_member(self, member)
 
     # -- reading ----------------------------------------------------------------------------
 
     def streams(self) -> list[dict[str, Any]]:
-        """Accounting per (topic, group) stream; a topic nobody reads is a stream of its own."""
-        out = []
-        read: set[str] = set()
-        for component in self.components.values():
-            if isinstance(component, GroupRuntime):
-                for topic in component.topics:
-                    read.add(topic)
-                    out.append(dict(component.stream(self, topic), topic=topic, group=component.id))
-        for component in self.components.values():
-            if isinstance(component, TopicRuntime) and component.id not in read:
-                produced = component.leo_total()
-                out.append({"topic": component.id, "group": None, "produced": produced, "acknowledged": 0,
-                            "in_flight": 0, "waiting": produced, "dead_lettered": 0, "dropped": {}})
+        """Accounting per stream (for Kafka: a topic and one group reading it; a topic nobody
+        reads is a stream of its own). produced = the rest, in each."""
+        out: list[dict[str, Any]] = []
+        for runtime in self.components.values():
+            out.extend(runtime.streams(self))
         return out
 
     def metrics(self) -> dict[str, Any]:
@@ -154,29 +109,22 @@ class Simulation:
             for reason, n in stream["dropped"].items():
                 dropped[reason] = dropped.get(reason, 0) + n
         nodes: dict[str, Any] = {}
-        sent = duplicates = retried = processed = lag = 0
-        for node_id, component in self.components.items():
-            if isinstance(component, GroupRuntime):
-                view = component.metrics(self)
-                duplicates += view["duplicates"]
-                retried += view["retried"]
-                processed += view["processed"]
-                lag += view["lag"]
-            else:
-                view = component.metrics()
-                if isinstance(component, ProducerRuntime):
-                    sent += view["sent"]
+        summed = dict.fromkeys(SUMMED, 0)
+        for node_id, runtime in self.components.items():
+            view = runtime.metrics(self)
+            for key in SUMMED:
+                summed[key] += view.get(key, 0)
             nodes[node_id] = view
         return {
             "t": self.kernel.now,
-            "sent": sent,
+            "sent": summed["sent"],
             **totals,
             "dropped": dropped,
             "dropped_total": sum(dropped.values()),
-            "duplicates": duplicates,
-            "retried": retried,
-            "processed": processed,
-            "lag": lag,
+            "duplicates": summed["duplicates"],
+            "retried": summed["retried"],
+            "processed": summed["processed"],
+            "lag": summed["lag"],
             "nodes": nodes,
         }
 
@@ -199,8 +147,13 @@ class Simulation:
         return state
 
 
-_COMMANDS = {
-    "add_consumer": Simulation._add_consumer,
-    "remove_consumer": Simulation._remove_consumer,
-    "kill_consumer": Simulation._kill_consumer,
-}
+SUMMED = ("sent", "duplicates", "retried", "processed", "lag")
+
+
+def _known_ops() -> dict[str, set[tuple[str, str]]]:
+    """op -> {(node type name, label)} over every registered node type's runtime."""
+    ops: dict[str, set[tuple[str, str]]] = {}
+    for node_type in node_types():
+        for op in getattr(node_type.runtime_class, "commands", {}):
+            ops.setdefault(op, set()).add((node_type.name, node_type.label.lower()))
+    return ops

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS
 from playground.engine.kafka.partitioner import key_name
 from playground.engine.kernel import uniform_hash
@@ -56,6 +57,7 @@ AUTO_COMMIT = 17
 DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
 DROP_AT_MOST_ONCE = "offset committed before processing, then the consumer crashed (at most once)"
 REBALANCES_KEPT = 50
+MAX_MEMBERS = 64
 
 TP = tuple[str, int]
 
@@ -82,7 +84,10 @@ class Member:
         self.batch_started = self.batch_ends = 0.0
 
 
-class GroupRuntime:
+class GroupRuntime(Runtime):
+    commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
+                "kill_consumer": "cmd_kill_consumer"}
+
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None) -> None:
         self.id = node_id
@@ -132,6 +137,9 @@ class GroupRuntime:
     def keep_from(self, topic: str, partition: int) -> int:
         return self.committed[(topic, partition)]
 
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        return [dict(self.stream(sim, topic), topic=topic, group=self.id) for topic in self.topics]
+
     def stream(self, sim: Simulation, topic: str) -> dict[str, Any]:
         t: TopicRuntime = sim.components[topic]
         in_flight = waiting = 0
@@ -150,6 +158,27 @@ class GroupRuntime:
         }
 
     # -- commands ---------------------------------------------------------------------------
+
+    def _member_of(self, command: dict[str, Any], verb: str) -> str:
+        member = command.get("member")
+        if not isinstance(member, str) or member not in self.members:
+            raise CommandError(f"group {self.id!r} has no member {member!r} to {verb}")
+        if self.members[member].state == "dead":
+            raise CommandError(f"{member} has already crashed; its session is timing out")
+        if self.members[member].leaving:
+            raise CommandError(f"{member} is already leaving the group")
+        return member
+
+    def cmd_add_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        if len(self.members) >= MAX_MEMBERS:
+            raise CommandError(f"group {self.id!r} already has {MAX_MEMBERS} members, the most allowed")
+        self.add_member(sim)
+
+    def cmd_remove_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        self.remove_member(sim, self._member_of(command, "remove"))
+
+    def cmd_kill_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        self.kill_member(sim, self._member_of(command, "kill"))
 
     def add_member(self, sim: Simulation) -> str:
         member = self._new_member(sim)

@@ -7,6 +7,10 @@ help text says so, and says where the playground picks something friendlier to w
 
 from __future__ import annotations
 
+from typing import Any
+
+from playground.engine.kafka.group import GroupRuntime
+from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
 from playground.engine.registry import NodeType, Param, register
 
 
@@ -20,6 +24,13 @@ class Producer(NodeType):
     accepts_from = ()
     max_in = 0
     max_out = 1
+    build_order = 20
+    runtime_class = ProducerRuntime
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        topics = [sim.components[n.id] for n in sim.document.targets(node.id) if n.type == "kafka_topic"]
+        return ProducerRuntime(sim, node.id, node.params, topics[0] if topics else None)
     params = (
         Param("rate", "Rate", "float", 50.0, "Records sent per second on average (Poisson arrivals).",
               min=0, max=200_000, step=1, unit="msg/s"),
@@ -44,6 +55,12 @@ class KafkaTopic(NodeType):
     accepts_from = ("producer",)
     max_in = None
     max_out = None
+    build_order = 10
+    runtime_class = TopicRuntime
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        return TopicRuntime(node.id, node.params["partitions"])
     params = (
         Param("partitions", "Partitions", "int", 6,
               "Number of partitions: the unit of parallelism and of ordering.", min=1, max=256, step=1),
@@ -61,6 +78,14 @@ class ConsumerGroup(NodeType):
     accepts_from = ("kafka_topic",)
     max_in = None
     max_out = 1
+    build_order = 30
+    runtime_class = GroupRuntime
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        topics = [sim.components[n.id] for n in sim.document.sources(node.id) if n.type == "kafka_topic"]
+        dlqs = [n.id for n in sim.document.targets(node.id) if n.type == "dlq"]
+        return GroupRuntime(sim, node.id, node.params, topics, dlqs[0] if dlqs else None)
     params = (
         Param("consumers", "Consumers", "int", 2, "Members of the group at the start.", min=1, max=64, step=1),
         Param("processing_ms", "Processing time", "float", 20.0,
@@ -118,4 +143,10 @@ class DeadLetterQueue(NodeType):
     accepts_from = ("consumer_group",)
     max_in = None
     max_out = 0
+    build_order = 10
+    runtime_class = DlqRuntime
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        return DlqRuntime(node.id)
     params = ()

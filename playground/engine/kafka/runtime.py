@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.component import Runtime
 from playground.engine.kafka.log import PartitionLog
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 PRODUCE = 1
 
 
-class TopicRuntime:
+class TopicRuntime(Runtime):
     """A topic's partitions. Groups reading it register as readers to be told of new records."""
 
     def __init__(self, node_id: str, partitions: int) -> None:
@@ -37,17 +38,21 @@ class TopicRuntime:
     def leo_total(self) -> int:
         return sum(log.leo for log in self.logs)
 
-    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:  # pragma: no cover
-        raise AssertionError(f"topic {self.id} has no events")
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        if self.readers:
+            return []  # each group reading it accounts for its own copy
+        produced = self.leo_total()
+        return [{"topic": self.id, "group": None, "produced": produced, "acknowledged": 0, "in_flight": 0,
+                 "waiting": produced, "dead_lettered": 0, "dropped": {}}]
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {
             "leo": self.leo_total(),
             "partitions": [{"p": p, "leo": log.leo, "tail": log.tail()} for p, log in enumerate(self.logs)],
         }
 
 
-class ProducerRuntime:
+class ProducerRuntime(Runtime):
     """Sends keyed records in batches every linger.ms: Poisson arrivals, Zipf-skewed keys.
 
     Records gathered during one linger interval are sent as one batch per partition, the way a
@@ -107,11 +112,11 @@ class ProducerRuntime:
                 sim.components[reader].on_append(sim, topic.id, p)
             start = end
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"sent": self.sent, "rate": self.rate}
 
 
-class DlqRuntime:
+class DlqRuntime(Runtime):
     """A dead letter topic: what was given up on, why, and after how many attempts."""
 
     RECENT = 50
@@ -125,8 +130,5 @@ class DlqRuntime:
         self.count += 1
         self.recent.append(entry)
 
-    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:  # pragma: no cover
-        raise AssertionError(f"dlq {self.id} has no events")
-
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"count": self.count, "recent": list(self.recent)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from playground.engine.registry import LIMITS, FieldError, get_node_type, node_types
@@ -26,7 +26,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 _TOP_KEYS = {"fanout", "name", "description", "nodes", "edges"}
 _NODE_KEYS = {"id", "type", "label", "x", "y", "params"}
-_EDGE_KEYS = {"id", "source", "target"}
+_EDGE_KEYS = {"id", "source", "target", "params"}
 
 
 class DocumentError(ValueError):
@@ -56,9 +56,13 @@ class Edge:
     id: str
     source: str
     target: str
+    params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "source": self.source, "target": self.target}
+        out: dict[str, Any] = {"id": self.id, "source": self.source, "target": self.target}
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,14 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
             errors.append(FieldError(path, f"a {target_type.label} may have at most {target_type.max_in} "
                                            f"incoming connection{'s' if target_type.max_in != 1 else ''}"))
             continue
-        edges.append(Edge(id=edge_id, source=source.id, target=target.id))
+        raw_params = raw.get("params") or {}
+        if not isinstance(raw_params, dict):
+            errors.append(FieldError(f"{path}.params", "must be an object"))
+            continue
+        params, param_errors = source_type.coerce_edge_params(raw_params)
+        for err in param_errors:
+            errors.append(FieldError(f"{path}.params.{err.path}", err.message))
+        edges.append(Edge(id=edge_id, source=source.id, target=target.id, params=params))
     return edges
 
 

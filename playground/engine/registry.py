@@ -33,7 +33,7 @@ class Param:
 
     name: str
     label: str
-    kind: str  # "int" | "float" | "enum" | "bool"
+    kind: str  # "int" | "float" | "enum" | "bool" | "string" | "map" (string -> string)
     default: Any
     help: str = ""
     min: float | None = None
@@ -41,9 +41,19 @@ class Param:
     step: float | None = None
     unit: str = ""
     choices: tuple[str, ...] = ()
+    max_length: int = 255  # for "string" and each key and value of a "map"
 
     def coerce(self, raw: Any) -> tuple[Any, str | None]:
-        """Return ``(value, None)`` or ``(None, message)``. Strings from a form are accepted."""
+        """Return ``(value, None)`` or ``(None, message)``. Strings from a form are accepted;
+        a "map" may come from a form as text, one ``key=value`` a line (or separated by commas)."""
+        if self.kind == "string":
+            if not isinstance(raw, str):
+                return None, "must be text"
+            if len(raw) > self.max_length:
+                return None, f"must be at most {self.max_length} characters"
+            return raw, None
+        if self.kind == "map":
+            return self._coerce_map(raw)
         if self.kind == "bool":
             if isinstance(raw, bool):
                 return raw, None
@@ -78,9 +88,36 @@ class Param:
             return None, f"must be at most {_fmt(self.max)}{_unit(self.unit)}"
         return value, None
 
+    def _coerce_map(self, raw: Any) -> tuple[Any, str | None]:
+        if isinstance(raw, str):
+            pairs: dict[str, str] = {}
+            for part in raw.replace("\n", ",").split(","):
+                if not part.strip():
+                    continue
+                key, sep, value = part.partition("=")
+                if not sep or not key.strip():
+                    return None, f"{part.strip()!r} is not key=value"
+                pairs[key.strip()] = value.strip()
+            raw = pairs
+        if not isinstance(raw, dict):
+            return None, "must be an object of text values"
+        if len(raw) > 32:
+            return None, "may hold at most 32 entries"
+        for key, value in raw.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                return None, "keys and values must be text"
+            if len(key) > self.max_length or len(value) > self.max_length:
+                return None, f"keys and values must be at most {self.max_length} characters"
+        return dict(raw), None
+
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any]
-        if self.kind == "bool":
+        if self.kind == "string":
+            schema = {"type": "string", "maxLength": self.max_length}
+        elif self.kind == "map":
+            schema = {"type": "object", "maxProperties": 32,
+                      "additionalProperties": {"type": "string", "maxLength": self.max_length}}
+        elif self.kind == "bool":
             schema = {"type": "boolean"}
         elif self.kind == "enum":
             schema = {"enum": list(self.choices)}
@@ -109,6 +146,7 @@ class Param:
             "unit": self.unit,
             "help": self.help,
             "choices": list(self.choices),
+            "max_length": self.max_length if self.kind in ("string", "map") else None,
         }
 
 
@@ -129,6 +167,8 @@ class NodeType:
     help: ClassVar[str]
     color: ClassVar[str] = "#64748b"
     params: ClassVar[tuple[Param, ...]] = ()
+    #: parameters of the edges going out of a node of this type (a binding's routing key ...)
+    edge_params: ClassVar[tuple[Param, ...]] = ()
     accepts_from: ClassVar[tuple[str, ...]] = ()
     max_in: ClassVar[int | None] = None
     max_out: ClassVar[int | None] = None
@@ -155,25 +195,11 @@ class NodeType:
 
     @classmethod
     def coerce_params(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-        """Coerce and bound-check raw values; missing ones take their default.
+        return _coerce(cls.params, raw, f"is not a parameter of {cls.label}")
 
-        Returns the params that validated merged over the defaults, and the errors (each named
-        by the parameter's name). Unknown names are errors: a typo must not pass silently.
-        """
-        values = cls.defaults()
-        errors: list[FieldError] = []
-        known = {p.name: p for p in cls.params}
-        for key in raw:
-            if key not in known:
-                errors.append(FieldError(key, f"is not a parameter of {cls.label}"))
-        for p in cls.params:
-            if p.name in raw:
-                value, message = p.coerce(raw[p.name])
-                if message is None:
-                    values[p.name] = value
-                else:
-                    errors.append(FieldError(p.name, message))
-        return values, errors
+    @classmethod
+    def coerce_edge_params(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+        return _coerce(cls.edge_params, raw, f"is not a parameter of a connection from a {cls.label}")
 
     @classmethod
     def to_dict(cls) -> dict[str, Any]:
@@ -184,10 +210,33 @@ class NodeType:
             "help": cls.help,
             "color": cls.color,
             "params": [p.to_dict() for p in cls.params],
+            "edge_params": [p.to_dict() for p in cls.edge_params],
             "accepts_from": list(cls.accepts_from),
             "max_in": cls.max_in,
             "max_out": cls.max_out,
         }
+
+
+def _coerce(params: tuple[Param, ...], raw: dict[str, Any], unknown: str) -> tuple[dict[str, Any], list[FieldError]]:
+    """Coerce and bound-check raw values; missing ones take their default.
+
+    Returns the params that validated merged over the defaults, and the errors (each named by
+    the parameter's name). Unknown names are errors: a typo must not pass silently.
+    """
+    values = {p.name: p.default for p in params}
+    errors: list[FieldError] = []
+    known = {p.name: p for p in params}
+    for key in raw:
+        if key not in known:
+            errors.append(FieldError(key, unknown))
+    for p in params:
+        if p.name in raw:
+            value, message = p.coerce(raw[p.name])
+            if message is None:
+                values[p.name] = value
+            else:
+                errors.append(FieldError(p.name, message))
+    return values, errors
 
 
 _REGISTRY: dict[str, type[NodeType]] = {}

@@ -70,6 +70,12 @@ def json_schema() -> dict[str, Any]:
                         "id": {"type": "string", "pattern": ID_PATTERN.pattern},
                         "source": {"type": "string", "pattern": ID_PATTERN.pattern},
                         "target": {"type": "string", "pattern": ID_PATTERN.pattern},
+                        "params": {
+                            "type": "object",
+                            "description": "Parameters of the connection, declared by its source's node type.",
+                            "additionalProperties": False,
+                            "properties": {p.name: p.json_schema() for nt in node_types() for p in nt.edge_params},
+                        },
                     },
                 },
             },

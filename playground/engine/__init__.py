@@ -12,7 +12,15 @@ from playground.engine.document import (
     Node,
     parse_document,
 )
-from playground.engine.registry import LIMITS, FieldError, NodeType, Param, get_node_type, node_types
+from playground.engine.registry import (
+    LIMITS,
+    FieldError,
+    NodeType,
+    Param,
+    flow_kinds,
+    get_node_type,
+    node_types,
+)
 from playground.engine.schema import json_schema
 from playground.engine.simulation import Simulation
 
@@ -29,6 +37,7 @@ __all__ = [
     "Param",
     "Runtime",
     "Simulation",
+    "flow_kinds",
     "get_node_type",
     "json_schema",
     "node_types",

@@ -174,6 +174,8 @@ class NodeType:
     max_out: ClassVar[int | None] = None
     #: runtimes are built in this order (what others connect to comes first)
     build_order: ClassVar[int] = 50
+    #: a store of dead letters: its metrics are {count, recent: [entries]}, listed in the DLQ panel
+    dead_letter_store: ClassVar[bool] = False
     #: the component.Runtime subclass build() returns (its ``commands`` are this type's commands)
     runtime_class: ClassVar[type | None] = None
 
@@ -214,6 +216,7 @@ class NodeType:
             "accepts_from": list(cls.accepts_from),
             "max_in": cls.max_in,
             "max_out": cls.max_out,
+            "dead_letter_store": cls.dead_letter_store,
         }
 
 
@@ -248,6 +251,20 @@ def register(cls: type[NodeType]) -> type[NodeType]:
         raise ValueError(f"node type {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+_FLOW_KINDS: set[str] = set()
+
+
+def register_flow_kinds(*kinds: str) -> None:
+    """Event kinds a system emits in bulk (per batch, per retry): viewers get an evenly spaced
+    sample of them, while every one is counted. Other kinds are rare and kept."""
+    _FLOW_KINDS.update(kinds)
+
+
+def flow_kinds() -> frozenset[str]:
+    _load_systems()
+    return frozenset(_FLOW_KINDS)
 
 
 def node_types() -> list[type[NodeType]]:

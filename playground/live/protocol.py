@@ -20,12 +20,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from playground import engine
+
 PROTOCOL_VERSION = 1
 
 ROOM_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 # Kinds that come in bulk (per batch, per retry): an evenly spaced sample is animated, all counted.
-FLOW_KINDS = frozenset({"produce", "fetch", "process", "commit", "retry", "recovered"})
+# (declared by each system in the engine: engine.flow_kinds())
+FLOW_KINDS = engine.flow_kinds()
 MAX_FLOW_EVENTS = 150
 MAX_OTHER_EVENTS = 40
 # Frames carry only the newest entries of a node's lists; the browser merges them, and a

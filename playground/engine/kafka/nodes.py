@@ -11,7 +11,9 @@ from typing import Any
 
 from playground.engine.kafka.group import GroupRuntime
 from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
-from playground.engine.registry import NodeType, Param, register
+from playground.engine.registry import NodeType, Param, register, register_flow_kinds
+
+register_flow_kinds("produce", "fetch", "process", "commit", "retry", "recovered")
 
 
 @register
@@ -145,6 +147,7 @@ class DeadLetterQueue(NodeType):
     max_out = 0
     build_order = 10
     runtime_class = DlqRuntime
+    dead_letter_store = True
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:

@@ -22,6 +22,7 @@ params = st.fixed_dictionaries({
     "session_timeout_ms": st.sampled_from([6000, 10000]),
     "commit": st.sampled_from(["auto", "after_processing", "before_processing"]),
     "assignor": st.sampled_from(["range", "roundrobin"]),
+    "static_membership": st.booleans(),
 })
 
 

@@ -251,3 +251,58 @@ def test_roundrobin_assignor_is_used_when_chosen():
     run(sim, 1.0)
     members = {m["id"]: m["partitions"] for m in group_of(sim)["members"]}
     assert members == {"consumer-1": ["topic/0", "topic/2"], "consumer-2": ["topic/1", "topic/3"]}
+
+
+def rebalances_between(events):
+    return [e for e in events if e["k"] == "rebalance_start"]
+
+
+def test_static_member_restarting_within_session_timeout_gets_its_partitions_back_without_rebalance():
+    """KIP-345: a known group.instance.id rejoining before session.timeout.ms keeps its assignment."""
+    sim = simulation(rate=200, partitions=4, consumers=2, static_membership=True, session_timeout_ms=10_000)
+    run(sim, 2.0)
+    before = {m["id"]: m["partitions"] for m in group_of(sim)["members"]}
+    sim.drain_events()
+    sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": 3000})
+    run(sim, 20.0)
+    events = sim.drain_events()
+    assert rebalances_between(events) == []
+    assert any(e["k"] == "member" and e["change"] == "rejoined" for e in events)
+    assert {m["id"]: m["partitions"] for m in group_of(sim)["members"]} == before
+    assert conserved(sim.metrics())
+
+
+def test_dynamic_member_restarting_stalls_the_group_until_the_old_session_expires():
+    """Without group.instance.id the restarted process is a new member; its join opens a
+    rebalance, and the coordinator waits in the join phase for every known member, so the whole
+    group stops until the crashed member id is forgotten at its session timeout."""
+    sim = simulation(rate=200, partitions=4, consumers=2, session_timeout_ms=10_000)
+    run(sim, 2.0)
+    sim.drain_events()
+    sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": 3000})
+    run(sim, 20.0)
+    events = sim.drain_events()
+    (end,) = [e for e in events if e["k"] == "rebalance_end"]
+    expired = next(e for e in events if e["k"] == "member" and e["change"] == "expired")
+    assert end["reason"] == "consumer-3 joined; session timeout of consumer-1"
+    assert end["started"] == pytest.approx(5.0, abs=0.01) and end["t"] >= expired["t"]
+    assert sorted(m["id"] for m in group_of(sim)["members"]) == ["consumer-2", "consumer-3"]
+
+
+def test_static_member_leaving_keeps_its_partitions_until_session_timeout():
+    """KIP-345: a static member's close() sends no LeaveGroup."""
+    sim = simulation(rate=200, partitions=4, consumers=2, static_membership=True, session_timeout_ms=10_000)
+    run(sim, 2.0)
+    sim.drain_events()
+    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-2"})
+    run(sim, 5.0)
+    assert rebalances_between(sim.drain_events()) == []
+    run(sim, 10.0)
+    starts = rebalances_between(sim.drain_events())
+    assert [s["reason"] for s in starts] == ["session timeout of consumer-2"]
+
+
+def test_restart_after_ms_is_checked():
+    sim = simulation()
+    with pytest.raises(engine.CommandError, match="after_ms must be"):
+        sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": -1})

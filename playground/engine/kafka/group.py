@@ -53,6 +53,8 @@ NOTICE = 14
 SESSION_EXPIRE = 15
 SYNC_DONE = 16
 AUTO_COMMIT = 17
+RESTART = 18
+MAX_RESTART_MS = 600_000
 
 DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
 DROP_AT_MOST_ONCE = "offset committed before processing, then the consumer crashed (at most once)"
@@ -86,7 +88,7 @@ class Member:
 
 class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
-                "kill_consumer": "cmd_kill_consumer"}
+                "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer"}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None) -> None:
@@ -180,6 +182,15 @@ class GroupRuntime(Runtime):
     def cmd_kill_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
         self.kill_member(sim, self._member_of(command, "kill"))
 
+    def cmd_restart_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """The consumer's process crashes and is started again ``after_ms`` later."""
+        member = self._member_of(command, "restart")
+        after = command.get("after_ms", 2000)
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after <= MAX_RESTART_MS:
+            raise CommandError(f"after_ms must be a number of milliseconds from 0 to {MAX_RESTART_MS}")
+        self.kill_member(sim, member)
+        sim.kernel.schedule(sim.kernel.now + after / 1000.0, RESTART, self.id, member)
+
     def add_member(self, sim: Simulation) -> str:
         member = self._new_member(sim)
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "added"})
@@ -188,6 +199,12 @@ class GroupRuntime(Runtime):
 
     def remove_member(self, sim: Simulation, member_id: str) -> None:
         member = self.members[member_id]
+        if self.p["static_membership"]:
+            # KIP-345: a static member's close() commits but sends no LeaveGroup; the coordinator
+            # keeps its partitions for it until session.timeout.ms passes without heartbeats.
+            self._commit(sim, member)
+            self.kill_member(sim, member_id)
+            return
         member.leaving = True
         if member.state != "processing":
             self._leave(sim, member)
@@ -207,6 +224,41 @@ class GroupRuntime(Runtime):
         if self.state == "rebalancing":
             self._check_join(sim)
 
+    def _restart(self, sim: Simulation, member_id: str) -> None:
+        """The restarted process joins the group again.
+
+        With a group.instance.id it is the same static member: if the coordinator still holds it
+        (the session has not expired) it gets its old assignment back and no rebalance happens;
+        it resumes from the committed offsets. Without one it is a new member with a new member
+        id: its join rebalances the group, and the old member's expiry rebalances it again.
+        """
+        now = sim.kernel.now
+        member = self.members.get(member_id)
+        if self.p["static_membership"] and member is not None and member.state == "dead":
+            member.killed_at = None
+            member.token += 1
+            sim.emit({"k": "member", "t": now, "g": self.id, "c": member_id, "change": "rejoined"})
+            if self.state == "rebalancing" and not member.joined:
+                member.state = "joining"
+                member.joined = True
+                self._check_join(sim)
+                return
+            if self.state == "rebalancing":
+                member.state = "joining"
+                return
+            for tp in member.assigned:
+                self._reset_position(tp)
+            member.last_commit = now
+            self._poll(sim, member)
+            return
+        if self.p["static_membership"]:
+            member = Member(member_id, now + float(self.rng.uniform(0.0, self.hb_s)), now)
+            self.members[member_id] = member
+        else:
+            member = self._new_member(sim)
+        sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "added"})
+        self._trigger(sim, f"{member.id} joined")
+
     def live_members(self) -> list[str]:
         return [m.id for m in self.members.values() if m.state != "dead" and not m.leaving]
 
@@ -218,6 +270,9 @@ class GroupRuntime(Runtime):
             return
         if kind == SYNC_DONE:
             self._sync(sim, arg)
+            return
+        if kind == RESTART:
+            self._restart(sim, arg)
             return
         member_id, token = arg if isinstance(arg, tuple) else (arg, None)
         member = self.members.get(member_id)

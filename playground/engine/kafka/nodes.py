@@ -117,6 +117,10 @@ class ConsumerGroup(NodeType):
               "How partitions are shared among members: range (per topic, consecutive ranges; Kafka's "
               "default) or roundrobin (all partitions dealt in turn).",
               choices=("range", "roundrobin")),
+        Param("static_membership", "Static membership", "bool", False,
+              "group.instance.id set on every consumer (KIP-345): a member that restarts within "
+              "session.timeout.ms gets its partitions back with no rebalance, and leaving does not "
+              "send LeaveGroup (its partitions wait for the session timeout).", ),
         Param("max_poll_records", "max.poll.records", "int", 500,
               "Most records one poll returns (Kafka default: 500).", min=1, max=10_000, step=1),
         Param("fetch_ms", "Fetch round trip", "float", 1.0,

@@ -1,12 +1,15 @@
 """The websocket side of a live room: a protocol adapter between a browser and a runner.
 
-Parse, check, call the runner, answer. Frames reach the socket as pre-serialised text from the
-room's channel-layer group; this consumer only forwards them. Errors go to this socket only and
-never stop the run.
+Parse, check, call the runner, answer. Frames do not come through this consumer: the process's
+hub (``hub.py``) holds one subscription per room and writes each frame's text, serialised once,
+straight to every local viewer's socket, so a frame costs no channel-layer message and no
+dispatch per viewer. This consumer joins the hub on connect (which writes the room's current
+state first), leaves it on disconnect, and passes the client's ``ack`` and ``resync`` to it.
+Errors go to this socket only and never stop the run.
 
-Slow viewers: the channel layer's per-channel capacity bounds how many frames can wait for one
-viewer; beyond it the layer drops them. The viewer sees the gap in ``seq``, sends ``resync`` and
-gets the latest snapshot.
+Slow viewers: a viewer too far behind (past its ack window, or with too much in the server's
+transport buffer) has frames skipped, then gets the latest snapshot once it has caught up; see
+``hub.py``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from playground import engine
 from playground.live import protocol
-from playground.live.rooms import Room, RoomFull, TokenBucket, get_registry
+from playground.live.hub import Viewer, get_hub
+from playground.live.rooms import RateLimited, Room, RoomFull, TokenBucket, get_registry
 from playground.live.runner import NoSimulation
 
 logger = logging.getLogger(__name__)
@@ -27,13 +32,18 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_ROOM = 4400
 CLOSE_ROOM_FULL = 4429
 MAX_REPORTED_ERRORS = 50
+ACK_MAX_CHARS = 64  # an ack is ~30 characters; only messages this short skip the control bucket
+ACK_RATE_PER_SECOND = 10.0
+ACK_BURST = 20
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel layer: frames come from the hub. A per-viewer channel would cost a receive task
+    # (a Redis poll in scaled mode) per viewer for nothing.
+    channel_layer_alias = None  # type: ignore[assignment]
     room: Room | None = None
-    group: str | None = None
+    viewer: Viewer | None = None
     controller = False
-    last_seq = -1
 
     async def connect(self) -> None:
         room_id = self.scope.get("url_route", {}).get("kwargs", {}).get("room")
@@ -51,35 +61,57 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.room, self.controller = room, controller
         self.bucket = TokenBucket()
-        self.group = protocol.group_name(room_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.ack_bucket = TokenBucket(rate=ACK_RATE_PER_SECOND, burst=ACK_BURST)
         await self.accept()
-        await self._send_current_state()
+        self.viewer = await get_hub().join(room_id, room.runner, self.base_send, controller)
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.viewer is not None:
+            get_hub().leave(self.viewer)
+            self.viewer = None
         if self.room is not None:
             get_registry().leave(self.room)
             self.room = None
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels 4.2+ closes old database connections (a thread hop) before every handler; no
+        # handler here touches the ORM outside database_sync_to_async, which does that itself,
+        # and acks arrive from every viewer every second.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.room is None:
+        if self.room is None or self.viewer is None:
             return
-        if not self.bucket.allow():
+        raw = text_data if text_data is not None else bytes_data
+        short = raw is not None and len(raw) <= ACK_MAX_CHARS
+        # Long messages pay the control bucket before parsing; short ones after (acks have their own).
+        if not short and not self.bucket.allow():
             await self._error("rate_limited", "too many messages; wait a moment and try again")
             return
         try:
-            raw = text_data if text_data is not None else bytes_data
             message = protocol.parse_client_message(raw)
         except protocol.ProtocolError as exc:
             await self._error(exc.code, exc.message)
             return
+        if isinstance(message, protocol.Ack):
+            if self.ack_bucket.allow():
+                await self.viewer.ack(message.seq)
+            return
+        if short and not self.bucket.allow():
+            await self._error("rate_limited", "too many messages; wait a moment and try again")
+            return
         if isinstance(message, protocol.Resync):
-            await self._send_current_state()
+            await self.viewer.send_state()
             return
         if not self.controller:
             await self._error("read_only", "this connection does not hold the room's controls")
+            return
+        # Scaled-mode hook (issue 5): a per-room limit shared by every viewer of the room.
+        if not self.room.bucket.allow():
+            await self._error("rate_limited", "too many controls for this room; wait a moment")
             return
         runner = self.room.runner
         try:
@@ -93,6 +125,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._error("no_simulation", f"{exc}; send a load message first")
         except engine.CommandError as exc:
             await self._error("bad_command", str(exc))
+        # Scaled-mode hook (issue 5): the room's worker is busy, gone, or rate-limits the room.
+        except RoomFull as exc:
+            await self._error("room_full", str(exc))
+        except RateLimited as exc:
+            await self._error("rate_limited", str(exc))
 
     async def _load(self, message: protocol.Load) -> None:
         assert self.room is not None
@@ -110,31 +147,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         await self.room.runner.load(document, message.seed)
 
-    # -- channel-layer events (dispatched on "type": "room.frame" -> room_frame) ---------------
-
-    async def room_frame(self, event: dict[str, Any]) -> None:
-        # A frame published while this viewer was being sent its snapshot is already in it.
-        if event["seq"] <= self.last_seq:
-            return
-        self.last_seq = event["seq"]
-        await self.send(text_data=event["text"])
-
-    async def room_snapshot(self, event: dict[str, Any]) -> None:
-        self.last_seq = max(self.last_seq, event["seq"])
-        await self.send(text_data=protocol.with_controller(event["text"], self.controller))
-
     # -- helpers -------------------------------------------------------------------------------
-
-    async def _send_current_state(self) -> None:
-        assert self.room is not None
-        runner = self.room.runner
-        seq, body = await runner.snapshot_body()
-        if body is None:
-            text = runner.hello(self.controller)
-        else:
-            text = protocol.with_controller(body, self.controller)
-        self.last_seq = max(self.last_seq, seq)
-        await self.send(text_data=text)
 
     async def _error(
         self, code: protocol.ErrorCode, message: str, errors: list[dict[str, str]] | None = None

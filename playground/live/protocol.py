@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,10 +37,15 @@ MAX_OTHER_EVENTS = 40
 FRAME_DLQ_RECENT = 10
 FRAME_REBALANCES = 3
 TIME_KEYS = ("t", "due", "expires", "started", "ended")
+# What a dot needs: which edge (src -> dst), when, how many, and its colour (partition or key).
+FLOW_FIELDS = ("k", "t", "src", "dst", "n", "p", "key")
 
 # A load message carries a whole document, which the engine accepts up to 256 KiB
 # (engine.MAX_DOCUMENT_BYTES); leave room for the envelope so every valid document can be sent.
 MAX_MESSAGE_BYTES = 256 * 1024 + 4 * 1024
+
+# Wall time, only for the ``ts`` latency stamp of frames; tests may replace it.
+wall_time = time.time
 
 MIN_SPEED = 0.1
 MAX_SPEED = 100.0
@@ -136,7 +142,11 @@ def frame(
     metrics: dict[str, Any],
     state: dict[str, Any],
     sampled: dict[str, int],
+    ts: float | None = None,
 ) -> str:
+    """One tick's frame. ``state.ts`` is the server's wall clock (Unix seconds) when the frame
+    was built, for measuring tick-to-client latency; browsers do not depend on it (clocks
+    differ between machines)."""
     return dumps(
         {
             "v": PROTOCOL_VERSION,
@@ -145,10 +155,15 @@ def frame(
             "t": t,
             "events": events,
             "metrics": metrics,
-            "state": state,
+            "state": {**state, "ts": round(wall_time() if ts is None else ts, 3)},
             "sampled": sampled,
         }
     )
+
+
+def notice(code: str, message: str) -> str:
+    """A transient message for every viewer outside the frame sequence (e.g. ``resumed``)."""
+    return dumps({"v": PROTOCOL_VERSION, "type": "notice", "code": code, "message": message})
 
 
 def _round_times(record: dict[str, Any]) -> dict[str, Any]:
@@ -193,38 +208,39 @@ def sample_events(
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Bound one tick's events; return ``(kept, totals by kind)``. Deterministic, order kept.
 
-    Flow events share ``max_flow`` slots fairly between kinds (a kind with few events keeps them
-    all, the rest is split between the busy ones) and each kind keeps an evenly spaced sample, so
-    the animation shows every kind of flow spread over the whole tick. Other kinds keep their
-    first ``max_other`` events: those are rare and meaningful (a rebalance, a dead letter).
+    Flow events (engine.flow_kinds()) are what the browser animates: only those that move along
+    an edge (they carry ``src`` and ``dst``) are sent, with just the fields a dot needs, and they
+    share ``max_flow`` slots fairly between kinds (a kind with few events keeps them all, the rest
+    is split between the busy ones), each kind keeping an evenly spaced sample so the animation
+    spreads over the whole tick. The others (a commit, a retry scheduled) are only counted.
+    Other kinds keep their first ``max_other`` events: those are rare and meaningful (a
+    rebalance, a dead letter).
     """
     totals = Counter(e.get("k", "?") for e in events)
-    flow_total = sum(n for kind, n in totals.items() if kind in FLOW_KINDS)
-    quota = _fair_shares({k: n for k, n in totals.items() if k in FLOW_KINDS}, max_flow)
-    if flow_total <= max_flow and all(
-        n <= max_other for kind, n in totals.items() if kind not in FLOW_KINDS
-    ):
-        return [_round_times(e) for e in events], dict(totals)
-
+    moving = Counter(e["k"] for e in events if e.get("k") in FLOW_KINDS and "src" in e and "dst" in e)
+    quota = _fair_shares(dict(moving), max_flow)
     # Which ordinal of its kind each kept flow event has: evenly spaced over the kind's events.
-    keep_ordinals: dict[str, set[int]] = {}
+    keep_ordinals: dict[str, set[int] | None] = {}
     for kind, share in quota.items():
-        count = totals[kind]
-        if share >= count:
-            continue
-        keep_ordinals[kind] = {(i * count) // share for i in range(share)}
+        count = moving[kind]
+        keep_ordinals[kind] = None if share >= count else {(i * count) // share for i in range(share)}
     seen: Counter[str] = Counter()
     kept: list[dict[str, Any]] = []
     for event in events:
         kind = event.get("k", "?")
-        ordinal = seen[kind]
-        seen[kind] += 1
         if kind in FLOW_KINDS:
-            chosen = keep_ordinals.get(kind)
+            if kind not in keep_ordinals or "src" not in event or "dst" not in event:
+                continue
+            ordinal = seen[kind]
+            seen[kind] += 1
+            chosen = keep_ordinals[kind]
             if chosen is None or ordinal in chosen:
+                kept.append(_round_times({f: event[f] for f in FLOW_FIELDS if f in event}))
+        else:
+            ordinal = seen[kind]
+            seen[kind] += 1
+            if ordinal < max_other:
                 kept.append(_round_times(event))
-        elif ordinal < max_other:
-            kept.append(_round_times(event))
     return kept, dict(totals)
 
 
@@ -283,7 +299,14 @@ class Resync:
     pass
 
 
-ClientMessage = Load | Control | Command | Resync
+@dataclass(frozen=True)
+class Ack:
+    """The client holds every message up to ``seq``: the server's flow control for slow viewers."""
+
+    seq: int
+
+
+ClientMessage = Load | Control | Command | Resync | Ack
 
 MAX_SEED = 2**63 - 1
 
@@ -316,9 +339,14 @@ def parse_client_message(text: str | bytes | None) -> ClientMessage:
         return _parse_command(data)
     if kind == "resync":
         return Resync()
+    if kind == "ack":
+        seq = data.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEED:
+            raise ProtocolError("bad_message", 'field "seq" must be a whole number from 0 to 2**63-1')
+        return Ack(seq=seq)
     raise ProtocolError(
         "unknown_type",
-        f"unknown message type {kind[:40]!r}; known types: load, control, command, resync",
+        f"unknown message type {kind[:40]!r}; known types: load, control, command, resync, ack",
     )
 
 

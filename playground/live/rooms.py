@@ -2,7 +2,11 @@
 
 A room is one runner plus its viewers and its control key. Rooms are capped (MAX_ROOMS), and a
 room nobody watches is stopped after a grace period, so a presenter whose page reloads finds
-the run where it was. Per-connection rate limits live here too (TokenBucket).
+the run where it was. Rate limits on control messages live here too (TokenBucket): one per
+connection, and one per room shared by all its viewers (``Room.bucket``; in the scaled mode the
+room's worker also keeps one across every Daphne process).
+
+Which runner a room gets comes from ``playground.live.backends`` (settings ``FANOUT_RUNNER``).
 """
 
 from __future__ import annotations
@@ -15,17 +19,24 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from playground.live.runner import EmbeddedRunner, Runner
+from playground.live import backends
+from playground.live.runner import Runner
 
 MAX_ROOMS = 50
 IDLE_GRACE_SECONDS = 120.0
 MAX_KEY_LENGTH = 128
 CONTROL_RATE_PER_SECOND = 20.0
 CONTROL_BURST = 20
+ROOM_CONTROL_RATE_PER_SECOND = 30.0  # all viewers of a room together
+ROOM_CONTROL_BURST = 30
 
 
 class RoomFull(RuntimeError):
-    pass
+    """No room for this: the process's room cap, or (scaled mode) no free worker slot."""
+
+
+class RateLimited(RuntimeError):
+    """Too many control messages for this room."""
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Room:
     runner: Runner
     key: str | None = None
     viewers: int = 0
+    bucket: TokenBucket = field(default_factory=lambda: room_bucket())
     idle_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     def is_controller(self, key: str | None) -> bool:
@@ -51,8 +63,12 @@ class RoomRegistry:
         *,
         max_rooms: int = MAX_ROOMS,
         idle_grace: float = IDLE_GRACE_SECONDS,
-        runner_factory: RunnerFactory = EmbeddedRunner,
+        runner_factory: RunnerFactory | None = None,
     ) -> None:
+        if runner_factory is None:
+            from playground.live.runner import EmbeddedRunner
+
+            runner_factory = EmbeddedRunner
         self.max_rooms = max_rooms
         self.idle_grace = idle_grace
         self.runner_factory = runner_factory
@@ -138,6 +154,13 @@ class TokenBucket:
         return False
 
 
+def room_bucket() -> TokenBucket:
+    """The per-room control bucket (settings FANOUT_ROOM_CONTROL_RATE and _BURST)."""
+    rate = float(getattr(settings, "FANOUT_ROOM_CONTROL_RATE", ROOM_CONTROL_RATE_PER_SECOND))
+    burst = int(getattr(settings, "FANOUT_ROOM_CONTROL_BURST", ROOM_CONTROL_BURST))
+    return TokenBucket(rate, burst)
+
+
 _registry: RoomRegistry | None = None
 
 
@@ -147,6 +170,7 @@ def get_registry() -> RoomRegistry:
         _registry = RoomRegistry(
             max_rooms=int(getattr(settings, "FANOUT_MAX_ROOMS", MAX_ROOMS)),
             idle_grace=float(getattr(settings, "FANOUT_ROOM_IDLE_SECONDS", IDLE_GRACE_SECONDS)),
+            runner_factory=backends.runner_factory(),
         )
     return _registry
 

@@ -422,10 +422,10 @@ def _recent(document: engine.Document | None, metrics: dict[str, Any]) -> dict[s
         view = nodes.get(node.id)
         if not isinstance(view, dict):
             continue
-        if node.type == "dlq":
-            dlq.extend(view.get("recent", ()))
-        elif node.type == "consumer_group":
-            rebalances.extend({"g": node.id, **r} for r in view.get("rebalances", ()))
+        if engine.get_node_type(node.type).dead_letter_store:
+            dlq.extend(dict(e, store=node.id) for e in view.get("recent", ()))
+        if "rebalances" in view:
+            rebalances.extend({"g": node.id, **r} for r in view["rebalances"])
     dlq.sort(key=lambda e: e.get("t", 0))
     rebalances.sort(key=lambda r: r.get("started", 0))
     return {"dlq": dlq[-RECENT_DLQ:], "rebalances": rebalances[-RECENT_REBALANCES:]}

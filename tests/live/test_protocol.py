@@ -8,7 +8,7 @@ import pytest
 
 from playground import engine
 from playground.live import protocol
-from playground.live.protocol import Command, Control, Load, ProtocolError, Resync
+from playground.live.protocol import Ack, Command, Control, Load, ProtocolError, Resync
 
 
 def parse_error(text: str | bytes | None) -> ProtocolError:
@@ -19,6 +19,7 @@ def parse_error(text: str | bytes | None) -> ProtocolError:
 
 def test_each_message_type_parses_into_its_record():
     assert protocol.parse_client_message('{"type":"resync"}') == Resync()
+    assert protocol.parse_client_message('{"type":"ack","seq":120}') == Ack(120)
     assert protocol.parse_client_message('{"type":"control","action":"run"}') == Control("run")
     assert protocol.parse_client_message(
         '{"type":"control","action":"speed","value":2}'
@@ -51,6 +52,9 @@ def test_each_message_type_parses_into_its_record():
         ('{"type":"load"}', "bad_message", '"document"'),
         ('{"type":"load","document":{},"seed":-1}', "bad_message", '"seed"'),
         ('{"type":"load","document":{},"seed":1.5}', "bad_message", '"seed"'),
+        ('{"type":"ack"}', "bad_message", '"seq"'),
+        ('{"type":"ack","seq":-1}', "bad_message", '"seq"'),
+        ('{"type":"ack","seq":"7"}', "bad_message", '"seq"'),
     ],
 )
 def test_refused_messages_name_the_problem(text: str, code: str, says: str):
@@ -93,7 +97,7 @@ def test_with_controller_completes_a_snapshot_without_parsing_it():
 
 
 def flow(kind: str, n: int) -> list[dict]:
-    return [{"k": kind, "t": i / 1000, "o": i} for i in range(n)]
+    return [{"k": kind, "t": i / 1000, "src": "a", "dst": "b", "n": i} for i in range(n)]
 
 
 def test_small_ticks_keep_every_event():
@@ -111,7 +115,7 @@ def test_flow_events_are_sampled_evenly_and_fairly_with_totals():
     assert len(by_kind["commit"]) == 10  # a rare kind keeps all of its events
     share = (protocol.MAX_FLOW_EVENTS - 10) // 2
     assert len(by_kind["produce"]) == len(by_kind["fetch"]) == share
-    offsets = [e["o"] for e in by_kind["produce"]]
+    offsets = [e["n"] for e in by_kind["produce"]]  # flow() numbers its events in n
     assert offsets[0] == 0 and offsets[-1] > 4900  # spread over the whole tick
     assert protocol.sample_events(events) == (kept, totals)  # deterministic
 
@@ -129,3 +133,33 @@ def test_other_kinds_are_capped_and_counted():
     kept, totals = protocol.sample_events(events)
     assert len(kept) == protocol.MAX_OTHER_EVENTS and totals == {"dead_letter": 1000}
     assert [e["o"] for e in kept] == list(range(protocol.MAX_OTHER_EVENTS))
+
+
+def test_frames_carry_the_server_time_in_state_for_latency(monkeypatch):
+    monkeypatch.setattr(protocol, "wall_time", lambda: 1700000000.12345)
+    frame = json.loads(protocol.frame(seq=1, t=0.1, events=[], metrics={}, state={"tick": 1}, sampled={}))
+    assert frame["state"] == {"tick": 1, "ts": 1700000000.123}
+    assert frame["type"] == "frame" and frame["seq"] == 1
+
+
+def test_notice_is_versioned_and_typed():
+    assert json.loads(protocol.notice("resumed", "moved")) == {
+        "v": 1,
+        "type": "notice",
+        "code": "resumed",
+        "message": "moved",
+    }
+
+
+def test_flow_events_that_move_nowhere_are_counted_not_sent_and_moving_ones_are_slimmed():
+    events = [
+        {"k": "produce", "t": 0.01, "src": "p", "dst": "t", "p": 3, "o": 10, "n": 5, "key": "key-1"},
+        {"k": "commit", "t": 0.02, "g": "g", "c": "consumer-1", "topic": "t", "p": 3, "o": 15},
+        {"k": "rebalance_start", "t": 0.03, "g": "g", "generation": 2, "reason": "x"},
+    ]
+    kept, totals = protocol.sample_events(events)
+    assert totals == {"produce": 1, "commit": 1, "rebalance_start": 1}
+    assert kept == [
+        {"k": "produce", "t": 0.01, "src": "p", "dst": "t", "n": 5, "p": 3, "key": "key-1"},
+        {"k": "rebalance_start", "t": 0.03, "g": "g", "generation": 2, "reason": "x"},
+    ]

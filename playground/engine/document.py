@@ -297,15 +297,17 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
 
 
 def _check_limits(nodes: list[Node], errors: list[FieldError]) -> None:
-    partitions = sum(n.params.get("partitions", 0) for n in nodes if n.type == "kafka_topic")
+    """Caps on totals, whatever the systems: every declared ``partitions``, ``rate`` and
+    ``consumers`` parameter counts towards its cap."""
+    partitions = sum(n.params.get("partitions", 0) for n in nodes)
     if partitions > LIMITS.max_partitions_total:
         errors.append(FieldError("nodes", f"the topics have {partitions} partitions in all; "
                                           f"at most {LIMITS.max_partitions_total} are allowed"))
-    rate = sum(n.params.get("rate", 0.0) for n in nodes if n.type == "producer")
+    rate = sum(n.params.get("rate", 0.0) for n in nodes)
     if rate > LIMITS.max_rate_total:
         errors.append(FieldError("nodes", f"the producers send {rate:,.0f} msg/s in all; "
                                           f"at most {LIMITS.max_rate_total:,.0f} are allowed"))
-    consumers = sum(n.params.get("consumers", 0) for n in nodes if n.type == "consumer_group")
+    consumers = sum(n.params.get("consumers", 0) for n in nodes)
     if consumers > LIMITS.max_consumers_total:
         errors.append(FieldError("nodes", f"the groups have {consumers} consumers in all; "
                                           f"at most {LIMITS.max_consumers_total} are allowed"))

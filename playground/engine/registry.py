@@ -280,6 +280,8 @@ def get_node_type(name: str) -> type[NodeType]:
 def _load_systems() -> None:
     # Importing a system's package registers its node types.
     from playground.engine import kafka  # noqa: F401
+    from playground.engine import rabbitmq as _rabbitmq  # noqa: F401
+    from playground.engine import redisx as _redisx  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from playground import engine, examples
 WATCH_URL_TEMPLATE = "/rooms/ROOM/"
 
 
-def inspector_base_url() -> str:
+def inspector_base_url(name: str = "topologies:inspector") -> str:
     # The front end appends "<type>/" to it.
     sample = engine.node_types()[0].name
-    return reverse("topologies:inspector", args=[sample]).removesuffix(f"{sample}/")
+    return reverse(name, args=[sample]).removesuffix(f"{sample}/")
 
 
 def editor_context(
@@ -38,9 +38,11 @@ def editor_context(
         "import_url": reverse("topologies:import"),
         "schema_url": reverse("topologies:schema"),
         "inspector_url": inspector_base_url(),
+        "edge_inspector_url": inspector_base_url("topologies:edge_inspector"),
         "watch_url_template": WATCH_URL_TEMPLATE,
         "room": room,
-        "examples": [{"name": e["name"], "title": e["title"]} for e in examples.catalogue()],
+        "examples": [{"name": e["name"], "title": e["title"], "description": e["description"]}
+                     for e in examples.catalogue()],
     }
     return {
         "document": document,

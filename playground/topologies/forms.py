@@ -1,4 +1,5 @@
-"""Forms: importing a document, and the node inspector built from a node type's declared params."""
+"""Forms: importing a document, and the inspector of a node (its type's declared params) or of an
+edge (the ``edge_params`` its source node's type declares)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class InspectorField:
 
     @property
     def widget(self) -> str:
-        return {"bool": "checkbox", "enum": "select"}.get(self.param.kind, "number")
+        kinds = {"bool": "checkbox", "enum": "select", "string": "text", "map": "textarea"}
+        return kinds.get(self.param.kind, "number")
 
     @property
     def min(self) -> str | None:
@@ -94,6 +96,10 @@ class Inspector:
     fields: tuple[InspectorField, ...]
     params: dict[str, Any]
     readonly: bool
+    #: an edge's inspector: node_id is then the edge's id, and there is no label
+    edge: bool = False
+    source: str = ""
+    target: str = ""
 
     @property
     def valid(self) -> bool:
@@ -104,44 +110,55 @@ class Inspector:
         return json.dumps(self.params, separators=(",", ":"))
 
 
-def build_inspector(node_type: Any, data: QueryDict) -> Inspector:
+def build_inspector(node_type: Any, data: QueryDict, *, edge: bool = False) -> Inspector:
     """Coerce the submitted values with the node type's own declarations.
 
     Only declared params are read from ``data``; anything else (node_id, label, readonly)
     is not a parameter. A bool is a hidden "false" followed by a checkbox, so the last value
-    submitted wins and an unchecked box still says false.
+    submitted wins and an unchecked box still says false. With ``edge``, the params are the
+    type's ``edge_params`` (an edge out of a node of that type) and ``edge_id`` names the edge.
     """
+    declared = node_type.edge_params if edge else node_type.params
+    coerce = node_type.coerce_edge_params if edge else node_type.coerce_params
     raw: dict[str, Any] = {}
-    for param in node_type.params:
+    for param in declared:
         values = data.getlist(param.name)
         if values:
             raw[param.name] = values[-1]
-    params, errors = node_type.coerce_params(raw)
+    params, errors = coerce(raw)
     messages = {e.path: e.message for e in errors}
     fields = []
-    for param in node_type.params:
+    for param in declared:
         error = messages.get(param.name)
         value = params[param.name]
         if error is not None:
             shown = str(raw[param.name])
         elif param.kind == "bool":
             shown = "true"
-        elif param.kind == "enum":
+        elif param.kind in ("enum", "string"):
             shown = str(value)
+        elif param.kind == "map":
+            shown = "\n".join(f"{k}={v}" for k, v in value.items())
         else:
             shown = format_number(value)
         checked = bool(value) and error is None
         fields.append(InspectorField(param=param, value=shown, checked=checked, error=error))
-    label = data.get("label", node_type.label)
-    label_error = f"must be at most {MAX_LABEL} characters" if len(label) > MAX_LABEL else None
+    if edge:
+        label, label_error = "", None
+    else:
+        label = data.get("label", node_type.label)
+        label_error = f"must be at most {MAX_LABEL} characters" if len(label) > MAX_LABEL else None
     return Inspector(
         node_type=node_type,
-        node_id=data.get("node_id", ""),
+        node_id=data.get("edge_id" if edge else "node_id", ""),
         label=label,
         label_error=label_error,
         fields=tuple(fields),
         params=params,
         readonly=data.get("readonly", "") in ("1", "true", "on"),
+        edge=edge,
+        source=data.get("source", "")[:MAX_LABEL] if edge else "",
+        target=data.get("target", "")[:MAX_LABEL] if edge else "",
     )
 
 

@@ -156,6 +156,21 @@ def inspector(request: HttpRequest, type_name: str) -> HttpResponse:
                   {"inspector": build_inspector(node_type, data)})
 
 
+@require_http_methods(["GET", "POST"])
+def edge_inspector(request: HttpRequest, source_type: str) -> HttpResponse:
+    """The settings of an edge out of a node of ``source_type`` (its declared edge_params)."""
+    try:
+        node_type = engine.get_node_type(source_type)
+    except KeyError:
+        return HttpResponseNotFound(f"Unknown node type {source_type!r}.", content_type="text/plain")
+    if not node_type.edge_params:
+        return HttpResponseNotFound(f"A connection from a {node_type.label} has no settings.",
+                                    content_type="text/plain")
+    data = request.POST if request.method == "POST" else request.GET
+    return render(request, "topologies/inspector.html#form",
+                  {"inspector": build_inspector(node_type, data, edge=True)})
+
+
 def topology_url(topology: Topology) -> str:
     return reverse("topologies:detail", args=[topology.slug])
 

@@ -2,7 +2,9 @@
 // kill a member) and the keyboard shortcuts: Space run/pause, N or . step, + / - speed,
 // R reset. Shortcuts are ignored while typing in a field.
 import { h } from "./dom.js";
-import { partitionChip, shortMember } from "./live/group.js";
+import { partitionChip, shortMember } from "./live/chips.js";
+
+const isLive = (m) => !/killed|dead|expired|left|removed/i.test(m.state || "");
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 
@@ -118,8 +120,11 @@ export class Controls {
     const groups = Object.entries(metrics?.nodes || {}).filter(([, s]) => Array.isArray(s?.members));
     let entry = groups.find(([id]) => id === this.preferredGroup) || groups[0] || null;
     // Only what the panel shows: re-rendering every frame would pull buttons from under the mouse.
+    // A member's state shows only once it is gone (a live one cycles fetching / processing /
+    // idle every frame).
+    const shown = (m) => (isLive(m) ? "" : m.state);
     const sig = entry
-      ? JSON.stringify([entry[0], entry[1].members.map((m) => [m.id, m.state, m.partitions]), this.enabled, groups.length])
+      ? JSON.stringify([entry[0], entry[1].members.map((m) => [m.id, shown(m), m.partitions]), this.enabled, groups.length])
       : "";
     if (sig === this.groupSig) return;
     this.groupSig = sig;
@@ -135,7 +140,7 @@ export class Controls {
       return;
     }
     const [gid, state] = entry;
-    const live = (m) => !/killed|dead|expired|left|removed/i.test(m.state || "");
+    const live = isLive;
     const members = state.members || [];
     root.replaceChildren(
       h(

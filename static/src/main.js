@@ -45,6 +45,7 @@ class App {
     if (this.canEdit) mountPalette($("#palette-items"), this.editor, this.types);
     this.inspector = new Inspector($("#inspector-body"), this.editor, {
       inspectorUrl: this.config.inspector_url || "/inspector/",
+      edgeInspectorUrl: this.config.edge_inspector_url || null,
       readonly: !this.canEdit,
     });
 
@@ -57,6 +58,8 @@ class App {
       timeline: new RebalanceTimeline($("#rebalance-list"), { labelOf: (id) => this.labelOf(id) }),
       dlq: new DlqPanel($("#dlq-list"), testid("dlq-count"), { labelOf: (id) => this.labelOf(id) }),
       onState: (state) => this.controls?.setState(state),
+      types: this.typeMap,
+      labelOf: (id) => this.labelOf(id),
     });
 
     this.loadInitialDocument();
@@ -112,6 +115,7 @@ class App {
     this.description = doc.description || "";
     const nameInput = testid("doc-name");
     if (nameInput) nameInput.value = this.name;
+    this.showScenario(this.description);
     this.suppressChange = true;
     try {
       documentToGraph(this.editor, doc);
@@ -122,6 +126,15 @@ class App {
       if (this.editor.graph.getNodes().length) this.editor.graph.zoomToFit({ padding: 56, maxScale: 1.5 });
       this.live.refresh();
     });
+  }
+
+  /** The document's description, in the "What to watch for" box (hidden when there is none). */
+  showScenario(text) {
+    const box = testid("scenario");
+    const body = testid("scenario-text");
+    if (!box || !body) return;
+    body.textContent = text || "";
+    box.hidden = !text;
   }
 
   changed() {
@@ -187,6 +200,7 @@ class App {
       }
     });
     testid("btn-save")?.addEventListener("click", () => this.save());
+    bindMenu(testid("examples-menu"));
     testid("btn-export")?.addEventListener("click", (e) => this.exportDocument(e));
     testid("btn-share-live")?.addEventListener("click", () => this.toggleShare());
     testid("btn-copy-share")?.addEventListener("click", () => this.copyShare());
@@ -320,13 +334,16 @@ class App {
 
     this.socket = new RoomSocket(roomUrl(this.room, key), {
       onMessage: (msg) => this.receive(msg),
-      onStatus: (open) => {
+      onStatus: (open, state) => {
         const light = testid("ws-status");
         if (light) {
-          light.textContent = open ? "Live" : "Offline";
+          light.textContent = open ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Connecting…";
           light.classList.toggle("is-open", open);
+          light.classList.toggle("is-reconnecting", state === "reconnecting");
         }
         if (!open) this.controls.setEnabled(false);
+        // The snapshot every new connection starts with brings the view up to date.
+        if (open) this.banner.clear("offline");
       },
     });
   }
@@ -346,6 +363,7 @@ class App {
       if (!this.send({ type: "load", document: doc })) return;
       this.loadedFingerprint = fp;
       this.loadedDocument = doc;
+      this.live.setDocument(doc);
       this.pending = action === "reset" ? null : action;
       this.live.clear();
       this.updateDirty();
@@ -390,6 +408,13 @@ class App {
       case "error":
         this.serverError(msg);
         break;
+      case "notice":
+        // Transient news about the room (e.g. "resumed": it moved to another worker).
+        this.banner.show("notice", msg.message || "The live run changed servers.", {
+          key: `notice-${msg.code || "server"}`,
+          timeout: 6000,
+        });
+        break;
       default:
         break;
     }
@@ -427,6 +452,20 @@ class App {
       timeout: msg.code === "rate_limited" ? 4000 : undefined,
     });
   }
+}
+
+/** A <details> menu closes on a click elsewhere and on Escape. */
+function bindMenu(menu) {
+  if (!menu) return;
+  document.addEventListener("click", (e) => {
+    if (menu.open && !menu.contains(e.target)) menu.open = false;
+  });
+  menu.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && menu.open) {
+      menu.open = false;
+      menu.querySelector("summary")?.focus();
+    }
+  });
 }
 
 function boot() {

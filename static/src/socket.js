@@ -1,11 +1,16 @@
 // The room's websocket. partysocket's ReconnectingWebSocket reconnects with exponential
 // backoff (0.5 s doubling to 10 s); this module adds what Fanout's protocol needs on top:
 // JSON frames, seq gap detection (a missed frame means our state may be wrong, so ask for a
-// snapshot instead of guessing), and `document.body.dataset.ws` = "open" | "closed" for tests
-// and for the status light.
+// snapshot instead of guessing), acks (the server's flow control: a viewer that stops acking
+// is sent no more than a window of frames, then the latest snapshot once it acks again), and
+// `document.body.dataset.ws` = "open" | "closed" for tests, with `dataset.wsState` =
+// "connecting" | "open" | "reconnecting" for the status light. Every (re)connection starts
+// with a snapshot from the server: a reconnect resyncs by itself.
 import ReconnectingWebSocket from "partysocket/ws";
 
 export const PROTOCOL_VERSION = 1;
+// Ack at least this often (in frames); the server skips frames past 30 unacknowledged ones.
+export const ACK_EVERY = 10;
 
 export function roomUrl(room, key) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -21,7 +26,9 @@ export class RoomSocket {
   constructor(url, handlers) {
     this.handlers = handlers;
     this.lastSeq = null;
+    this.lastAck = null;
     this.resyncing = false;
+    this.wasOpen = false;
     this.setStatus(false);
     this.ws = new ReconnectingWebSocket(url, [], {
       minReconnectionDelay: 500,
@@ -34,7 +41,9 @@ export class RoomSocket {
     this.ws.addEventListener("open", () => {
       // A new connection starts with a snapshot (or hello); forget the old sequence.
       this.lastSeq = null;
+      this.lastAck = null;
       this.resyncing = false;
+      this.wasOpen = true;
       this.setStatus(true);
     });
     this.ws.addEventListener("close", () => this.setStatus(false));
@@ -46,8 +55,10 @@ export class RoomSocket {
   }
 
   setStatus(open) {
+    const state = open ? "open" : this.wasOpen ? "reconnecting" : "connecting";
     document.body.dataset.ws = open ? "open" : "closed";
-    this.handlers.onStatus?.(open);
+    document.body.dataset.wsState = state;
+    this.handlers.onStatus?.(open, state);
   }
 
   receive(text) {
@@ -66,11 +77,18 @@ export class RoomSocket {
         return;
       }
       this.lastSeq = msg.seq;
+      if (this.lastAck == null || msg.seq - this.lastAck >= ACK_EVERY) this.ack(msg.seq);
     } else if (msg.type === "snapshot") {
       this.lastSeq = msg.seq ?? null;
       this.resyncing = false;
+      if (this.lastSeq != null) this.ack(this.lastSeq);
     }
     this.handlers.onMessage(msg);
+  }
+
+  ack(seq) {
+    this.lastAck = seq;
+    this.send({ type: "ack", seq });
   }
 
   resync() {

@@ -205,3 +205,69 @@ def test_build_run_rebalance_save_and_share(daphne_url: str, chromium, artifacts
     context.close()
     assert errors == []
     assert student_errors == []
+
+
+def test_starter_scenario_kill_a_consumer_and_watch_the_session_timeout(
+    daphne_url: str, chromium, artifacts: Path
+) -> None:
+    """A class opens a ready topology, reads what to watch for, runs it at 10x, kills a consumer
+    from the Consumers panel, and sees the group rebalance once the session times out."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors = collect_errors(page)
+    page.goto(f"{daphne_url}/new/?example=starter")
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector("body[data-ws='open']")
+
+    # What to watch for: the example's description, in a box that folds away.
+    text = page.get_by_test_id("scenario-text")
+    assert text.is_visible()
+    assert "killing one and waiting out its session timeout" in text.inner_text()
+    summary = page.get_by_test_id("scenario").locator("summary")
+    summary.click()
+    assert not text.is_visible()
+    summary.click()
+    assert text.is_visible()
+
+    # The ready topologies, each with its title and what it shows.
+    page.get_by_test_id("examples-menu").locator("summary").click()
+    reference = page.get_by_test_id("example-reference")
+    assert reference.is_visible()
+    assert reference.get_attribute("href") == "/new/?example=reference"
+    assert "20,000" in reference.inner_text()
+    page.screenshot(path=str(artifacts / "examples-menu.png"))
+    page.keyboard.press("Escape")
+    assert not reference.is_visible()
+
+    # Run at 10x until both consumers own partitions.
+    page.get_by_test_id("speed").fill("6")  # index 6 = 10x
+    page.get_by_test_id("btn-run").click()
+    page.wait_for_selector("body[data-running='true']")
+    assert page.get_by_test_id("speed-label").inner_text() == "10×"
+    live_chips = (
+        "document.querySelectorAll('[data-testid=node-consumer_group] "
+        "[data-testid=group-member]:not(.is-dead) .chip').length"
+    )
+    page.wait_for_function(f"{live_chips} === 6", timeout=20_000)
+    assert page.get_by_test_id("consumer-row").count() == 2
+
+    # Kill the first consumer: no LeaveGroup, so nothing moves until its session times out.
+    victim = page.get_by_test_id("consumer-row").first
+    member = victim.get_attribute("data-member")
+    assert member
+    victim.get_by_test_id("btn-kill-consumer").click()
+    entry = page.get_by_test_id("rebalance-entry").filter(has_text="session timeout")
+    entry.first.wait_for(timeout=20_000)
+    assert member in entry.first.locator(".rb-reason").inner_text()
+    # The survivor takes over all six partitions.
+    page.wait_for_function(f"{live_chips} === 6 && document.querySelectorAll("
+                           "'[data-testid=node-consumer_group] [data-testid=group-member]"
+                           ":not(.is-dead)').length === 1", timeout=20_000)
+    page.get_by_test_id("dlq-entry").first.wait_for(timeout=30_000)
+    dlq_card = page.get_by_test_id("node-dlq").locator(".kv-value")
+    assert int(re.sub(r"[^\d]", "", dlq_card.inner_text()) or 0) > 0
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "starter-session-timeout.png"))
+
+    context.close()
+    assert errors == []

@@ -199,7 +199,7 @@ def test_bad_commands_are_refused_with_a_reason():
     sim = simulation()
     with pytest.raises(engine.CommandError, match="unknown command op 'explode'"):
         sim.apply({"op": "explode"})
-    with pytest.raises(engine.CommandError, match="no consumer group has the id 'nope'"):
+    with pytest.raises(engine.CommandError, match=r"no .*consumer group.* has the id 'nope'"):
         sim.apply({"op": "add_consumer", "group": "nope"})
     with pytest.raises(engine.CommandError, match="has no member 'consumer-9'"):
         sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-9"})

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from playground import engine
+from playground.engine.registry import NodeType, Param
 
 
 class Elements(HTMLParser):
@@ -15,7 +16,9 @@ class Elements(HTMLParser):
         super().__init__()
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.errors: dict[str, str] = {}
+        self.textareas: dict[str, str] = {}
         self._error_field: str | None = None
+        self._textarea: str | None = None
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -23,14 +26,21 @@ class Elements(HTMLParser):
         self.tags.append((tag, attributes))
         if tag == "p" and attributes.get("class") == "field-error":
             self._error_field = attributes["data-field"]
+        if tag == "textarea":
+            self._textarea = attributes["name"]
+            self.textareas[self._textarea or ""] = ""
 
     def handle_data(self, data: str) -> None:
         if self._error_field is not None:
             self.errors[self._error_field] = self.errors.get(self._error_field, "") + data
+        if self._textarea is not None:
+            self.textareas[self._textarea] += data
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "p":
             self._error_field = None
+        if tag == "textarea":
+            self._textarea = None
 
     def form(self) -> dict[str, str | None]:
         forms = [attrs for tag, attrs in self.tags if tag == "form"]
@@ -39,7 +49,7 @@ class Elements(HTMLParser):
 
     def fields(self, name: str) -> list[tuple[str, dict[str, str | None]]]:
         return [(tag, attrs) for tag, attrs in self.tags
-                if tag in ("input", "select") and attrs.get("name") == name]
+                if tag in ("input", "select", "textarea") and attrs.get("name") == name]
 
     def field(self, name: str) -> dict[str, str | None]:
         visible = [attrs for tag, attrs in self.fields(name) if attrs.get("type") != "hidden"]
@@ -47,8 +57,8 @@ class Elements(HTMLParser):
         return visible[0]
 
 
-def inspect(client: Client, type_name: str, **query: Any) -> Elements:
-    response = client.get(f"/inspector/{type_name}/", query)
+def inspect(client: Client, type_name: str, *, url: str = "/inspector/{}/", **query: Any) -> Elements:
+    response = client.get(url.format(type_name), query)
     assert response.status_code == 200
     html = response.content.decode().strip()
     assert html.startswith('<form class="inspector" id="inspector-form"')
@@ -91,6 +101,10 @@ def test_inspector_has_one_field_per_declared_param(client: Client, node_type: A
             assert float(attrs["value"] or "nan") == param.default
         elif param.kind == "bool":
             assert attrs["type"] == "checkbox"
+        elif param.kind == "string":
+            assert attrs["type"] == "text"
+        elif param.kind == "map":
+            assert any(tag == "textarea" for tag, _ in page.fields(param.name))
         else:
             assert any(tag == "select" for tag, _ in page.fields(param.name))
 
@@ -165,3 +179,111 @@ def test_values_from_the_document_are_escaped(client: Client) -> None:
     page = Elements(html)
     assert page.form()["data-node-id"] == '"><script>'
     assert page.field("label")["value"] == "<b>x</b>"
+
+
+# ----- the inspector of an edge: the params its source type declares as edge_params -----
+
+
+class Exchange(NodeType):
+    """A stand-in source type whose edges carry one param of each kind (not registered)."""
+
+    name = "test_exchange"
+    label = "Test Exchange"
+    category = "Test"
+    help = "Routes by binding."
+    edge_params = (
+        Param("binding_key", "Binding key", "string", "#", "Which routing keys the binding matches.",
+              max_length=20),
+        Param("arguments", "Arguments", "map", {}, "Header values to match."),
+        Param("match", "x-match", "enum", "all", "All or any header.", choices=("all", "any")),
+        Param("weight", "Weight", "int", 1, "", min=1, max=10, step=1),
+        Param("durable", "Durable", "bool", True, ""),
+    )
+
+
+@pytest.fixture
+def exchange(monkeypatch: pytest.MonkeyPatch) -> type[NodeType]:
+    registered = engine.get_node_type
+
+    def get_node_type(name: str) -> Any:
+        return Exchange if name == Exchange.name else registered(name)
+
+    monkeypatch.setattr(engine, "get_node_type", get_node_type)
+    return Exchange
+
+
+def inspect_edge(client: Client, **query: Any) -> Elements:
+    return inspect(client, "test_exchange", url="/inspector/edge/{}/", **query)
+
+
+def test_edge_inspector_carries_the_edge_and_posts_to_the_edge_url(client: Client, exchange: Any) -> None:
+    page = inspect_edge(client, edge_id="e7", source="orders", target="billing", binding_key="orders.*")
+    form = page.form()
+    assert form["data-edge-id"] == "e7"
+    assert "data-node-id" not in form
+    assert form["data-source-type"] == "test_exchange"
+    assert form["hx-post"] == "/inspector/edge/test_exchange/"
+    assert form["data-valid"] == "true"
+    assert json.loads(form["data-params"] or "") == {
+        "binding_key": "orders.*", "arguments": {}, "match": "all", "weight": 1, "durable": True,
+    }
+    assert page.fields("label") == []
+    assert [attrs["value"] for _, attrs in page.fields("edge_id")] == ["e7"]
+    assert [attrs["value"] for _, attrs in page.fields("source")] == ["orders"]
+
+
+def test_edge_inspector_has_a_widget_per_kind(client: Client, exchange: Any) -> None:
+    page = inspect_edge(client, edge_id="e1")
+    assert page.field("binding_key")["type"] == "text"
+    assert page.field("binding_key")["value"] == "#"
+    assert [tag for tag, _ in page.fields("arguments")] == ["textarea"]
+    assert [tag for tag, _ in page.fields("match")] == ["select"]
+    assert page.field("weight")["type"] == "number"
+    assert page.field("durable")["type"] == "checkbox"
+
+
+def test_map_param_is_read_from_key_value_lines(client: Client, exchange: Any) -> None:
+    response = client.post("/inspector/edge/test_exchange/",
+                           {"edge_id": "e1", "arguments": "region=eu\nformat = pdf\n"})
+    page = Elements(response.content.decode())
+    assert page.form()["data-valid"] == "true"
+    assert json.loads(page.form()["data-params"] or "")["arguments"] == {"region": "eu", "format": "pdf"}
+    assert page.textareas["arguments"].strip() == "region=eu\nformat=pdf"
+
+
+def test_map_line_without_equals_is_refused_under_its_field(client: Client, exchange: Any) -> None:
+    page = inspect_edge(client, edge_id="e1", arguments="region=eu\nnonsense")
+    assert page.form()["data-valid"] == "false"
+    assert page.errors == {"arguments": "'nonsense' is not key=value"}
+    assert page.textareas["arguments"].strip() == "region=eu\nnonsense"
+
+
+def test_too_long_string_edge_param_is_refused(client: Client, exchange: Any) -> None:
+    page = inspect_edge(client, edge_id="e1", binding_key="x" * 21)
+    assert page.form()["data-valid"] == "false"
+    assert page.errors == {"binding_key": "must be at most 20 characters"}
+    assert json.loads(page.form()["data-params"] or "")["binding_key"] == "#"
+
+
+def test_read_only_edge_inspector_disables_every_field(client: Client, exchange: Any) -> None:
+    page = inspect_edge(client, edge_id="e1", readonly="1")
+    for param in Exchange.edge_params:
+        assert "disabled" in page.field(param.name)
+
+
+def test_edge_inspector_of_a_type_without_edge_params_is_not_found(client: Client) -> None:
+    response = client.get("/inspector/edge/producer/")
+    assert response.status_code == 404
+    assert response.content.decode() == "A connection from a Producer has no settings."
+
+
+def test_edge_inspector_of_an_unknown_type_is_not_found(client: Client) -> None:
+    response = client.get("/inspector/edge/mainframe/")
+    assert response.status_code == 404
+    assert response.content.decode() == "Unknown node type 'mainframe'."
+
+
+def test_edge_ends_are_escaped(client: Client, exchange: Any) -> None:
+    html = client.get("/inspector/edge/test_exchange/",
+                      {"edge_id": "e1", "source": "<b>a</b>", "target": "<i>b</i>"}).content.decode()
+    assert "<b>" not in html and "<i>" not in html

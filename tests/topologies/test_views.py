@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from playground import engine
+from playground import engine, examples
 from playground.topologies.models import Topology
 from tests.topologies.factories import DOC, create, document, post_json, reference
 
@@ -51,6 +51,18 @@ def test_home_opens_the_starter_example_unsaved(client: Client) -> None:
     assert palette == [t.name for t in engine.node_types()]
     for script_id in ("topology-document", "editor-config", "node-types"):
         assert f'id="{script_id}"' in response.content.decode()
+
+
+def test_editor_offers_the_ready_topologies_with_what_to_watch_for(client: Client) -> None:
+    response = client.get("/")
+    config = editor_config(response)
+    starter = next(e for e in config["examples"] if e["name"] == "starter")
+    assert starter["description"] == examples.load("starter")["description"]
+    assert starter["description"]
+    assert config["edge_inspector_url"] == "/inspector/edge/"
+    html = response.content.decode()
+    assert 'href="/new/?example=starter"' in html
+    assert 'data-testid="scenario"' in html
 
 
 def test_new_page_opens_a_named_example(client: Client) -> None:

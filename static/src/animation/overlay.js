@@ -1,5 +1,6 @@
-// Message dots on an overlay <canvas> above the graph. One dot per batch event (produce, fetch,
-// dead_letter), coloured by partition (red for a dead letter), sized by log(n) of the batch.
+// Message dots on an overlay <canvas> above the graph. One dot per sampled event that moves
+// messages from one node to another (`src` -> `dst`, along the edge between them), coloured by
+// partition, else by key (red for a dead letter), sized by log(n) of the batch.
 // Frames arrive ~10 a second; each event is placed at its own simulated time inside the frame's
 // span and the dots are moved by requestAnimationFrame between frames, so motion is continuous
 // whatever the frame rate. Drawing is batched per colour (one path and one fill per colour per
@@ -9,6 +10,30 @@ import { partitionColor, DEAD_COLOR } from "../colors.js";
 const TRAVEL_MS = 900; // wall time for a dot to cross an edge: constant, so speeds compare
 const MAX_DOTS = 1500; // samples: past this, new dots are skipped (the counters count all)
 const SAMPLES = 32; // points per edge path
+
+const NEUTRAL_COLOR = "#334155";
+
+/**
+ * Where an event moves a message, if it does: any event with `src` and `dst` node ids (every
+ * system's flow events), and Kafka's dead letters ({g, dlq}). Dead letters are drawn red.
+ */
+export function flowOf(e) {
+  const dead = e.k === "dead_letter" || e.dead === true;
+  if (e.src != null && e.dst != null) return { src: e.src, dst: e.dst, dead };
+  if (e.k === "dead_letter" && e.g != null && e.dlq) return { src: e.g, dst: e.dlq, dead };
+  return null;
+}
+
+/** A colour per key (FNV-1a hash into the partition palette) where there is no partition. */
+export function keyColor(key) {
+  let hash = 0x811c9dc5;
+  const s = String(key);
+  for (let i = 0; i < s.length; i++) {
+    hash ^= s.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return partitionColor(hash % 12);
+}
 
 export class FlowOverlay {
   /**
@@ -70,20 +95,18 @@ export class FlowOverlay {
     const span = t0 != null ? t - t0 : 0;
     for (const e of events) {
       if (this.dots.length >= MAX_DOTS) break;
-      let src, dst, color;
-      if (e.k === "produce" || e.k === "fetch") {
-        src = e.src;
-        dst = e.dst;
-        color = partitionColor(e.p);
-      } else if (e.k === "dead_letter" && e.dlq) {
-        src = e.g;
-        dst = e.dlq;
-        color = DEAD_COLOR;
-      } else {
-        continue;
+      const move = flowOf(e);
+      if (!move) continue;
+      let key = `${move.src}>${move.dst}`;
+      let reverse = false;
+      if (!this.editor.edgeIndex.has(key)) {
+        // A pull along an edge drawn the other way (a consumer fetching from its source).
+        key = `${move.dst}>${move.src}`;
+        reverse = true;
+        if (!this.editor.edgeIndex.has(key)) continue;
       }
-      const key = `${src}>${dst}`;
-      if (!this.editor.edgeIndex.has(key)) continue;
+      const dead = move.dead;
+      const color = dead ? DEAD_COLOR : e.p != null ? partitionColor(e.p) : e.key != null ? keyColor(e.key) : NEUTRAL_COLOR;
       const frac = span > 0 ? Math.min(1, Math.max(0, (e.t - t0) / span)) : Math.random();
       const n = Math.max(1, e.n || 1);
       this.dots.push({
@@ -92,7 +115,8 @@ export class FlowOverlay {
         start: now + frac * this.frameMs,
         // Batches are drawn bigger: radius grows with log(n), capped so a huge batch stays a dot.
         r: Math.min(15, 6 + 1.8 * Math.log2(n)),
-        dead: e.k === "dead_letter",
+        dead,
+        reverse,
       });
     }
     this.ensureRunning();
@@ -147,7 +171,7 @@ export class FlowOverlay {
       if (u < 0) continue;
       const pts = this.pathFor(dot.key);
       if (!pts) continue;
-      const x = u * SAMPLES;
+      const x = (dot.reverse ? 1 - u : u) * SAMPLES;
       const i = Math.min(SAMPLES - 1, Math.floor(x));
       const frac = x - i;
       const px = pts[i * 2] + (pts[i * 2 + 2] - pts[i * 2]) * frac;

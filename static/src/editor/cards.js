@@ -1,18 +1,21 @@
 // The HTML body of each node on the canvas (an X6 HTML shape renders it in a foreignObject).
-// One long-lived element per node id: the live panels write into its `.node-live` slot every
+// One long-lived element per node id: the live widgets write into its `.node-live` slot every
 // frame without touching the X6 cell, so live updates never enter undo history or re-render
-// the graph.
-import { h, fmtInt } from "../dom.js";
-import { partitionColor } from "../colors.js";
+// the graph. What a card shows comes from its system's module (systems/index.js).
+import { h } from "../dom.js";
+import { cardFor } from "../systems/index.js";
 
-const cards = new Map(); // node id -> {el, head, label, summary, live}
+const cards = new Map(); // node id -> {el, body, label, summary, live, data, typeInfo}
+let onMounted = null;
 
-export function cardFor(cell, typeInfo) {
+/** Called (with the node id) once a new card is in the page and can be measured. */
+export function onCardMounted(fn) {
+  onMounted = fn;
+}
+
+export function cardElement(cell, typeInfo) {
   let card = cards.get(cell.id);
-  if (!card) {
-    card = build(cell, typeInfo);
-    cards.set(cell.id, card);
-  }
+  if (!card) card = build(cell, typeInfo);
   return card.el;
 }
 
@@ -20,14 +23,21 @@ export function liveSlot(nodeId) {
   return cards.get(nodeId)?.live || null;
 }
 
+/** The type the card was drawn for (the canvas may have changed since a run was loaded). */
+export function cardType(nodeId) {
+  return cards.get(nodeId)?.data?.type ?? null;
+}
+
 export function refreshCard(cell, typeInfo) {
   const card = cards.get(cell.id);
   if (!card) return;
   const data = cell.getData() || {};
   card.data = data;
+  card.typeInfo = typeInfo;
+  const hooks = cardFor(data.type);
   card.label.textContent = data.label || typeInfo?.label || data.type;
-  card.summary.textContent = summarize(data.type, data.params || {}, typeInfo);
-  if (card.live.dataset.live !== "1") preview(card.live, data);
+  card.summary.textContent = hooks.summary(data.params || {}, typeInfo) || "";
+  if (card.live.dataset.live !== "1") hooks.preview(card.live, data, typeInfo);
 }
 
 /** Give a live slot back to the static preview (the live widgets were cleared). */
@@ -35,51 +45,19 @@ export function restorePreview(nodeId) {
   const card = cards.get(nodeId);
   if (!card) return;
   delete card.live.dataset.live;
-  preview(card.live, card.data || {});
+  cardFor(card.data?.type).preview(card.live, card.data || {}, card.typeInfo);
 }
 
-/**
- * Before a run, show the shape of what will move: a topic's empty partition logs, a group's
- * members waiting to join. The live widgets take the slot over at the first frame.
- */
-function preview(slot, data) {
-  const p = data.params || {};
-  if (data.type === "kafka_topic") {
-    const n = Math.max(1, Number(p.partitions) || 1);
-    const rows = [];
-    for (let i = 0; i < Math.min(n, 24); i++) {
-      rows.push(
-        h(
-          "div",
-          { class: "plog-row" },
-          h("span", { class: "plog-p", style: { background: partitionColor(i) } }, `P${i}`),
-          h("div", { class: "plog-track" }),
-          h("span", { class: "plog-nums" }, h("span", { class: "plog-lagtext" }, "empty")),
-        ),
-      );
-    }
-    if (n > 24) rows.push(h("div", { class: "plog-more" }, `+ ${n - 24} more partitions`));
-    slot.replaceChildren(h("div", { class: `plog is-preview ${n > 12 ? "plog-compact" : ""}` }, rows));
-  } else if (data.type === "consumer_group") {
-    const n = Math.min(16, Math.max(1, Number(p.consumers) || 1));
-    const rows = [];
-    for (let i = 1; i <= n; i++) {
-      rows.push(
-        h(
-          "div",
-          { class: "grp-member" },
-          h("span", { class: "grp-member-id" }, `C${i}`),
-          h("span", { class: "grp-chips" }, h("span", { class: "grp-idle" }, "joins when the run starts")),
-        ),
-      );
-    }
-    slot.replaceChildren(
-      h("div", { class: "grp-status" }, h("span", { class: "grp-state is-idle" }, "Not running")),
-      h("div", { class: "grp-members" }, rows),
-    );
-  } else {
-    slot.replaceChildren();
-  }
+/** Height the card's content needs (CSS pixels), or null while it is not laid out. */
+export function naturalHeight(nodeId) {
+  const card = cards.get(nodeId);
+  if (!card?.el.isConnected || !card.body.offsetHeight) return null;
+  const cs = getComputedStyle(card.el);
+  const frame = ["paddingTop", "paddingBottom", "borderTopWidth", "borderBottomWidth"].reduce(
+    (sum, k) => sum + (parseFloat(cs[k]) || 0),
+    0,
+  );
+  return Math.ceil(card.body.offsetHeight + frame);
 }
 
 export function forgetCard(id) {
@@ -91,6 +69,13 @@ function build(cell, typeInfo) {
   const label = h("span", { class: "node-label" });
   const summary = h("div", { class: "node-summary" });
   const live = h("div", { class: "node-live" });
+  const body = h(
+    "div",
+    { class: "node-body" },
+    h("div", { class: "node-head" }, h("span", { class: "node-kind" }, typeInfo?.label || data.type), label),
+    summary,
+    live,
+  );
   const el = h(
     "div",
     {
@@ -99,54 +84,19 @@ function build(cell, typeInfo) {
       "data-node-id": cell.id,
       style: { "--accent": typeInfo?.color || "#64748b" },
     },
-    h(
-      "div",
-      { class: "node-head" },
-      h("span", { class: "node-kind" }, typeInfo?.label || data.type),
-      label,
-    ),
-    summary,
-    live,
+    body,
   );
-  const card = { el, label, summary, live };
+  const card = { el, body, label, summary, live, data, typeInfo };
   cards.set(cell.id, card);
   refreshCard(cell, typeInfo);
+  whenConnected(el, () => onMounted?.(cell.id));
   return card;
 }
 
-/** A one-line description of the node's settings, readable at a glance from the back row. */
-export function summarize(type, params, typeInfo) {
-  const p = params;
-  switch (type) {
-    case "producer":
-      return `${fmtInt(p.rate)} msg/s · ${fmtInt(p.keys)} keys${p.key_skew ? ` · skew ${p.key_skew}` : ""}`;
-    case "kafka_topic":
-      return `${fmtInt(p.partitions)} partition${p.partitions === 1 ? "" : "s"}`;
-    case "consumer_group": {
-      const parts = [`${fmtInt(p.consumers)} consumer${p.consumers === 1 ? "" : "s"}`];
-      if (p.processing_ms != null) parts.push(`${fmtMs(p.processing_ms)} each`);
-      if (p.poison_rate) parts.push(`${pct(p.poison_rate)} poison`);
-      if (p.failure_rate) parts.push(`${pct(p.failure_rate)} flaky`);
-      return parts.join(" · ");
-    }
-    case "dlq":
-      return "records the group gave up on";
-    default: {
-      const decl = typeInfo?.params || [];
-      return decl
-        .slice(0, 2)
-        .map((d) => `${d.label}: ${p[d.name]}${d.unit ? " " + d.unit : ""}`)
-        .join(" · ");
-    }
-  }
-}
-
-function pct(x) {
-  return `${+(x * 100).toFixed(2)}%`;
-}
-
-function fmtMs(ms) {
-  if (ms < 1) return `${+(ms * 1000).toFixed(1)} µs`;
-  if (ms >= 1000) return `${+(ms / 1000).toFixed(2)} s`;
-  return `${+ms.toFixed(2)} ms`;
+/** X6 mounts the card asynchronously: wait (a few frames at most) until it is in the page. */
+function whenConnected(el, fn, tries = 30) {
+  requestAnimationFrame(() => {
+    if (el.isConnected) fn();
+    else if (tries > 0) whenConnected(el, fn, tries - 1);
+  });
 }

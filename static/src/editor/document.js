@@ -20,7 +20,12 @@ export function graphToDocument(editor, name, description) {
   const edges = g
     .getEdges()
     .filter((e) => e.getSourceCellId() && e.getTargetCellId())
-    .map((e) => ({ id: e.id, source: e.getSourceCellId(), target: e.getTargetCellId() }));
+    .map((e) => {
+      const edge = { id: e.id, source: e.getSourceCellId(), target: e.getTargetCellId() };
+      const params = e.getData()?.params;
+      if (params && Object.keys(params).length) edge.params = { ...params };
+      return edge;
+    });
   const doc = { fanout: DOCUMENT_VERSION, name: name || "Untitled topology" };
   if (description) doc.description = description;
   return { ...doc, nodes, edges };
@@ -53,9 +58,11 @@ export function documentToGraph(editor, doc) {
         id: e.id,
         source: { cell: e.source, port: "out" },
         target: { cell: e.target, port: "in" },
+        data: { params: { ...(e.params || {}) } },
       }),
     );
   g.resetCells([...nodes, ...edges]);
+  editor.refreshEdgeLabels();
   g.cleanHistory();
   // Fresh ids continue after the highest numbered one in the document.
   for (const n of doc?.nodes || []) {
@@ -86,10 +93,18 @@ export function describePath(path, doc, types) {
       return field ? `${who} › ${field}` : who;
     }
   }
-  const e = /^edges\[(\d+)\]/.exec(path || "");
+  const e = /^edges\[(\d+)\](?:\.params\.(\w+))?/.exec(path || "");
   if (e) {
     const edge = doc?.edges?.[Number(e[1])];
-    if (edge) return `connection ${edge.source} → ${edge.target}`;
+    if (edge) {
+      const nodes = doc?.nodes || [];
+      const name = (id) => nodes.find((n) => n.id === id)?.label || id;
+      const who = `connection ${name(edge.source)} → ${name(edge.target)}`;
+      if (!e[2]) return who;
+      const sourceType = types.get(nodes.find((n) => n.id === edge.source)?.type);
+      const field = sourceType?.edge_params?.find((p) => p.name === e[2])?.label || e[2];
+      return `${who} › ${field}`;
+    }
   }
   return path;
 }

@@ -3,31 +3,24 @@
 // "out" port on the right), the connection rules taken from the node types' declarations
 // (accepts_from, max_in, max_out), and the editor's shortcuts.
 import { Graph, Shape, Selection, History, Keyboard, Snapline } from "@antv/x6";
-import { cardFor, refreshCard, forgetCard } from "./cards.js";
+import { cardElement, refreshCard, forgetCard, onCardMounted, naturalHeight } from "./cards.js";
+import { cardFor, edgeLabelFor } from "../systems/index.js";
 
 const SHAPE = "fanout-node";
 let registered = false;
 let typesByName = new Map();
 
-/** Size of a node's card: it grows with what it must show (partitions, members). */
-export function nodeSize(type, params = {}, liveMembers = 0) {
-  switch (type) {
-    case "kafka_topic": {
-      const p = Math.max(1, Number(params.partitions) || 1);
-      const shown = Math.min(p, 24);
-      const row = p <= 12 ? 24 : 17;
-      return { width: 276, height: 96 + shown * row + (p > shown ? 18 : 0) };
-    }
-    case "consumer_group": {
-      const m = Math.min(16, Math.max(Number(params.consumers) || 1, liveMembers));
-      return { width: 276, height: 122 + m * 32 };
-    }
-    case "dlq":
-    case "producer":
-      return { width: 214, height: 104 };
-    default:
-      return { width: 230, height: 90 };
-  }
+const DEFAULT_WIDTH = 240;
+const DEFAULT_HEIGHT = 100;
+
+/**
+ * Size of a node's card from its system's `size` hook (it grows with what it must show:
+ * partitions, members); a dimension the hook leaves out is the default width, or the height
+ * the card's content measures once it is on the page (a declared height is only a floor).
+ */
+export function nodeSize(type, params = {}, state = null) {
+  const want = cardFor(type).size?.(params || {}, state) || {};
+  return { width: want.width ?? DEFAULT_WIDTH, height: want.height ?? null };
 }
 
 function hasInPort(info) {
@@ -68,7 +61,7 @@ function register() {
     effect: [],
     html(cell) {
       const data = cell.getData() || {};
-      return cardFor(cell, typesByName.get(data.type));
+      return cardElement(cell, typesByName.get(data.type));
     },
   });
 }
@@ -87,7 +80,11 @@ export class EditorGraph {
     this.readonly = !!opts.readonly;
     this.opts = opts;
     this.counter = 0;
-    this.liveMembers = new Map(); // group node id -> members in the running simulation
+    this.liveStates = new Map(); // node id -> its state in the running simulation (for sizes)
+    onCardMounted((id) => {
+      const node = this.graph?.getCellById(id);
+      if (node?.isNode()) this.resizeToFit(node);
+    });
 
     const graph = new Graph({
       container,
@@ -120,7 +117,7 @@ export class EditorGraph {
         anchor: "center",
         connectionPoint: "anchor",
         connector: { name: "smooth" },
-        createEdge: () => makeEdge(),
+        createEdge: ({ sourceCell }) => makeEdge({ data: { params: this.edgeDefaults(sourceCell) } }),
         validateMagnet: ({ cell, magnet }) => this.canStartFrom(cell, magnet),
         validateConnection: (args) => this.canConnect(args),
       },
@@ -176,10 +173,17 @@ export class EditorGraph {
     });
     g.on("edge:connected", ({ edge, isNew }) => {
       if (isNew) edge.setZIndex(0);
+      this.refreshEdgeLabel(edge);
+    });
+    g.on("edge:change:data", ({ edge }) => this.refreshEdgeLabel(edge));
+    g.on("node:change:data", ({ node }) => {
+      for (const edge of g.getConnectedEdges(node) || []) this.refreshEdgeLabel(edge);
     });
     g.on("edge:mouseenter", ({ edge }) => {
       if (this.readonly) return;
-      edge.addTools([{ name: "button-remove", args: { distance: "50%" } }]);
+      // Beside the label, when there is one, not on top of it.
+      const distance = edge.getLabels().length ? "28%" : "50%";
+      edge.addTools([{ name: "button-remove", args: { distance } }]);
     });
     g.on("edge:mouseleave", ({ edge }) => edge.removeTools());
   }
@@ -294,7 +298,8 @@ export class EditorGraph {
     const info = this.types.get(type);
     const defaults = Object.fromEntries((info?.params || []).map((p) => [p.name, p.default]));
     const allParams = { ...defaults, ...(params || {}) };
-    const size = nodeSize(type, allParams);
+    const want = nodeSize(type, allParams);
+    const size = { width: want.width, height: want.height ?? DEFAULT_HEIGHT };
     const color = info?.color || "#64748b";
     const items = [];
     if (hasInPort(info)) items.push({ id: "in", group: "in" });
@@ -327,14 +332,23 @@ export class EditorGraph {
     return this.graph.createNode(meta);
   }
 
-  resizeToFit(node, liveMembers) {
-    if (liveMembers != null) this.liveMembers.set(node.id, liveMembers);
+  /**
+   * Give a node the size its card wants. `state` is its latest live state (undefined: keep the
+   * last one; null: forget it, the run was cleared).
+   */
+  resizeToFit(node, state) {
+    if (state === null) this.liveStates.delete(node.id);
+    else if (state !== undefined) this.liveStates.set(node.id, state);
     const data = node.getData() || {};
-    const want = nodeSize(data.type, data.params, this.liveMembers.get(node.id) || 0);
+    const want = nodeSize(data.type, data.params, this.liveStates.get(node.id) ?? null);
+    // A declared height is a floor: text that wraps on a narrow screen still fits.
+    const natural = naturalHeight(node.id);
+    const height = want.height != null && natural != null ? Math.max(want.height, natural) : want.height ?? natural;
     const have = node.getSize();
-    if (want.width !== have.width || want.height !== have.height) {
+    if (height == null) return;
+    if (want.width !== have.width || Math.abs(height - have.height) > 1) {
       // Size follows the data; it is not an edit of its own (undo restores the data, and so the size).
-      node.resize(want.width, want.height, { live: true });
+      node.resize(want.width, height, { live: true });
     }
   }
 
@@ -353,6 +367,54 @@ export class EditorGraph {
     return true;
   }
 
+  // ----- edges: params declared by the source type, and the label they read as -----
+
+  /** Default params of an edge out of this node (its type's declared edge_params). */
+  edgeDefaults(sourceCell) {
+    const info = this.types.get(sourceCell?.getData?.()?.type);
+    return Object.fromEntries((info?.edge_params || []).map((p) => [p.name, p.default]));
+  }
+
+  /** What a system module sees of an edge (see systems/index.js). */
+  edgeInfo(edge) {
+    const source = this.graph.getCellById(edge.getSourceCellId());
+    const target = this.graph.getCellById(edge.getTargetCellId());
+    return {
+      id: edge.id,
+      source: edge.getSourceCellId(),
+      target: edge.getTargetCellId(),
+      params: { ...(edge.getData()?.params || {}) },
+      sourceType: source?.getData()?.type ?? null,
+      targetType: target?.getData()?.type ?? null,
+      sourceParams: source?.getData()?.params || {},
+      targetParams: target?.getData()?.params || {},
+      edgeParams: this.types.get(source?.getData()?.type)?.edge_params || [],
+    };
+  }
+
+  /** Draw edgeLabelFor(edge) on the edge (not an edit: no history, no autosave). */
+  refreshEdgeLabel(edge) {
+    if (!edge?.isEdge?.() || !edge.getSourceCellId() || !edge.getTargetCellId()) return;
+    const text = edgeLabelFor(this.edgeInfo(edge));
+    const current = edge.getLabels()[0]?.attrs?.label?.text ?? null;
+    if ((text || null) === current) return;
+    edge.setLabels(text ? [edgeLabel(text)] : [], { live: true });
+  }
+
+  refreshEdgeLabels() {
+    for (const edge of this.graph.getEdges()) this.refreshEdgeLabel(edge);
+  }
+
+  /** Set an edge's params (one undo step); returns true if anything changed. */
+  updateEdge(id, params) {
+    const edge = this.graph.getCellById(id);
+    if (!edge?.isEdge()) return false;
+    const data = edge.getData() || {};
+    if (JSON.stringify(data.params || {}) === JSON.stringify(params || {})) return false;
+    edge.setData({ ...data, params: { ...params } }, { overwrite: true });
+    return true;
+  }
+
   edgeBetween(source, target) {
     return this.edgeIndex?.get(`${source}>${target}`) || null;
   }
@@ -365,6 +427,35 @@ export class EditorGraph {
     }
     return this.edgeIndex;
   }
+}
+
+/** An X6 label: dark monospace text on a white plate, readable on a projector. */
+function edgeLabel(text) {
+  return {
+    position: { distance: 0.5 },
+    attrs: {
+      label: {
+        text,
+        fill: "#0f172a",
+        fontSize: 17,
+        fontWeight: 700,
+        fontFamily: 'ui-monospace, "SF Mono", "Cascadia Mono", "Roboto Mono", Menlo, Consolas, monospace',
+      },
+      body: {
+        fill: "#ffffff",
+        stroke: "#475569",
+        strokeWidth: 2,
+        rx: 6,
+        ry: 6,
+        refWidth: "100%",
+        refHeight: "100%",
+        refWidth2: 16,
+        refHeight2: 8,
+        refX: -8,
+        refY: -4,
+      },
+    },
+  };
 }
 
 export function makeEdge(meta = {}) {

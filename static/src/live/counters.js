@@ -32,7 +32,11 @@ export class Counters {
       const el = this.els.get(name);
       if (!el) continue;
       const text = fmtInt(get(metrics) ?? 0);
-      if (el.textContent !== text) el.textContent = text;
+      if (el.textContent !== text) {
+        el.textContent = text;
+        // Long numbers get a smaller font (styles.css): every digit stays visible.
+        el.style.setProperty("--len", String(Math.max(5, text.length)));
+      }
     }
     if (this.time) this.time.textContent = fmtSeconds(t ?? metrics.t ?? 0);
   }

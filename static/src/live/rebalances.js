@@ -1,7 +1,7 @@
 // The rebalance timeline: one entry per rebalance of any group, newest first, with why it
 // happened, how long processing stopped, and each member's partitions before and after.
 import { h, fmtSeconds } from "../dom.js";
-import { partitionChip, shortMember } from "./group.js";
+import { partitionChip, shortMember } from "./chips.js";
 
 const MAX_ENTRIES = 40;
 

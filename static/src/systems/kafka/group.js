@@ -1,25 +1,10 @@
 // Inside each Consumer Group card: its state and generation, then one row per member with its
 // assigned partitions as coloured chips. When a rebalance moves a partition, its chip appears
 // under the new owner with a short highlight, so the class sees the move.
-import { h, fmtCompact } from "../dom.js";
-import { partitionColor } from "../colors.js";
+import { h, fmtCompact } from "../../dom.js";
+import { partitionChip, shortMember } from "../../live/chips.js";
 
-/** "billing-consumer-3" / "consumer-3" -> "C3": member names must fit beside their chips. */
-export function shortMember(id, groupId) {
-  let s = String(id);
-  if (groupId && s.startsWith(groupId + "-")) s = s.slice(groupId.length + 1);
-  const m = /^consumer-?(\d+)$/i.exec(s);
-  return m ? `C${m[1]}` : s;
-}
-
-export function partitionChip(ref, extraClass = "") {
-  const p = Number(String(ref).split("/").pop());
-  return h(
-    "span",
-    { class: `chip ${extraClass}`, style: { background: partitionColor(p) }, title: ref, "data-partition": ref },
-    `P${p}`,
-  );
-}
+const DEAD = /killed|dead|expired|left|removed/i;
 
 export class GroupMembers {
   constructor(slot, groupId) {
@@ -49,7 +34,8 @@ export class GroupMembers {
       );
     }
     const members = state.members || [];
-    const sig = JSON.stringify(members.map((m) => [m.id, m.state, m.partitions]));
+    // Only what the rows show: a live member's state changes every frame, a dead one's is shown.
+    const sig = JSON.stringify(members.map((m) => [m.id, DEAD.test(m.state || "") ? m.state : "", m.partitions]));
     if (sig === this.signature) return;
     this.signature = sig;
     const nextOwners = new Map();
@@ -59,7 +45,7 @@ export class GroupMembers {
         nextOwners.set(ref, m.id);
         return partitionChip(ref, prev && prev !== m.id ? "chip-moved" : prev ? "" : "chip-new");
       });
-      const dead = /killed|dead|expired|left|removed/i.test(m.state || "");
+      const dead = DEAD.test(m.state || "");
       return h(
         "div",
         { class: `grp-member ${dead ? "is-dead" : ""}`, "data-testid": "group-member", "data-member": m.id },

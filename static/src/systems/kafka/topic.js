@@ -2,8 +2,8 @@
 // log end offset (relative to the longest partition, so a hot key's partition visibly runs
 // ahead), a tick for each consumer group's committed offset, the lag between them hatched, and
 // the numbers. Rows are built once and updated in place every frame.
-import { h, fmtCompact } from "../dom.js";
-import { partitionColor } from "../colors.js";
+import { h, fmtCompact } from "../../dom.js";
+import { partitionColor } from "../../colors.js";
 
 const MAX_ROWS = 24;
 

@@ -1,0 +1,219 @@
+"""Declarations of the RabbitMQ (AMQP 0-9-1) node types: parameters, bounds, units, help, ports.
+
+Names follow the AMQP arguments they stand for (x-message-ttl, x-max-length, x-overflow,
+x-max-priority, x-dead-letter-routing-key, basic.qos prefetch_count). Where RabbitMQ has a
+default, it is the default here. A queue's dead-letter exchange is the exchange its outgoing
+edge leads to; an exchange's outgoing edges are its bindings (or its alternate exchange).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.engine.rabbitmq.consumer import ConsumerRuntime
+from playground.engine.rabbitmq.exchange import ExchangeRuntime
+from playground.engine.rabbitmq.publisher import PublisherRuntime, parse_priorities
+from playground.engine.rabbitmq.queue import OVERFLOW
+from playground.engine.rabbitmq.queue_runtime import QueueRuntime
+from playground.engine.rabbitmq.routing import EXCHANGE_TYPES, X_MATCH, Binding
+from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
+
+register_flow_kinds("amqp_publish", "amqp_route", "amqp_deliver", "amqp_requeue", "amqp_dead_letter", "amqp_drop")
+
+CATEGORY = "RabbitMQ"
+
+
+@register
+class AmqpPublisher(NodeType):
+    name = "amqp_publisher"
+    label = "AMQP Publisher"
+    category = CATEGORY
+    color = "#ea580c"
+    help = ("Publishes messages to one exchange with routing keys and headers (or, connected straight "
+            "to a queue, through the default exchange with the queue's name as routing key).")
+    accepts_from = ()
+    max_in = 0
+    max_out = 1
+    build_order = 40
+    runtime_class = PublisherRuntime
+    params = (
+        Param("rate", "Rate", "float", 10.0, "Messages published per second on average (Poisson arrivals).",
+              min=0, max=5000, step=1, unit="msg/s"),
+        Param("routing_keys", "Routing keys", "string", "order.created.eu, order.paid.us",
+              "Keys the messages carry, separated by commas (dot-separated words for a topic exchange).",
+              max_length=1000),
+        Param("key_order", "Key order", "enum", "cycle", "cycle: the keys in turn; random: drawn uniformly.",
+              choices=("cycle", "random")),
+        Param("headers", "Headers", "map", {},
+              "Message headers (for a headers exchange); a value a|b|c is drawn from its alternatives "
+              "for each message."),
+        Param("priorities", "Priorities", "string", "",
+              "Priority property and how often: priority:weight, e.g. 0:90, 9:10 (empty: no priority; "
+              "it only matters to a queue declared with x-max-priority).", max_length=400),
+        Param("message_ttl_ms", "Message TTL (expiration)", "float", 0.0,
+              "Per-message expiration property (0: none). With a queue TTL too, the lower one counts.",
+              min=0, max=86_400_000, step=1, unit="ms"),
+        Param("delay_ms", "x-delay", "int", 0,
+              "x-delay header: a delayed-message exchange holds the message this long before routing "
+              "it (0: no header).", min=0, max=86_400_000, step=1, unit="ms"),
+        Param("mandatory", "Mandatory", "bool", False,
+              "basic.publish mandatory flag: an unroutable message is returned to the publisher "
+              "(basic.return) rather than silently dropped; either way it reaches no queue."),
+        Param("persistent", "Persistent (delivery_mode 2)", "bool", True,
+              "Written to disk by a durable queue. No broker restart is simulated yet, so this changes "
+              "nothing in a run."),
+        Param("reply_to", "reply_to queue", "string", "",
+              "Request-reply: id of the queue replies should go to; a consumer of these requests publishes "
+              "its answer there through the default exchange, with correlation_id set.", max_length=64),
+    )
+
+    @classmethod
+    def coerce_params(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+        values, errors = super().coerce_params(raw)
+        try:
+            parse_priorities(values["priorities"])
+        except ValueError as exc:
+            errors.append(FieldError("priorities", str(exc)))
+        return values, errors
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        targets = [n for n in sim.document.targets(node.id) if n.type in ("amqp_exchange", "amqp_queue")]
+        target = targets[0] if targets else None
+        return PublisherRuntime(sim, node.id, node.params, target.id if target else None,
+                                target is not None and target.type == "amqp_queue")
+
+
+@register
+class AmqpExchange(NodeType):
+    name = "amqp_exchange"
+    label = "AMQP Exchange"
+    category = CATEGORY
+    color = "#b45309"
+    help = ("Routes each message to the queues whose bindings match it: direct (key equal), topic "
+            "(* one word, # zero or more), fanout (every binding), headers (x-match all or any). Its "
+            "outgoing connections are the bindings.")
+    accepts_from = ("amqp_publisher", "amqp_exchange", "amqp_queue")
+    max_in = None
+    max_out = None
+    build_order = 15
+    runtime_class = ExchangeRuntime
+    params = (
+        Param("type", "Type", "enum", "direct", "Exchange type: how bindings select queues.",
+              choices=EXCHANGE_TYPES),
+        Param("delayed", "Delayed-message exchange", "bool", False,
+              "Model the rabbitmq_delayed_message_exchange plugin (type x-delayed-message with this "
+              "type as x-delayed-type): a message with an x-delay header is held that long, then routed."),
+    )
+    edge_params = (
+        Param("binding_key", "Binding key", "string", "",
+              "Routing pattern of this binding: exact key (direct), pattern with * and # (topic); "
+              "ignored by fanout and headers exchanges."),
+        Param("x_match", "x-match", "enum", "all",
+              "Headers exchange: all binding headers must match, or any one; the -with-x variants "
+              "(RabbitMQ 3.10+) also compare x- headers.", choices=X_MATCH),
+        Param("binding_headers", "Binding headers", "map", {},
+              "Headers exchange: the header values this binding asks for."),
+        Param("alternate", "Alternate exchange", "bool", False,
+              "This connection is not a binding but the exchange's alternate-exchange: messages it "
+              "cannot route go there."),
+    )
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        bindings: list[Binding] = []
+        alternate = None
+        for edge in sim.document.edges:
+            if edge.source != node.id:
+                continue
+            target = sim.document.node(edge.target)
+            p = {**{q.name: q.default for q in cls.edge_params}, **edge.params}
+            if p["alternate"] and target.type == "amqp_exchange":
+                alternate = alternate or target.id
+                continue
+            bindings.append(Binding(target.id, p["binding_key"], p["x_match"], dict(p["binding_headers"])))
+        return ExchangeRuntime(node.id, node.params["type"], bindings, alternate, bool(node.params["delayed"]))
+
+
+@register
+class AmqpQueue(NodeType):
+    name = "amqp_queue"
+    label = "AMQP Queue"
+    category = CATEGORY
+    color = "#15803d"
+    help = ("A classic queue: FIFO (by priority with x-max-priority), pushed to its consumers in turn "
+            "within their prefetch. A connection to an exchange makes it the queue's dead-letter exchange. "
+            "Lists the dead letters it receives.")
+    accepts_from = ("amqp_publisher", "amqp_exchange")
+    max_in = None
+    max_out = None
+    build_order = 10
+    runtime_class = QueueRuntime
+    dead_letter_store = True
+    params = (
+        Param("queue_type", "x-queue-type", "enum", "classic",
+              "Classic queues only for now (quorum and stream queues differ in TTL, priorities and "
+              "delivery counts).", choices=("classic",)),
+        Param("message_ttl_ms", "x-message-ttl", "float", 0.0,
+              "Messages older than this expire, once they reach the head of the queue (0: no TTL).",
+              min=0, max=86_400_000, step=1, unit="ms"),
+        Param("max_length", "x-max-length", "int", 0,
+              "Most ready messages the queue holds (unacknowledged ones do not count; 0: no limit).",
+              min=0, max=1_000_000, step=1),
+        Param("overflow", "x-overflow", "enum", "drop-head",
+              "When full: drop-head drops (or dead-letters) the oldest; reject-publish refuses the new "
+              "message; reject-publish-dlx refuses and dead-letters it.", choices=OVERFLOW),
+        Param("max_priority", "x-max-priority", "int", 0,
+              "Makes it a priority queue with priorities 0 to this (0: not a priority queue; RabbitMQ "
+              "advises at most 10).", min=0, max=255, step=1),
+        Param("dead_letter_routing_key", "x-dead-letter-routing-key", "string", "",
+              "Routing key for dead letters (empty: keep the message's own key). The dead-letter exchange "
+              "is the exchange this queue is connected to."),
+    )
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        dlx = [n.id for n in sim.document.targets(node.id) if n.type == "amqp_exchange"]
+        return QueueRuntime(sim, node.id, node.params, dlx[0] if dlx else None)
+
+
+@register
+class AmqpConsumer(NodeType):
+    name = "amqp_consumer"
+    label = "AMQP Consumers"
+    category = CATEGORY
+    color = "#7c3aed"
+    help = ("Consumers of one queue, each on its own channel with its prefetch (basic.qos): they process "
+            "one message at a time and ack it, or nack / reject it when processing fails.")
+    accepts_from = ("amqp_queue",)
+    max_in = 1
+    max_out = 0
+    build_order = 30
+    runtime_class = ConsumerRuntime
+    params = (
+        Param("consumers", "Consumers", "int", 2, "Consumers at the start, each on its own channel.",
+              min=0, max=64, step=1),
+        Param("prefetch", "Prefetch (basic.qos)", "int", 10,
+              "Most unacknowledged deliveries a consumer may hold (0: unlimited). Ignored with auto-ack.",
+              min=0, max=10_000, step=1),
+        Param("processing_ms", "Processing time", "float", 50.0,
+              "Mean time to process one message (exponentially distributed).", min=0, max=600_000,
+              step=0.1, unit="ms"),
+        Param("ack_mode", "Acknowledgement", "enum", "manual",
+              "manual: basic.ack after processing (at least once); auto: the broker forgets a message as "
+              "it delivers it, so a failure or crash loses it (at most once).", choices=("manual", "auto")),
+        Param("failure_rate", "Failure probability", "float", 0.0,
+              "Chance that one processing attempt fails for a passing reason.", min=0, max=1, step=0.01),
+        Param("poison_rate", "Poison message probability", "float", 0.0,
+              "Share of messages that fail every attempt.", min=0, max=1, step=0.001),
+        Param("on_failure", "On failure", "enum", "reject",
+              "requeue: basic.nack requeue=true (a poison message loops forever); reject: basic.reject "
+              "requeue=false (dead-lettered, or dropped without a DLX); requeue_once: requeue unless the "
+              "delivery is already marked redelivered; ack: ignore the failure.",
+              choices=("requeue", "reject", "requeue_once", "ack")),
+    )
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        queues = [n.id for n in sim.document.sources(node.id) if n.type == "amqp_queue"]
+        return ConsumerRuntime(sim, node.id, node.params, queues[0] if queues else None)

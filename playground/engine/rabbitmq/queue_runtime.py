@@ -1,0 +1,333 @@
+"""A classic queue during a run: dispatch within prefetch, acks, requeues, TTL, dead letters."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from playground.engine.component import CommandError, Runtime
+from playground.engine.rabbitmq.deadletter import dead_letter_routing_keys, first_death, is_cycle, record_death
+from playground.engine.rabbitmq.flow import (
+    DROP_AUTOACK_CRASH,
+    DROP_AUTOACK_FAILED,
+    DROP_DLX_CYCLE,
+    DROP_DLX_NOWHERE,
+    DROP_MAXLEN_HEAD,
+    DROP_MAXLEN_REJECT,
+    EXPIRE,
+    HEAD_SHOWN,
+    NO_DLX_DROP,
+    RECENT,
+    bump,
+    hops,
+)
+from playground.engine.rabbitmq.queue import ClassicQueue, ConsumerRing, Entry, Message
+
+if TYPE_CHECKING:
+    from playground.engine.rabbitmq.exchange import ExchangeRuntime
+    from playground.engine.simulation import Simulation
+
+
+class QueueRuntime(Runtime):
+    """A classic queue: holds ready messages, pushes them to consumers within their prefetch,
+    takes acks, nacks and rejects, expires and dead-letters."""
+
+    commands = {"purge_queue": "cmd_purge", "redrive": "cmd_redrive"}
+
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], dlx: str | None) -> None:
+        self.id = node_id
+        ttl = params["message_ttl_ms"]
+        self.q = ClassicQueue(
+            node_id,
+            message_ttl=ttl / 1000.0 if ttl > 0 else None,
+            max_length=params["max_length"] or None,
+            overflow=params["overflow"],
+            max_priority=params["max_priority"] or None,
+        )
+        self.dlx = dlx
+        self.dl_key = params["dead_letter_routing_key"] or None
+        self.ring = ConsumerRing()
+        self.channels: dict[str, str] = {}  # consumer tag -> consumer node id
+        self.unacked: dict[str, dict[int, Entry]] = {}
+        self.next_tag: dict[str, int] = {}
+        self.autoack_held = 0
+        self.produced = self.acked = self.dead_lettered = 0
+        self.dropped: dict[str, int] = {}
+        self.delivered = self.duplicates = self.requeued = self.expired = self.rejected = 0
+        self.timer_at: float | None = None
+        self.dl_count = 0
+        self.dl_reasons: dict[str, int] = {}
+        self.dl_recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+
+    # -- what others call -----------------------------------------------------------------
+
+    def held(self) -> int:
+        return len(self.q) + sum(len(u) for u in self.unacked.values())
+
+    def enqueue(self, sim: Simulation, msg: Message, attempts: int | None = None) -> None:
+        """A message routed here (by an exchange, the default exchange or, with ``attempts`` =
+        its deliveries in the queue it died in, by a dead-letter exchange)."""
+        now = sim.kernel.now
+        self.produced += 1
+        if attempts is not None:
+            self._store_dead_letter(sim, msg, attempts)
+        entry, removed = self.q.publish(msg, now)
+        for gone in removed:
+            if entry is None:  # refused: reject-publish or reject-publish-dlx
+                if self.q.overflow == "reject-publish-dlx":
+                    self._dead_letter(sim, gone, "maxlen")
+                else:
+                    self._drop(sim, gone, DROP_MAXLEN_REJECT)
+            else:
+                self._dead_letter(sim, gone, "maxlen", no_dlx=DROP_MAXLEN_HEAD)
+        self.dispatch(sim)
+
+    def subscribe(self, tag: str, consumer: str, prefetch: int) -> None:
+        """basic.consume (with basic.qos prefetch; 0 = unlimited, as for auto-ack)."""
+        self.channels[tag] = consumer
+        self.unacked[tag] = {}
+        self.next_tag[tag] = 1
+        self.ring.add(tag, prefetch)
+
+    def cancel(self, tag: str) -> None:
+        """basic.cancel: no more deliveries to this consumer; what it holds stays unacked."""
+        self.ring.remove(tag)
+
+    def close(self, sim: Simulation, tag: str) -> None:
+        """The consumer's channel closed (or its connection died): every unacknowledged
+        delivery is requeued, in its original position, marked redelivered."""
+        self.ring.remove(tag)
+        held = self.unacked.pop(tag, {})
+        consumer = self.channels.pop(tag, self.id)
+        for entry in sorted(held.values(), key=lambda e: e.seq):
+            self.q.requeue(entry)
+        self.requeued += len(held)
+        if held:
+            first = min(held.values(), key=lambda e: e.seq)
+            sim.emit({"k": "amqp_requeue", "t": sim.kernel.now, "src": consumer,
+                      "dst": self.id, "n": len(held), "key": first.msg.routing_key, "reason": "channel closed"})
+        self.dispatch(sim)
+
+    def ack(self, sim: Simulation, tag: str, dtag: int) -> None:
+        """basic.ack: the message is done with."""
+        self.unacked[tag].pop(dtag)
+        self.acked += 1
+        self.ring.settle(tag)
+        self.dispatch(sim)
+
+    def nack(self, sim: Simulation, tag: str, dtag: int, requeue: bool) -> None:
+        """basic.nack / basic.reject: requeue it, or dead-letter it (reason rejected)."""
+        entry = self.unacked[tag].pop(dtag)
+        self.ring.settle(tag)
+        if requeue:
+            self.q.requeue(entry)
+            self.requeued += 1
+            if sim.record_flow:
+                sim.emit({"k": "amqp_requeue", "t": sim.kernel.now, "src": self.channels[tag], "dst": self.id,
+                          "n": 1, "key": entry.msg.routing_key, "p": entry.msg.priority or 0})
+        else:
+            self.rejected += 1
+            self._dead_letter(sim, entry, "rejected")
+        self.dispatch(sim)
+
+    def autoack_done(self, sim: Simulation, ok: bool, n: int = 1, crashed: bool = False) -> None:
+        """An auto-acked delivery left the consumer: processed, or lost."""
+        self.autoack_held -= n
+        if ok:
+            self.acked += n
+        else:
+            bump(self.dropped, DROP_AUTOACK_CRASH if crashed else DROP_AUTOACK_FAILED, n)
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def dispatch(self, sim: Simulation) -> None:
+        """Push ready messages to consumers with credit, in turn, head first."""
+        now = sim.kernel.now
+        q, ring = self.q, self.ring
+        while True:
+            for gone in q.expire(now, inclusive=False):
+                self._expired(sim, gone)
+            if not len(q) or not ring.active:
+                break
+            tag = ring.next()
+            if tag is None:
+                break
+            entry = q.pop()
+            assert entry is not None
+            self._deliver(sim, tag, entry)
+        self._arm_timer(sim)
+
+    def _deliver(self, sim: Simulation, tag: str, entry: Entry) -> None:
+        entry.deliveries += 1
+        self.delivered += 1
+        if entry.redelivered:
+            self.duplicates += 1
+        consumer = sim.components[self.channels[tag]]
+        if consumer.auto_ack:
+            self.ring.settle(tag)
+            self.autoack_held += 1
+            dtag = 0
+        else:
+            dtag = self.next_tag[tag]
+            self.next_tag[tag] = dtag + 1
+            self.unacked[tag][dtag] = entry
+        if sim.record_flow:
+            sim.emit({"k": "amqp_deliver", "t": sim.kernel.now, "src": self.id, "dst": consumer.id, "n": 1,
+                      "c": tag.rpartition("/")[2], "key": entry.msg.routing_key, "p": entry.msg.priority or 0,
+                      "redelivered": entry.redelivered})
+        consumer.receive(sim, tag, dtag, entry)
+
+    def _arm_timer(self, sim: Simulation) -> None:
+        at = self.q.next_expiry()
+        if at is not None and (self.timer_at is None or at < self.timer_at):
+            self.timer_at = at
+            sim.kernel.schedule(at, EXPIRE, self.id, at)
+
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if arg == self.timer_at:
+            self.timer_at = None
+        for gone in self.q.expire(sim.kernel.now, inclusive=True):
+            self._expired(sim, gone)
+        self.dispatch(sim)
+
+    # -- leaving the queue ------------------------------------------------------------------
+
+    def _expired(self, sim: Simulation, entry: Entry) -> None:
+        self.expired += 1
+        self._dead_letter(sim, entry, "expired")
+
+    def _drop(self, sim: Simulation, entry: Entry, reason: str) -> None:
+        bump(self.dropped, reason)
+        if sim.record_flow:
+            sim.emit({"k": "amqp_drop", "t": sim.kernel.now, "node": self.id, "reason": reason, "n": 1,
+                      "key": entry.msg.routing_key})
+
+    def _dead_letter(self, sim: Simulation, entry: Entry, reason: str, no_dlx: str | None = None) -> None:
+        """Republish to the dead-letter exchange with an updated x-death (deadletter.py), or drop
+        the message with a reason when the queue has no dead-letter exchange."""
+        if self.dlx is None:
+            self._drop(sim, entry, no_dlx or NO_DLX_DROP.get(reason, reason))
+            return
+        msg = entry.msg
+        now = sim.kernel.now
+        deaths = record_death(msg.deaths, self.id, reason, msg.exchange, msg.routing_keys, now, msg.expiration)
+        headers = msg.headers
+        dead = Message(msg.uid, self.dlx, "", headers=headers, priority=msg.priority, expiration=None,
+                       published_at=msg.published_at, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
+                       deaths=deaths, routing_keys=dead_letter_routing_keys(msg.routing_keys, self.dl_key),
+                       origin=msg.origin or self.id)
+        exchange: ExchangeRuntime = sim.components[self.dlx]
+        via: dict[str, str] = {}
+        queues = exchange.route(sim, dead, via)
+        targets = [q for q in queues if not is_cycle(q, deaths)]
+        if not targets:
+            self._drop(sim, entry, DROP_DLX_CYCLE if queues else DROP_DLX_NOWHERE)
+            return
+        self.dead_lettered += 1
+        if sim.record_flow:
+            sim.emit({"k": "amqp_dead_letter", "t": now, "src": self.id, "dst": self.dlx, "n": 1,
+                      "key": dead.routing_key, "reason": reason, "queue": self.id,
+                      "count": deaths[0].count})
+            counts: dict[tuple[str, str], list[Any]] = {}
+            for q in targets:
+                for hop in hops(via, q):
+                    counts.setdefault(hop, [0, dead])[0] += 1
+            exchange._emit_routes(sim, counts)
+        for q in targets:
+            sim.components[q].enqueue(sim, dead, entry.deliveries)
+
+    def _store_dead_letter(self, sim: Simulation, msg: Message, attempts: int) -> None:
+        """This queue received a dead letter: list it with why, after how many deliveries, and
+        from where (the DLQ panel reads ``count`` and ``recent``)."""
+        self.dl_count += 1
+        death = msg.deaths[0]
+        bump(self.dl_reasons, death.reason)
+        first = first_death(msg.deaths)
+        self.dl_recent.append({
+            "t": sim.kernel.now, "reason": death.reason, "attempts": attempts,
+            "key": msg.routing_key, "origin": f"queue {death.queue}", "queue": self.id,
+            "first_death": f"{first.reason} in {first.queue}" if first else None,
+            "x_death": [d.to_dict() for d in msg.deaths[:4]],
+        })
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def cmd_purge(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """queue.purge: ready messages are deleted (unacknowledged ones stay)."""
+        gone = self.q.purge()
+        if gone:
+            bump(self.dropped, "purged", len(gone))
+            sim.emit({"k": "amqp_drop", "t": sim.kernel.now, "node": self.id, "reason": "purged", "n": len(gone)})
+
+    def cmd_redrive(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Move this queue's ready dead letters back to the queue each was first dead-lettered
+        from, the way a shovel does (consume here, ack, publish there through the default
+        exchange); messages without an x-death stay."""
+        moved = 0
+        keep: list[Entry] = []
+        entries = self.q.purge()
+        for entry in entries:
+            origin = entry.msg.origin
+            target = sim.components.get(origin) if origin else None
+            if not isinstance(target, QueueRuntime) or target is self:
+                keep.append(entry)
+                continue
+            moved += 1
+            self.acked += 1
+            msg = entry.msg
+            again = Message(msg.uid, "", origin, headers=msg.headers, priority=msg.priority, expiration=None,
+                            published_at=sim.kernel.now, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
+                            deaths=msg.deaths, origin=msg.origin)
+            target.enqueue(sim, again)
+        for entry in keep:
+            self.q.requeue(entry)
+            entry.redelivered = False
+        if not moved:
+            raise CommandError(f"queue {self.id!r} holds no dead letter to redrive")
+        sim.emit({"k": "amqp_redrive", "t": sim.kernel.now, "node": self.id, "n": moved})
+        self.dispatch(sim)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        return [{"queue": self.id, "exchange": None, "produced": self.produced, "acknowledged": self.acked,
+                 "in_flight": sum(len(u) for u in self.unacked.values()) + self.autoack_held,
+                 "waiting": len(self.q), "dead_lettered": self.dead_lettered, "dropped": dict(self.dropped)}]
+
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
+        q = self.q
+        head = []
+        for entry in q.entries()[:HEAD_SHOWN]:
+            item: dict[str, Any] = {"key": entry.msg.routing_key, "p": entry.msg.priority or 0}
+            if entry.redelivered:
+                item["r"] = 1
+            if entry.msg.deaths:
+                item["dead"] = entry.msg.deaths[0].reason
+            head.append(item)
+        by_priority = {}
+        if q.max_priority is not None:
+            by_priority = {str(level): len(lane) for level, lane in q.levels.items() if lane}
+        return {
+            "ready": len(q),
+            "unacked": sum(len(u) for u in self.unacked.values()),
+            "consumers": len(self.ring),
+            "produced": self.produced,
+            "delivered": self.delivered,
+            "acked": self.acked,
+            "duplicates": self.duplicates,
+            "retried": self.requeued,
+            "requeued": self.requeued,
+            "rejected": self.rejected,
+            "expired": self.expired,
+            "dead_lettered": self.dead_lettered,
+            "dropped": dict(self.dropped),
+            "lag": len(q),
+            "max_length": q.max_length,
+            "max_priority": q.max_priority,
+            "by_priority": by_priority,
+            "head": head,
+            "dlx": self.dlx,
+            "count": self.dl_count,
+            "dead_letter_reasons": dict(self.dl_reasons),
+            "recent": list(self.dl_recent),
+        }

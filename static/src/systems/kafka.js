@@ -1,0 +1,159 @@
+// Kafka's cards: a producer's send rate, a topic's partition logs filling up, a group's members
+// with their partitions, a dead letter topic's count. See index.js for the API.
+import { h, fmtInt } from "../dom.js";
+import { partitionColor } from "../colors.js";
+import { TopicLog } from "./kafka/topic.js";
+import { GroupMembers } from "./kafka/group.js";
+
+const MAX_PARTITION_ROWS = 24;
+const MAX_MEMBER_ROWS = 16;
+
+export const cards = {
+  producer: {
+    summary(p) {
+      return `${fmtInt(p.rate)} msg/s · ${fmtInt(p.keys)} keys${p.key_skew ? ` · skew ${p.key_skew}` : ""}`;
+    },
+    size() {
+      return { width: 236 }; // height: measured from the content
+    },
+    preview(slot) {
+      slot.replaceChildren();
+    },
+    live(slot) {
+      const sent = h("span", { class: "kv-value" });
+      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent));
+      return {
+        update(state) {
+          const text = fmtInt(state?.sent ?? 0);
+          if (sent.textContent !== text) sent.textContent = text;
+        },
+      };
+    },
+  },
+
+  kafka_topic: {
+    summary(p) {
+      return `${fmtInt(p.partitions)} partition${p.partitions === 1 ? "" : "s"}`;
+    },
+    size(params) {
+      const p = Math.max(1, Number(params.partitions) || 1);
+      const shown = Math.min(p, MAX_PARTITION_ROWS);
+      const row = p <= 12 ? 24 : 17;
+      return { width: 276, height: 96 + shown * row + (p > shown ? 18 : 0) };
+    },
+    /** Before a run: the empty logs, one row per partition. */
+    preview(slot, data) {
+      const n = Math.max(1, Number(data.params?.partitions) || 1);
+      const rows = [];
+      for (let i = 0; i < Math.min(n, MAX_PARTITION_ROWS); i++) {
+        rows.push(
+          h(
+            "div",
+            { class: "plog-row" },
+            h("span", { class: "plog-p", style: { background: partitionColor(i) } }, `P${i}`),
+            h("div", { class: "plog-track" }),
+            h("span", { class: "plog-nums" }, h("span", { class: "plog-lagtext" }, "empty")),
+          ),
+        );
+      }
+      if (n > MAX_PARTITION_ROWS) rows.push(h("div", { class: "plog-more" }, `+ ${n - MAX_PARTITION_ROWS} more partitions`));
+      slot.replaceChildren(h("div", { class: `plog is-preview ${n > 12 ? "plog-compact" : ""}` }, rows));
+    },
+    live(slot, nodeId) {
+      const log = new TopicLog(slot);
+      return {
+        update(state, ctx) {
+          log.update(state, committedByPartition(nodeId, ctx));
+        },
+      };
+    },
+  },
+
+  consumer_group: {
+    summary(p) {
+      const parts = [`${fmtInt(p.consumers)} consumer${p.consumers === 1 ? "" : "s"}`];
+      if (p.processing_ms != null) parts.push(`${fmtMs(p.processing_ms)} each`);
+      if (p.poison_rate) parts.push(`${pct(p.poison_rate)} poison`);
+      if (p.failure_rate) parts.push(`${pct(p.failure_rate)} flaky`);
+      return parts.join(" · ");
+    },
+    /** One row per member: the card grows when a consumer is added during a run. */
+    size(params, state) {
+      const live = state?.members?.length || 0;
+      const m = Math.min(MAX_MEMBER_ROWS, Math.max(Number(params.consumers) || 1, live));
+      return { width: 276, height: 122 + m * 32 };
+    },
+    preview(slot, data) {
+      const n = Math.min(MAX_MEMBER_ROWS, Math.max(1, Number(data.params?.consumers) || 1));
+      const rows = [];
+      for (let i = 1; i <= n; i++) {
+        rows.push(
+          h(
+            "div",
+            { class: "grp-member" },
+            h("span", { class: "grp-member-id" }, `C${i}`),
+            h("span", { class: "grp-chips" }, h("span", { class: "grp-idle" }, "joins when the run starts")),
+          ),
+        );
+      }
+      slot.replaceChildren(
+        h("div", { class: "grp-status" }, h("span", { class: "grp-state is-idle" }, "Not running")),
+        h("div", { class: "grp-members" }, rows),
+      );
+    },
+    live(slot, nodeId) {
+      const members = new GroupMembers(slot, nodeId);
+      return { update: (state) => members.update(state) };
+    },
+  },
+
+  dlq: {
+    summary() {
+      return "records the group gave up on";
+    },
+    size() {
+      return { width: 236 }; // height: measured from the content
+    },
+    preview(slot) {
+      slot.replaceChildren();
+    },
+    live(slot) {
+      const count = h("span", { class: "kv-value is-bad" });
+      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "records"), count));
+      return {
+        update(state) {
+          const text = fmtInt(state?.count ?? 0);
+          if (count.textContent !== text) count.textContent = text;
+        },
+      };
+    },
+  },
+};
+
+/** Kafka connections carry no settings. */
+export function edgeLabel() {
+  return null;
+}
+
+/** Per partition of this topic, each group's committed offset and lag (for the log's ticks). */
+function committedByPartition(topicId, ctx) {
+  const byP = new Map();
+  for (const [groupId, group] of ctx.nodesOfType("consumer_group")) {
+    for (const part of group?.partitions || []) {
+      if (part.topic !== topicId) continue;
+      if (!byP.has(part.p)) byP.set(part.p, []);
+      byP.get(part.p).push({ group: groupId, committed: part.committed, lag: part.lag });
+    }
+  }
+  return byP;
+}
+
+function pct(x) {
+  return `${+(x * 100).toFixed(2)}%`;
+}
+
+function fmtMs(ms) {
+  if (ms < 1) return `${+(ms * 1000).toFixed(1)} µs`;
+  if (ms >= 1000) return `${+(ms / 1000).toFixed(2)} s`;
+  return `${+ms.toFixed(2)} ms`;
+}

@@ -1,0 +1,530 @@
+"""Differential tests: the engine's RabbitMQ against a real RabbitMQ broker (127.0.0.1:5672,
+guest/guest; written against 3.10, the one this machine runs).
+
+Each test runs one small scenario through the real broker (with pika) and through the engine
+(a Simulation driven by publish commands, or the queue classes directly where a consumer's
+timing would otherwise decide) and compares which queue each message reaches, in what order,
+how often it is delivered, and where and why it is dead-lettered (x-death). Names are unique
+per run and everything declared is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from playground import engine
+from playground.engine.rabbitmq.queue import ClassicQueue, ConsumerRing, Message
+from tests.engine.rabbitmq.factories import doc, edge, node
+
+pika = pytest.importorskip("pika")
+
+pytestmark = pytest.mark.service
+
+HOST, PORT = "127.0.0.1", 5672
+
+
+class Broker:
+    """A pika connection with one channel, remembering what it declared so it can clean up."""
+
+    def __init__(self) -> None:
+        params = pika.ConnectionParameters(HOST, PORT, credentials=pika.PlainCredentials("guest", "guest"),
+                                           connection_attempts=1, socket_timeout=3, blocked_connection_timeout=10)
+        self.conn = pika.BlockingConnection(params)
+        self.ch = self.conn.channel()
+        self.prefix = f"fanout-{uuid.uuid4().hex[:8]}"
+        self.exchanges: list[str] = []
+        self.queues: list[str] = []
+
+    def name(self, local: str) -> str:
+        return f"{self.prefix}.{local}" if local else ""
+
+    def exchange(self, local: str, kind: str) -> str:
+        name = self.name(local)
+        self.ch.exchange_declare(name, exchange_type=kind, auto_delete=False)
+        self.exchanges.append(name)
+        return name
+
+    def queue(self, local: str, **arguments: Any) -> str:
+        name = self.name(local)
+        self.ch.queue_declare(name, arguments=arguments or None)
+        self.queues.append(name)
+        return name
+
+    def publish(self, exchange: str, key: str, body: str, **props: Any) -> None:
+        self.ch.basic_publish(exchange, key, body.encode(), pika.BasicProperties(**props))
+
+    def drain(self, queue: str) -> list[tuple[str, Any, Any]]:
+        """basic.get until empty, acking: [(body, method, properties)]."""
+        out = []
+        while True:
+            method, props, body = self.ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                return out
+            out.append((body.decode(), method, props))
+
+    def bodies(self, queue: str) -> list[str]:
+        return [b for b, _, _ in self.drain(queue)]
+
+    def settle(self, seconds: float = 0.15) -> None:
+        self.conn.process_data_events(time_limit=seconds)
+
+    def wait_for(self, done: Any, timeout: float = 10.0) -> None:
+        """Process deliveries until ``done()`` holds (a loaded machine may be slow), then a
+        little longer so that any extra delivery would show up too."""
+        deadline = time.monotonic() + timeout
+        while not done() and time.monotonic() < deadline:
+            self.conn.process_data_events(time_limit=0.05)
+        self.settle(0.2)
+
+    def wait_count(self, queue: str, n: int, timeout: float = 10.0) -> None:
+        """Wait until ``queue`` holds ``n`` ready messages (dead-lettering is asynchronous)."""
+        deadline = time.monotonic() + timeout
+        while self.ch.queue_declare(queue, passive=True).method.message_count < n and time.monotonic() < deadline:
+            self.conn.process_data_events(time_limit=0.05)
+        self.settle(0.1)
+
+    def close(self) -> None:
+        try:
+            for q in self.queues:
+                self.ch.queue_delete(q)
+            for x in self.exchanges:
+                self.ch.exchange_delete(x)
+        finally:
+            self.conn.close()
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    try:
+        b = Broker()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no broker here"
+        message = f"RabbitMQ is not reachable on {HOST}:{PORT}: {exc!r}"
+        if os.environ.get("CI") == "true" or os.environ.get("FANOUT_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+class EngineRun:
+    """A Simulation driven by publish commands; remembers which uid is which message."""
+
+    def __init__(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
+        self.sim = engine.Simulation(engine.parse_document(doc(nodes, edges)), 1)
+        self.names: dict[int, str] = {}
+
+    def publish(self, publisher: str, body: str, **command: Any) -> None:
+        self.sim.apply({"op": "publish", "node": publisher, **command})
+        runtime = self.sim.components[publisher]
+        self.names[runtime.uid_base | runtime.sent] = body
+
+    def bodies(self, queue: str) -> list[str]:
+        return [self.names[e.msg.uid] for e in self.sim.components[queue].q.entries()]
+
+    def entries(self, queue: str) -> list[Any]:
+        return self.sim.components[queue].q.entries()
+
+
+def xdeath(headers: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The broker's x-death, reduced to what the engine models (no wall-clock time)."""
+    out = []
+    for d in (headers or {}).get("x-death", []):
+        item = {"queue": d["queue"], "reason": d["reason"], "count": d["count"], "exchange": d["exchange"],
+                "routing-keys": list(d["routing-keys"])}
+        if "original-expiration" in d:
+            item["original-expiration"] = int(d["original-expiration"])
+        out.append(item)
+    return out
+
+
+def engine_xdeath(msg: Message, rename: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for d in msg.deaths:
+        item = {"queue": rename.get(d.queue, d.queue), "reason": d.reason, "count": d.count,
+                "exchange": rename.get(d.exchange, d.exchange),
+                "routing-keys": [rename.get(k, k) for k in d.routing_keys]}
+        if d.original_expiration is not None:
+            item["original-expiration"] = round(d.original_expiration * 1000)
+        out.append(item)
+    return out
+
+
+# -- routing ----------------------------------------------------------------------------------
+
+TOPIC_BINDINGS = {
+    "t-hash": "#", "t-a-hash-b": "a.#.b", "t-star-x": "*.x", "t-a-star": "a.*", "t-a-hash": "a.#",
+    "t-hash-b": "#.b", "t-star": "*", "t-empty": "", "t-a-star-b": "a.*.b", "t-hash-hash": "#.#",
+    "t-exact": "a.b",
+}
+TOPIC_KEYS = ["a.b", "a", "a.x", "x", "a.c.d.b", "b", "", "q.a.b", "a.b.c", "x.x", "a..b", ".b", "a.b.b"]
+DIRECT_BINDINGS = {"d-a": "a", "d-ab": "a.b", "d-empty": "", "d-a2": "a"}
+HEADERS_BINDINGS = {
+    "h-all": ("all", {"format": "pdf", "type": "report"}),
+    "h-any": ("any", {"format": "pdf", "type": "log"}),
+    "h-all-x-ignored": ("all", {"format": "pdf", "x-tenant": "acme"}),
+    "h-any-only-x": ("any", {"x-tenant": "acme"}),
+    "h-all-empty": ("all", {}),
+    "h-any-with-x": ("any-with-x", {"x-tenant": "acme"}),
+    "h-all-with-x": ("all-with-x", {"format": "pdf", "x-tenant": "acme"}),
+}
+HEADER_MESSAGES = [
+    {"format": "pdf", "type": "report"},
+    {"format": "pdf"},
+    {"type": "log"},
+    {"format": "zip", "type": "report"},
+    {"x-tenant": "acme"},
+    {"format": "pdf", "x-tenant": "acme"},
+    {},
+    {"format": "PDF", "type": "report"},
+]
+
+
+def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> None:
+    """Direct, topic (with '#' alone, 'a.#.b', '*.x', the empty key, empty words), fanout and
+    headers (x-match all / any / all-with-x / any-with-x, x- arguments ignored) route each
+    message to the same set of queues, in the same order within each queue."""
+    nodes = [node("topic", "amqp_exchange", type="topic"), node("direct", "amqp_exchange", type="direct"),
+             node("fanout", "amqp_exchange", type="fanout"), node("headers", "amqp_exchange", type="headers")]
+    edges = []
+    for kind in ("topic", "direct", "fanout", "headers"):
+        nodes.append(node(f"p-{kind}", "amqp_publisher", rate=0))
+        edges.append(edge(f"p-{kind}", kind))
+    real = {k: broker.exchange(k, k) for k in ("topic", "direct", "fanout", "headers")}
+    for q, key in TOPIC_BINDINGS.items():
+        broker.ch.queue_bind(broker.queue(q), real["topic"], key)
+        nodes.append(node(q, "amqp_queue"))
+        edges.append(edge("topic", q, binding_key=key))
+    for q, key in DIRECT_BINDINGS.items():
+        broker.ch.queue_bind(broker.queue(q), real["direct"], key)
+        nodes.append(node(q, "amqp_queue"))
+        edges.append(edge("direct", q, binding_key=key))
+    for q in ("f-1", "f-2"):
+        broker.ch.queue_bind(broker.queue(q), real["fanout"], "ignored")
+        nodes.append(node(q, "amqp_queue"))
+        edges.append(edge("fanout", q, binding_key="ignored"))
+    for q, (match, headers) in HEADERS_BINDINGS.items():
+        broker.ch.queue_bind(broker.queue(q), real["headers"], "", arguments={"x-match": match, **headers})
+        nodes.append(node(q, "amqp_queue"))
+        edges.append(edge("headers", q, x_match=match, binding_headers=headers))
+    run = EngineRun(nodes, edges)
+
+    broker.ch.confirm_delivery()
+    for i, key in enumerate(TOPIC_KEYS + ["a", "a.b", "", "b"]):
+        for kind in ("topic", "direct", "fanout"):
+            body = f"{kind}-{i}"
+            broker.publish(real[kind], key, body)
+            run.publish(f"p-{kind}", body, key=key)
+    for i, headers in enumerate(HEADER_MESSAGES):
+        body = f"headers-{i}"
+        broker.publish(real["headers"], "any.key", body, headers=headers)
+        run.publish("p-headers", body, key="any.key", headers=headers)
+    broker.settle()
+
+    queues = [*TOPIC_BINDINGS, *DIRECT_BINDINGS, "f-1", "f-2", *HEADERS_BINDINGS]
+    real_contents = {q: broker.bodies(broker.name(q)) for q in queues}
+    engine_contents = {q: run.bodies(q) for q in queues}
+    assert engine_contents == real_contents
+    # The scenario means something: every topic edge case reached or missed some queue.
+    assert real_contents["t-hash"] and real_contents["t-empty"] == ["topic-6", "topic-15"]
+
+
+def test_alternate_exchange_and_exchange_to_exchange_bindings_match_the_broker(broker: Broker) -> None:
+    """Unroutable messages go to the alternate exchange; an exchange-to-exchange binding forwards
+    what matches; a queue reachable by two paths gets one copy."""
+    ae = broker.exchange("ae", "fanout")
+    broker.ch.exchange_declare(broker.name("main"), exchange_type="direct", arguments={"alternate-exchange": ae})
+    broker.exchanges.append(broker.name("main"))
+    inner = broker.exchange("inner", "topic")
+    broker.ch.exchange_bind(inner, broker.name("main"), "orders")
+    lost, orders = broker.queue("lost"), broker.queue("orders")
+    broker.ch.queue_bind(lost, ae, "")
+    broker.ch.queue_bind(orders, inner, "#")
+    broker.ch.queue_bind(orders, broker.name("main"), "orders")
+    nodes = [node("pub", "amqp_publisher", rate=0), node("main", "amqp_exchange", type="direct"),
+             node("ae", "amqp_exchange", type="fanout"), node("inner", "amqp_exchange", type="topic"),
+             node("lost", "amqp_queue"), node("orders", "amqp_queue")]
+    edges = [edge("pub", "main"), edge("main", "ae", alternate=True), edge("main", "inner", binding_key="orders"),
+             edge("main", "orders", binding_key="orders"), edge("inner", "orders", binding_key="#"),
+             edge("ae", "lost")]
+    run = EngineRun(nodes, edges)
+    broker.ch.confirm_delivery()
+    for i, key in enumerate(["orders", "refunds", "orders", "misc"]):
+        broker.publish(broker.name("main"), key, str(i))
+        run.publish("pub", str(i), key=key)
+    broker.settle()
+    assert run.bodies("orders") == broker.bodies(orders) == ["0", "2"]
+    assert run.bodies("lost") == broker.bodies(lost) == ["1", "3"]
+
+
+# -- queue order, priority, length limit ------------------------------------------------------
+
+PRIORITIES = [0, 3, 5, 9, None, 3, 1, 5, 0, 2]
+
+
+def test_priority_queue_order_matches_the_broker(broker: Broker) -> None:
+    """x-max-priority 5: higher first, FIFO within a priority, 9 counts as 5, none as 0."""
+    q = broker.queue("prio", **{"x-max-priority": 5})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("prio", "amqp_queue", max_priority=5)],
+                    [edge("pub", "prio")])
+    broker.ch.confirm_delivery()
+    for i, p in enumerate(PRIORITIES):
+        broker.publish("", q, str(i), priority=p)
+        run.publish("pub", str(i), priority=p)
+    assert run.bodies("prio") == broker.bodies(q)
+
+
+def test_plain_queue_ignores_priorities_like_the_broker(broker: Broker) -> None:
+    q = broker.queue("fifo")
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("fifo", "amqp_queue")], [edge("pub", "fifo")])
+    broker.ch.confirm_delivery()
+    for i, p in enumerate(PRIORITIES):
+        broker.publish("", q, str(i), priority=p)
+        run.publish("pub", str(i), priority=p)
+    assert run.bodies("fifo") == broker.bodies(q) == [str(i) for i in range(len(PRIORITIES))]
+
+
+@pytest.mark.parametrize("overflow", ["drop-head", "reject-publish", "reject-publish-dlx"])
+@pytest.mark.parametrize("priority", [False, True])
+def test_max_length_overflow_matches_the_broker(broker: Broker, overflow: str, priority: bool) -> None:
+    """x-max-length 3 with each x-overflow, with a dead-letter exchange: what stays, what is
+    dead-lettered (reason maxlen, in what order), what is refused; with priorities, drop-head
+    takes the next message to deliver (the highest priority)."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    args: dict[str, Any] = {"x-max-length": 3, "x-overflow": overflow, "x-dead-letter-exchange": dlx}
+    if priority:
+        args["x-max-priority"] = 9
+    q = broker.queue("limited", **args)
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0),
+         node("limited", "amqp_queue", max_length=3, overflow=overflow, max_priority=9 if priority else 0),
+         node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+        [edge("pub", "limited"), edge("limited", "dlx"), edge("dlx", "dlq")])
+    prios = [1, 1, 1, 5, 0, 9] if priority else [None] * 6
+    for i, p in enumerate(prios):
+        broker.publish("", q, str(i), priority=p)
+        run.publish("pub", str(i), priority=p)
+    broker.wait_count(dlq, len(run.bodies("dlq")))
+    real_dead = broker.drain(dlq)
+    assert run.bodies("limited") == broker.bodies(q)
+    assert run.bodies("dlq") == [b for b, _, _ in real_dead]
+    rename = {"limited": q, "dlx": dlx}
+    for entry, (_, _, props) in zip(run.entries("dlq"), real_dead, strict=True):
+        assert engine_xdeath(entry.msg, rename) == xdeath(props.headers)
+
+
+# -- delivery: round robin within prefetch, requeue, redelivery -------------------------------
+
+def test_round_robin_within_prefetch_matches_the_broker(broker: Broker) -> None:
+    """Two consumers with prefetch 2: deliveries alternate until both are full; the rest wait;
+    acking B's two gives B the next two."""
+    q = broker.queue("rr")
+    got: dict[str, list[tuple[str, int]]] = {"A": [], "B": []}
+    channels = {}
+    for name in ("A", "B"):
+        ch = broker.conn.channel()
+        ch.basic_qos(prefetch_count=2)
+        ch.basic_consume(q, lambda c, m, p, body, name=name: got[name].append((body.decode(), m.delivery_tag)))
+        channels[name] = ch
+    broker.settle()
+    ring = ConsumerRing()
+    ring.add("A", 2)
+    ring.add("B", 2)
+    cq = ClassicQueue("rr")
+    engine_got: dict[str, list[str]] = {"A": [], "B": []}
+
+    def engine_dispatch() -> None:
+        while len(cq) and (tag := ring.next()) is not None:
+            engine_got[tag].append(str(cq.pop().msg.uid))
+
+    for i in range(7):
+        broker.publish("", q, str(i))
+        cq.publish(Message(i, "", "rr"), 0.0)
+        engine_dispatch()
+    broker.wait_for(lambda: sum(map(len, got.values())) >= 4)
+    assert engine_got == {k: [b for b, _ in v] for k, v in got.items()}
+    for _, tag in got["B"]:
+        channels["B"].basic_ack(tag)
+    ring.settle("B", 2)
+    engine_dispatch()
+    broker.wait_for(lambda: sum(map(len, got.values())) >= 6)
+    assert engine_got == {k: [b for b, _ in v] for k, v in got.items()}
+    assert engine_got == {"A": ["0", "2"], "B": ["1", "3", "4", "5"]}
+    for ch in channels.values():
+        ch.close()
+
+
+def test_nack_with_requeue_redelivers_in_original_position_like_the_broker(broker: Broker) -> None:
+    """Requeued messages go back to their original place, flagged redelivered; a message
+    nacked with requeue on every delivery is delivered as often as it is asked for."""
+    q = broker.queue("requeue")
+    cq = ClassicQueue("requeue")
+    for i in range(4):
+        broker.publish("", q, str(i))
+        cq.publish(Message(i, "", "requeue"), 0.0)
+    broker.settle()
+    real_log, engine_log = [], []
+    # Script: take two, requeue the second then the first; take three, ack "2", requeue the rest.
+    script = [("get", 2), ("nack", [1, 0]), ("get", 3), ("ack_body", "2"), ("nack", [1, 0]),
+              ("get", 4), ("ack_all", None)]
+    real_held: list[tuple[str, int]] = []
+    engine_held: list[Any] = []
+    for op, arg in script:
+        if op == "get":
+            for _ in range(arg):
+                method, _, body = broker.ch.basic_get(q, auto_ack=False)
+                if method is None:
+                    break
+                real_held.append((body.decode(), method.delivery_tag))
+                real_log.append((body.decode(), method.redelivered))
+                entry = cq.pop()
+                if entry is None:
+                    break
+                engine_held.append(entry)
+                engine_log.append((str(entry.msg.uid), entry.redelivered))
+        elif op == "nack":
+            for i in arg:
+                broker.ch.basic_nack(real_held[i][1], requeue=True)
+                cq.requeue(engine_held[i])
+            real_held = [h for j, h in enumerate(real_held) if j not in arg]
+            engine_held = [h for j, h in enumerate(engine_held) if j not in arg]
+        elif op == "ack_body":
+            tag = next(t for b, t in real_held if b == arg)
+            broker.ch.basic_ack(tag)
+            real_held = [h for h in real_held if h[0] != arg]
+            engine_held = [e for e in engine_held if str(e.msg.uid) != arg]
+        else:
+            for _, tag in real_held:
+                broker.ch.basic_ack(tag)
+            real_held, engine_held = [], []
+        broker.settle(0.05)
+    assert engine_log == real_log
+    deliveries = {b: sum(1 for x, _ in real_log if x == b) for b in "0123"}
+    assert deliveries == {"0": 3, "1": 3, "2": 1, "3": 1}
+
+
+# -- dead letters ----------------------------------------------------------------------------
+
+def test_reject_dead_letters_with_x_death_and_count_grows_on_the_second_death(broker: Broker) -> None:
+    """basic.reject requeue=false dead-letters through the DLX with x-death {queue, reason
+    rejected, count 1, exchange, routing-keys}; the same message moved back (a shovel) and
+    rejected again has count 2 in the same entry. The engine runs a consumer that rejects and
+    the redrive command."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    work = broker.queue("work", **{"x-dead-letter-exchange": dlx})
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("work", "amqp_queue"),
+         node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue"),
+         node("workers", "amqp_consumer", consumers=1, prefetch=1, processing_ms=1, poison_rate=1.0,
+              on_failure="reject")],
+        [edge("pub", "work"), edge("work", "dlx"), edge("dlx", "dlq"), edge("work", "workers")])
+    rename = {"work": work, "dlx": dlx, "dlq": dlq}
+    real: list[tuple[str, Any, Any]] = []
+    for rnd in range(2):
+        if rnd == 0:
+            broker.publish("", work, "m")
+            run.publish("pub", "m")
+        else:
+            # The shovel: take it from the DLQ and publish it to the work queue as it is.
+            _, _, props = real[0]
+            broker.publish("", work, "m", headers=props.headers)
+            run.sim.apply({"op": "redrive", "node": "dlq"})
+        broker.settle()
+        method, _, _ = broker.ch.basic_get(work, auto_ack=False)
+        broker.ch.basic_reject(method.delivery_tag, requeue=False)
+        broker.wait_count(dlq, 1)
+        run.sim.advance(1.0)
+        real = broker.drain(dlq)
+        assert len(real) == 1 and len(run.entries("dlq")) == 1
+        assert engine_xdeath(run.entries("dlq")[0].msg, rename) == xdeath(real[0][2].headers)
+        assert real[0][2].headers["x-first-death-reason"] == "rejected"
+        assert real[0][2].headers["x-first-death-queue"] == work
+    assert xdeath(real[0][2].headers)[0]["count"] == 2
+    stream = next(s for s in run.sim.streams() if s.get("queue") == "work")
+    assert stream["dead_lettered"] == 2 and stream["produced"] == 2
+
+
+def test_queue_ttl_dead_letters_expired_messages_in_order_like_the_broker(broker: Broker) -> None:
+    """x-message-ttl 100 ms with a DLX and a dead-letter routing key: all expire, in order,
+    reason expired, routed with the dead-letter routing key."""
+    dlx = broker.exchange("dlx", "direct")
+    dlq = broker.queue("expired")
+    broker.ch.queue_bind(dlq, dlx, "late")
+    work = broker.queue("ttl", **{"x-message-ttl": 100, "x-dead-letter-exchange": dlx,
+                                  "x-dead-letter-routing-key": "late"})
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("ttl", "amqp_queue", message_ttl_ms=100,
+                                                     dead_letter_routing_key="late"),
+         node("dlx", "amqp_exchange", type="direct"), node("expired", "amqp_queue")],
+        [edge("pub", "ttl"), edge("ttl", "dlx"), edge("dlx", "expired", binding_key="late")])
+    for i in range(3):
+        broker.publish("", work, str(i))
+        run.publish("pub", str(i))
+    run.sim.advance(0.5)
+    broker.wait_count(dlq, 3)
+    real = broker.drain(dlq)
+    assert run.bodies("expired") == [b for b, _, _ in real] == ["0", "1", "2"]
+    rename = {"ttl": work, "dlx": dlx, "expired": dlq}
+    for entry, (_, _, props) in zip(run.entries("expired"), real, strict=True):
+        assert engine_xdeath(entry.msg, rename) == xdeath(props.headers)
+    assert run.bodies("ttl") == broker.bodies(work) == []
+
+
+def test_per_message_ttl_expires_only_at_the_head_like_the_broker(broker: Broker) -> None:
+    """A message with a 50 ms expiration behind one with 60 s is not dead-lettered while the
+    long-lived one is at the head; once that one is consumed, it is (with original-expiration)."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    work = broker.queue("work", **{"x-dead-letter-exchange": dlx})
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("work", "amqp_queue"),
+         node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+        [edge("pub", "work"), edge("work", "dlx"), edge("dlx", "dlq")])
+    broker.publish("", work, "long", expiration="60000")
+    broker.publish("", work, "short", expiration="50")
+    run.publish("pub", "long", expiration_ms=60000)
+    run.publish("pub", "short", expiration_ms=50)
+    time.sleep(0.3)
+    run.sim.advance(0.3)
+    assert run.bodies("dlq") == broker.bodies(dlq) == []
+    # Consume the head: the expired one behind it is dead-lettered at once.
+    method, _, body = broker.ch.basic_get(work, auto_ack=True)
+    assert body == b"long"
+    queue = run.sim.components["work"]
+    assert queue.q.pop() is not None
+    queue.dispatch(run.sim)
+    broker.wait_count(dlq, 1)
+    real = broker.drain(dlq)
+    assert run.bodies("dlq") == [b for b, _, _ in real] == ["short"]
+    assert engine_xdeath(run.entries("dlq")[0].msg, {"work": work, "dlx": dlx}) == xdeath(real[0][2].headers)
+
+
+def test_dead_letter_cycle_without_rejection_is_dropped_like_the_broker(broker: Broker) -> None:
+    """A queue whose expired messages are dead-lettered back to itself: the broker drops the
+    message on the first expiry (a cycle with no rejection) instead of looping it."""
+    dlx = broker.exchange("dlx", "fanout")
+    loop = broker.queue("loop", **{"x-message-ttl": 50, "x-dead-letter-exchange": dlx})
+    broker.ch.queue_bind(loop, dlx, "")
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("loop", "amqp_queue", message_ttl_ms=50),
+         node("dlx", "amqp_exchange", type="fanout")],
+        [edge("pub", "loop"), edge("loop", "dlx"), edge("dlx", "loop")])
+    broker.publish("", loop, "m")
+    run.publish("pub", "m")
+    time.sleep(0.4)
+    run.sim.advance(0.4)
+    assert run.bodies("loop") == broker.bodies(loop) == []
+    stream = next(s for s in run.sim.streams() if s.get("queue") == "loop")
+    assert stream["produced"] == 1 and sum(stream["dropped"].values()) == 1

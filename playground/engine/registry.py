@@ -253,6 +253,48 @@ def register(cls: type[NodeType]) -> type[NodeType]:
     return cls
 
 
+TRAITS = {
+    "ordering": "Ordering",
+    "delivery": "Delivery guarantee",
+    "retention": "Retention and replay",
+    "routing": "Routing",
+    "dlq": "Dead letters and redrive",
+    "scaling": "Unit of scaling",
+    "push_pull": "Push or pull",
+    "dedup": "Deduplication",
+}
+
+
+@dataclass(frozen=True)
+class SystemTraits:
+    """What a messaging system promises, for the comparison matrix: one sentence per trait in
+    TRAITS, each with the name of the ready topology (playground/examples) that shows it."""
+
+    name: str
+    label: str
+    node_types: tuple[str, ...]
+    traits: dict[str, tuple[str, str | None]]
+
+    def __post_init__(self) -> None:
+        missing = set(TRAITS) - set(self.traits)
+        unknown = set(self.traits) - set(TRAITS)
+        if missing or unknown:
+            raise ValueError(f"system {self.name}: traits missing {sorted(missing)}, unknown {sorted(unknown)}")
+
+
+_SYSTEMS: dict[str, SystemTraits] = {}
+
+
+def register_system(system: SystemTraits) -> SystemTraits:
+    _SYSTEMS[system.name] = system
+    return system
+
+
+def systems() -> list[SystemTraits]:
+    _load_systems()
+    return list(_SYSTEMS.values())
+
+
 _FLOW_KINDS: set[str] = set()
 
 

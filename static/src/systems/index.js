@@ -30,6 +30,7 @@ import * as rabbitmq from "./rabbitmq.js";
 export const SYSTEMS = [
   kafka,
   rabbitmq,
+  redis,
 ];
 
 const resolved = new Map();

@@ -25,6 +25,8 @@ class Runtime:
     id: str
     #: command op -> name of a method ``(self, sim, command) -> None`` that applies it
     commands: ClassVar[dict[str, str]] = {}
+    #: optional button text per op (default: from the op's name, "add_consumer" -> "Add consumer")
+    command_labels: ClassVar[dict[str, str]] = {}
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         raise AssertionError(f"{type(self).__name__} {self.id} schedules no events")
@@ -39,3 +41,16 @@ class Runtime:
         """The node's JSON-ready view. Counters named ``sent``, ``duplicates``, ``retried``,
         ``processed`` and ``lag`` are summed into the run's totals."""
         return {}
+
+
+def describe_commands(runtime_class: type | None) -> dict[str, dict[str, str]]:
+    """op -> {label, help} for a runtime class's commands: the label its ``command_labels``
+    gives (or one made from the op's name), the help the first line of its method's docstring."""
+    out: dict[str, dict[str, str]] = {}
+    table: dict[str, str] = getattr(runtime_class, "commands", {})
+    labels: dict[str, str] = getattr(runtime_class, "command_labels", {})
+    for op in sorted(table):
+        doc = (getattr(getattr(runtime_class, table[op], None), "__doc__", None) or "").strip()
+        out[op] = {"label": labels.get(op) or op.replace("_", " ").capitalize(),
+                   "help": " ".join(doc.split("\n\n")[0].replace("``", "").split())}
+    return out

@@ -230,6 +230,7 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
     edges: list[Edge] = []
     seen_ids: set[str] = set()
     seen_pairs: set[tuple[str, str]] = set()
+    paths: dict[str, str] = {}
     out_count: dict[str, int] = {}
     in_count: dict[str, int] = {}
     for i, raw in enumerate(raw_edges):
@@ -293,6 +294,11 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
         for err in param_errors:
             errors.append(FieldError(f"{path}.params.{err.path}", err.message))
         edges.append(Edge(id=edge_id, source=source.id, target=target.id, params=params))
+        paths[edge_id] = path
+    for node in by_id.values():
+        outgoing = [(paths[e.id], e) for e in edges if e.source == node.id]
+        if outgoing:
+            errors.extend(get_node_type(node.type).check_edges(node, outgoing, by_id))
     return edges
 
 

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from playground.engine.component import describe_commands
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -185,6 +187,13 @@ class NodeType:
         return None
 
     @classmethod
+    def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
+        """Rules that need both ends of a connection (a FIFO queue's dead-letter queue must be
+        FIFO ...): ``outgoing`` is [(path, edge)] of this node's valid edges, ``nodes`` the
+        document's nodes by id; errors are named by the edge's path."""
+        return []
+
+    @classmethod
     def param(cls, name: str) -> Param:
         for p in cls.params:
             if p.name == name:
@@ -217,6 +226,9 @@ class NodeType:
             "max_in": cls.max_in,
             "max_out": cls.max_out,
             "dead_letter_store": cls.dead_letter_store,
+            # What a person can do to a node of this type during a run (sim.apply ops)
+            "commands": sorted(getattr(cls.runtime_class, "commands", {})),
+            "command_info": describe_commands(cls.runtime_class),
         }
 
 
@@ -321,9 +333,12 @@ def get_node_type(name: str) -> type[NodeType]:
 
 def _load_systems() -> None:
     # Importing a system's package registers its node types.
+    from playground.engine import gcp_pubsub as _gcp_pubsub  # noqa: F401
     from playground.engine import kafka  # noqa: F401
+    from playground.engine import pulsar as _pulsar  # noqa: F401
     from playground.engine import rabbitmq as _rabbitmq  # noqa: F401
     from playground.engine import redisx as _redisx  # noqa: F401
+    from playground.engine import sqs as _sqs  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("t/<slug:slug>/export.json", views.export, name="export"),
     path("import/", views.import_document, name="import"),
     path("schema/topology.json", views.schema, name="schema"),
+    path("compare/", views.compare, name="compare"),
     path("inspector/edge/<str:source_type>/", views.edge_inspector, name="edge_inspector"),
     path("inspector/<str:type_name>/", views.inspector, name="inspector"),
     path("rooms/<str:room>/", views.watch, name="watch"),

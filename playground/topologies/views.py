@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import engine, examples
+from playground.engine.registry import TRAITS, systems
 from playground.live import protocol
 from playground.topologies import services
 from playground.topologies.editor import editor_context
@@ -143,6 +144,28 @@ def import_document(request: HttpRequest) -> HttpResponse:
 @require_GET
 def schema(request: HttpRequest) -> HttpResponse:
     return JsonResponse(engine.json_schema(), json_dumps_params={"indent": 2})
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """The comparison matrix: one row per trait, one column per system, every cell what that
+    system's package declares (engine.registry.systems()), linked to the scenario showing it."""
+    titles = {e["name"]: e["title"] for e in examples.catalogue()}
+    columns = [
+        {"name": s.name, "label": s.label,
+         "node_types": [engine.get_node_type(t).label for t in s.node_types]}
+        for s in systems()
+    ]
+    rows = []
+    for key, label in TRAITS.items():
+        cells = []
+        for system in systems():
+            text, example = system.traits[key]
+            known = example if example in titles else None
+            cells.append({"system": system.name, "text": text, "example": known,
+                          "example_title": titles.get(known or "", "")})
+        rows.append({"key": key, "label": label, "cells": cells})
+    return render(request, "topologies/compare.html", {"columns": columns, "rows": rows})
 
 
 @require_http_methods(["GET", "POST"])

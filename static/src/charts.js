@@ -72,3 +72,51 @@ export class ThroughputChart {
     this.plot.setData(this.data);
   }
 }
+
+// One group's lag over simulated time, drawn inside its card: the lag as a filled line and,
+// when the group has a lag alert, its threshold as a dashed line. Sized for a projector: thick
+// strokes, bold axis labels, few ticks.
+export class GroupLagChart {
+  constructor(root) {
+    this.root = root;
+    this.data = [[], [], []];
+    this.threshold = 0;
+    const axisFont = "700 12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+    this.plot = new uPlot(
+      {
+        width: Math.max(180, root.clientWidth || 220),
+        height: 92,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(10, max * 1.15)] } },
+        axes: [
+          { stroke: "#334155", font: axisFont, size: 22, grid: { show: false }, values: (u, v) => v.map((s) => `${s}s`) },
+          { stroke: "#334155", font: axisFont, size: 44, grid: { stroke: "#e2e8f0" }, values: (u, v) => v.map(fmtCompact), splits: (u, i, min, max) => [0, max / 2, max] },
+        ],
+        series: [
+          {},
+          { label: "lag", stroke: "#7c3aed", width: 3, fill: "rgba(124,58,237,0.12)" },
+          { label: "alert at", stroke: "#dc2626", width: 2, dash: [6, 4] },
+        ],
+      },
+      this.data,
+      root,
+    );
+    new ResizeObserver(() => {
+      const width = Math.max(180, root.clientWidth);
+      if (width !== this.plot.width) this.plot.setSize({ width, height: 92 });
+    }).observe(root);
+  }
+
+  update(t, lag, threshold) {
+    if (!Number.isFinite(t)) return;
+    const [xs, ls, th] = this.data;
+    if (xs.length && t < xs[xs.length - 1]) for (const s of this.data) s.length = 0; // a reset
+    if (xs.length && t === xs[xs.length - 1]) return;
+    xs.push(+t.toFixed(2));
+    ls.push(lag || 0);
+    th.push(threshold > 0 ? threshold : null);
+    if (xs.length > MAX_POINTS) for (const s of this.data) s.shift();
+    this.plot.setData(this.data);
+  }
+}

@@ -1,10 +1,30 @@
-// Run controls (run, pause, step, reset, speed), the consumers panel of a group (add, remove,
-// kill a member) and the keyboard shortcuts: Space run/pause, N or . step, + / - speed,
+// Run controls (run, pause, step, reset, speed), the side panel of commands for the selected
+// node (whatever its system: the ops its type's runtime declares, `commands` in the node types'
+// declarations) and the keyboard shortcuts: Space run/pause, N or . step, + / - speed,
 // R reset. Shortcuts are ignored while typing in a field.
-import { h } from "./dom.js";
+import { h, fmtInt } from "./dom.js";
 import { partitionChip, shortMember } from "./live/chips.js";
 
-const isLive = (m) => !/killed|dead|expired|left|removed/i.test(m.state || "");
+const isLive = (m) => !/killed|dead|expired|left|removed|stopped/i.test(m.state || "");
+
+// Ops that act on one member of a node (a consumer of a group, a channel of a consumer node):
+// they get a button on each member's row and carry {member}. Every other op gets one button
+// for the node (add_consumer, redrive, purge_queue, disconnect_subscriber ...).
+const MEMBER_OPS = ["remove_consumer", "kill_consumer", "restart_consumer"];
+// Tooltips for ops whose method has no docstring (command_info.help is empty).
+const MEMBER_TITLES = {
+  remove_consumer: "Stop it gracefully: it says goodbye, and its work is handed over at once",
+  kill_consumer: "Crash it: no goodbye; what it held waits for the system to notice (session timeout, idle claim…)",
+  restart_consumer: "Restart it",
+};
+
+/** A node's members, from its metrics: `members` ({id, state, partitions}) or, for a node of
+ * consumers on channels (RabbitMQ), `channels` ({id, state, unacked}). */
+function membersOf(state) {
+  if (Array.isArray(state?.members)) return state.members;
+  if (Array.isArray(state?.channels)) return state.channels;
+  return null;
+}
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
 
@@ -15,10 +35,14 @@ function fmtSpeed(s) {
 export class Controls {
   /**
    * @param {HTMLElement} root  the element holding the control buttons
+   * @param {HTMLElement} consumersRoot  the side panel of commands for the selected node
    * @param {{run, pause, step, reset, speed, command}} actions
+   * @param {{types: Map<string, object>, typeOf: (id: string) => string}} nodes
    */
-  constructor(root, consumersRoot, actions) {
+  constructor(root, consumersRoot, actions, { types = new Map(), typeOf = () => null } = {}) {
     this.root = root;
+    this.types = types; // node type name -> declaration (its `commands`, `command_info`)
+    this.typeOf = typeOf; // node id -> node type name, in the simulated document
     this.consumersRoot = consumersRoot;
     this.actions = actions;
     this.state = { running: false, speed: 1 };
@@ -41,6 +65,7 @@ export class Controls {
     this.status = root.querySelector('[data-testid="run-status"]');
     document.addEventListener("keydown", (e) => this.onKey(e));
     this.groupId = null;
+    this.preferredNode = null;
     this.groupSig = "";
     this.renderConsumers(null);
   }
@@ -110,97 +135,124 @@ export class Controls {
     this.status?.classList.toggle("is-running", running);
   }
 
-  /** Which group the consumers panel manages: the selected one, else the first one running. */
+  /** Which node the commands panel manages: the selected one if it takes commands, else the
+   * first node with members (a consumer group), else the first that takes commands. */
+  selectNode(id) {
+    this.preferredNode = id;
+  }
+
   selectGroup(id) {
-    this.preferredGroup = id;
+    this.selectNode(id);
+  }
+
+  opsOf(id) {
+    const type = this.types.get(this.typeOf(id));
+    return { type, ops: type?.commands || [] };
   }
 
   /** @param {object|null} metrics  the latest metrics; @param {(id)=>string} labelOf */
   updateConsumers(metrics, labelOf) {
-    const groups = Object.entries(metrics?.nodes || {}).filter(([, s]) => Array.isArray(s?.members));
-    let entry = groups.find(([id]) => id === this.preferredGroup) || groups[0] || null;
+    const nodes = Object.entries(metrics?.nodes || {}).filter(([id]) => this.opsOf(id).ops.length);
+    const entry =
+      nodes.find(([id]) => id === this.preferredNode) || nodes.find(([, s]) => membersOf(s)) || nodes[0] || null;
     // Only what the panel shows: re-rendering every frame would pull buttons from under the mouse.
     // A member's state shows only once it is gone (a live one cycles fetching / processing /
     // idle every frame).
     const shown = (m) => (isLive(m) ? "" : m.state);
+    const members = entry ? membersOf(entry[1]) : null;
     const sig = entry
-      ? JSON.stringify([entry[0], entry[1].members.map((m) => [m.id, shown(m), m.partitions]), this.enabled, groups.length])
+      ? JSON.stringify([
+          entry[0],
+          members?.map((m) => [m.id, shown(m), m.partitions, m.unacked]),
+          this.enabled,
+          nodes.length,
+        ])
       : "";
     if (sig === this.groupSig) return;
     this.groupSig = sig;
     this.groupId = entry?.[0] || null;
-    this.renderConsumers(entry, labelOf, groups.length);
+    this.renderConsumers(entry, labelOf, nodes.length);
   }
 
-  renderConsumers(entry, labelOf = (x) => x, groupCount = 0) {
+  opButton(id, op, info, extra = {}, { small = false, text = null } = {}) {
+    const danger = /kill|purge|disconnect/.test(op);
+    return h(
+      "button",
+      {
+        type: "button",
+        class: `btn${small ? " btn-small" : ""}${danger ? " btn-danger" : ""}`,
+        "data-testid": `btn-${op.replace(/_/g, "-")}`,
+        "data-op": op,
+        title: info?.help || MEMBER_TITLES[op] || null,
+        disabled: !this.enabled || extra.disabled,
+        onclick: () => this.actions.command({ op, node: id, ...(extra.member ? { member: extra.member } : {}) }),
+      },
+      text || info?.label || op,
+    );
+  }
+
+  renderConsumers(entry, labelOf = (x) => x, nodeCount = 0) {
     const root = this.consumersRoot;
     if (!root) return;
     if (!entry) {
-      root.replaceChildren(h("p", { class: "empty" }, "Run a topology with a consumer group to add, remove or kill consumers."));
+      root.replaceChildren(
+        h("p", { class: "empty" }, "Run a topology, then select a node to act on it: add or kill consumers, redrive, disconnect…"),
+      );
       return;
     }
-    const [gid, state] = entry;
-    const live = isLive;
-    const members = state.members || [];
-    root.replaceChildren(
+    const [id, state] = entry;
+    const { type, ops } = this.opsOf(id);
+    const info = type?.command_info || {};
+    const members = membersOf(state);
+    const memberOps = MEMBER_OPS.filter((op) => ops.includes(op));
+    const nodeOps = ops.filter((op) => !MEMBER_OPS.includes(op) && !(op === "add_consumer" && members));
+    const shortLabel = (op) => (info[op]?.label || op).replace(/\s*consumer$/i, "");
+    const parts = [
       h(
         "div",
-        { class: "consumers-head" },
-        h("strong", {}, labelOf(gid)),
-        groupCount > 1 ? h("span", { class: "hint" }, "select another group on the canvas to manage it") : null,
+        { class: "consumers-head", "data-testid": "commands-node", "data-node": id },
+        h("strong", {}, labelOf(id)),
+        h("span", { class: "node-kind" }, type?.label || ""),
+        nodeCount > 1 ? h("span", { class: "hint" }, "select another node on the canvas to act on it") : null,
       ),
-      h(
-        "ul",
-        { class: "consumers-list" },
-        members.map((m) =>
-          h(
-            "li",
-            { class: `consumer ${live(m) ? "" : "is-dead"}`, "data-testid": "consumer-row", "data-member": m.id },
-            h("span", { class: "consumer-id", title: m.id }, shortMember(m.id, gid)),
-            h("span", { class: "consumer-chips" }, (m.partitions || []).map((p) => partitionChip(p))),
-            h("span", { class: "consumer-state" }, live(m) ? "" : m.state),
-            h(
-              "span",
-              { class: "consumer-actions" },
+      members
+        ? h(
+            "ul",
+            { class: "consumers-list" },
+            members.map((m) =>
               h(
-                "button",
-                {
-                  type: "button",
-                  class: "btn btn-small",
-                  "data-testid": "btn-remove-consumer",
-                  title: "Leave the group gracefully (LeaveGroup): rebalances at once",
-                  disabled: !this.enabled || !live(m),
-                  onclick: () => this.actions.command({ op: "remove_consumer", group: gid, member: m.id }),
-                },
-                "Remove",
-              ),
-              h(
-                "button",
-                {
-                  type: "button",
-                  class: "btn btn-small btn-danger",
-                  "data-testid": "btn-kill-consumer",
-                  title: "Crash it: no LeaveGroup; the group notices after session.timeout.ms",
-                  disabled: !this.enabled || !live(m),
-                  onclick: () => this.actions.command({ op: "kill_consumer", group: gid, member: m.id }),
-                },
-                "Kill",
+                "li",
+                { class: `consumer ${isLive(m) ? "" : "is-dead"}`, "data-testid": "consumer-row", "data-member": m.id },
+                h("span", { class: "consumer-id", title: m.id }, shortMember(m.id, id)),
+                h(
+                  "span",
+                  { class: "consumer-chips" },
+                  (m.partitions || []).map((p) => partitionChip(p)),
+                  Number.isFinite(m.unacked) ? h("span", { class: "consumer-detail" }, `${fmtInt(m.unacked)} unacked`) : null,
+                ),
+                h("span", { class: "consumer-state" }, isLive(m) ? "" : m.state),
+                h(
+                  "span",
+                  { class: "consumer-actions" },
+                  memberOps.map((op) =>
+                    this.opButton(
+                      id,
+                      op,
+                      info[op],
+                      { member: m.id, disabled: op !== "restart_consumer" && !isLive(m) },
+                      { small: true, text: shortLabel(op) },
+                    ),
+                  ),
+                ),
               ),
             ),
-          ),
-        ),
-      ),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "btn",
-          "data-testid": "btn-add-consumer",
-          disabled: !this.enabled,
-          onclick: () => this.actions.command({ op: "add_consumer", group: gid }),
-        },
-        "+ Add consumer",
-      ),
-    );
+          )
+        : null,
+      members && ops.includes("add_consumer")
+        ? this.opButton(id, "add_consumer", info.add_consumer, {}, { text: "+ Add consumer" })
+        : null,
+      nodeOps.length ? h("div", { class: "node-actions" }, nodeOps.map((op) => this.opButton(id, op, info[op]))) : null,
+    ];
+    root.replaceChildren(...parts.filter(Boolean));
   }
 }

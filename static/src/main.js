@@ -56,7 +56,12 @@ class App {
       counters: new Counters($("#counters")),
       chart: new ThroughputChart($("#chart")),
       timeline: new RebalanceTimeline($("#rebalance-list"), { labelOf: (id) => this.labelOf(id) }),
-      dlq: new DlqPanel($("#dlq-list"), testid("dlq-count"), { labelOf: (id) => this.labelOf(id) }),
+      dlq: new DlqPanel($("#dlq-list"), testid("dlq-count"), {
+        labelOf: (id) => this.labelOf(id),
+        command: (command) => this.send({ type: "command", command }),
+        canRedrive: (id) => (this.typeMap.get(this.live.typeOf(id))?.commands || []).includes("redrive"),
+        isEnabled: () => !!this.controller,
+      }),
       onState: (state) => this.controls?.setState(state),
       types: this.typeMap,
       labelOf: (id) => this.labelOf(id),
@@ -161,9 +166,9 @@ class App {
 
   selected(cells) {
     this.inspector.showSelection(cells);
-    const group = cells.find((c) => c.isNode() && c.getData()?.type === "consumer_group");
-    if (group) {
-      this.controls?.selectGroup(group.id);
+    const node = cells.find((c) => c.isNode());
+    if (node) {
+      this.controls?.selectNode(node.id);
       this.controls?.updateConsumers(this.live.metrics, (id) => this.labelOf(id));
     }
   }
@@ -328,7 +333,7 @@ class App {
         if (this.hasSimulation) this.send({ type: "control", action: "speed", value });
       },
       command: (command) => this.send({ type: "command", command }),
-    });
+    }, { types: this.typeMap, typeOf: (id) => this.live.typeOf(id) });
     this.controls.setEnabled(false);
     if (!this.room) return;
 
@@ -469,6 +474,8 @@ function bindMenu(menu) {
 }
 
 function boot() {
+  // Pages without the editor (import, compare) load the same bundle for its styles.
+  if (!testid("canvas")) return;
   try {
     new App();
     document.body.dataset.ready = "true";

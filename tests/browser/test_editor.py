@@ -271,3 +271,51 @@ def test_starter_scenario_kill_a_consumer_and_watch_the_session_timeout(
 
     context.close()
     assert errors == []
+
+
+def test_rabbitmq_dead_letters_are_redriven_from_the_dlq_panel(
+    daphne_url: str, chromium, artifacts: Path
+) -> None:
+    """A class runs the dead-letter scenario at 5x, sees orders.dlq fill, presses Redrive and
+    sees the messages counted as redriven; the side panel offers each selected node's own
+    commands (a queue's redrive and purge, the channels of a RabbitMQ consumer node)."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors = collect_errors(page)
+    page.goto(f"{daphne_url}/new/?example=rabbitmq-dead-letters")
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector("body[data-ws='open']")
+
+    page.get_by_test_id("speed").fill("5")  # index 5 = 5x
+    page.get_by_test_id("btn-run").click()
+    page.wait_for_selector("body[data-running='true']")
+    page.get_by_test_id("dlq-entry").first.wait_for(timeout=30_000)
+    store = page.locator("[data-testid=dlq-store][data-store=dlq]")
+    store.wait_for(timeout=10_000)
+    assert store.get_by_test_id("dlq-redriven").inner_text() == "0 redriven"
+    store.get_by_test_id("btn-dlq-redrive").click()
+    page.wait_for_function(
+        "Number((document.querySelector('[data-testid=dlq-store][data-store=dlq] "
+        "[data-testid=dlq-redriven]')?.textContent || '').replace(/\\D/g, '')) > 0",
+        timeout=10_000,
+    )
+
+    # Select the DLQ's node: the side panel offers what its type's runtime takes.
+    page.locator(".x6-node[data-cell-id='dlq'] .node-card").click()
+    panel = page.locator("#consumers")
+    panel.locator("[data-testid=commands-node][data-node=dlq]").wait_for(timeout=5_000)
+    assert panel.get_by_test_id("btn-redrive").is_enabled()
+    assert panel.get_by_test_id("btn-purge-queue").is_visible()
+    # And a consumer node: one row per channel, each with its own Remove and Kill.
+    page.locator(".x6-node[data-cell-id='workers'] .node-card").click()
+    panel.locator("[data-testid=commands-node][data-node=workers]").wait_for(timeout=5_000)
+    assert panel.get_by_test_id("consumer-row").count() == 2
+    assert panel.get_by_test_id("consumer-row").first.get_by_test_id("btn-kill-consumer").is_enabled()
+    panel.get_by_test_id("btn-add-consumer").click()
+    page.wait_for_function("document.querySelectorAll('#consumers [data-testid=consumer-row]').length === 3",
+                           timeout=10_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "rabbitmq-redrive.png"))
+
+    context.close()
+    assert errors == []

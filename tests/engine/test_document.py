@@ -20,7 +20,9 @@ def test_shipped_examples_are_valid_documents():
 
 def test_missing_parameters_take_their_declared_defaults():
     doc = engine.parse_document({"nodes": [{"id": "t", "type": "kafka_topic"}], "edges": []})
-    assert doc.node("t").params == {"partitions": 6}
+    params = doc.node("t").params
+    assert params["partitions"] == 6
+    assert params["cleanup_policy"] == "delete" and params["retention_ms"] == 7 * 86_400_000
 
 
 def test_unknown_node_type_is_named():

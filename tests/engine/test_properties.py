@@ -21,7 +21,9 @@ params = st.fixed_dictionaries({
     "auto_commit_interval_ms": st.sampled_from([100, 5000]),
     "session_timeout_ms": st.sampled_from([6000, 10000]),
     "commit": st.sampled_from(["auto", "after_processing", "before_processing"]),
-    "assignor": st.sampled_from(["range", "roundrobin"]),
+    "assignor": st.sampled_from(["range", "roundrobin", "sticky", "cooperative-sticky"]),
+    "max_poll_interval_ms": st.sampled_from([1000, 300_000]),
+    "lag_alert": st.sampled_from([0, 50]),
     "static_membership": st.booleans(),
 })
 
@@ -52,6 +54,14 @@ class KafkaRun(RuleBasedStateMachine):
             return
         member = data.draw(st.sampled_from(alive))
         self.sim.apply({"op": "kill_consumer" if crash else "remove_consumer", "group": "group", "member": member})
+
+    @rule(data=st.data(), factor=st.sampled_from([1, 30, 300]))
+    def slow_consumer(self, data, factor):
+        """A member whose polls outlast max.poll.interval.ms leaves and rejoins."""
+        alive = [m.id for m in self._group().members.values() if m.state != "dead" and not m.leaving]
+        if alive:
+            member = data.draw(st.sampled_from(alive))
+            self.sim.apply({"op": "slow_consumer", "group": "group", "member": member, "factor": factor})
 
     @invariant()
     def clock_never_goes_back(self):

@@ -89,7 +89,7 @@ def test_saved_document_is_the_normalised_one(alice: Client) -> None:
     slug = create(alice)
     stored = Topology.objects.get(slug=slug).document
     assert stored == engine.parse_document(DOC).to_dict()
-    assert stored["nodes"][1]["params"] == {"partitions": 6}
+    assert stored["nodes"][1]["params"]["partitions"] == 6
     assert stored["nodes"][0]["params"]["linger_ms"] == 5.0  # a default filled in
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from playground.engine.kafka.sticky import abstract_sticky_assign, cooperative_adjust
+
 TopicPartition = tuple[str, int]
 
 
@@ -65,4 +67,44 @@ def roundrobin_assign(
     return assignment
 
 
-ASSIGNORS = {"range": range_assign, "roundrobin": roundrobin_assign}
+def sticky_assign(
+    members: Mapping[str, Sequence[str]], partitions_per_topic: Mapping[str, int],
+    owned: Mapping[str, Sequence[TopicPartition]] | None = None, generations: Mapping[str, int] | None = None,
+) -> dict[str, list[TopicPartition]]:
+    """org.apache.kafka.clients.consumer.StickyAssignor (eager): AbstractStickyAssignor's
+    balanced assignment that keeps as much of the previous ownership as balance allows. With the
+    eager protocol the previous ownership travels in the subscription's user data (the member
+    has already revoked everything), so ``owned`` is what each member held last generation."""
+    result = abstract_sticky_assign(members, partitions_per_topic, owned, generations)
+    return {m: sorted(result.assignment.get(m, [])) for m in members}
+
+
+def cooperative_sticky_assign(
+    members: Mapping[str, Sequence[str]], partitions_per_topic: Mapping[str, int],
+    owned: Mapping[str, Sequence[TopicPartition]] | None = None, generations: Mapping[str, int] | None = None,
+) -> dict[str, list[TopicPartition]]:
+    """org.apache.kafka.clients.consumer.CooperativeStickyAssignor: the sticky assignment minus
+    every partition that would move from one member to another in this round (KIP-429). Its
+    owner revokes it; the follow-up rebalance then gives it to its new owner."""
+    owned = owned or {}
+    result = abstract_sticky_assign(members, partitions_per_topic, owned, generations)
+    adjusted = cooperative_adjust(result, owned)
+    return {m: sorted(adjusted.get(m, [])) for m in members}
+
+
+def _ignoring_ownership(assign):  # type: ignore[no-untyped-def]
+    def with_ownership(members, partitions_per_topic, owned=None, generations=None):  # type: ignore[no-untyped-def]
+        return assign(members, partitions_per_topic)
+    with_ownership.__doc__ = assign.__doc__
+    return with_ownership
+
+
+#: partition.assignment.strategy -> assign(members, partitions_per_topic, owned, generations)
+ASSIGNORS = {
+    "range": _ignoring_ownership(range_assign),
+    "roundrobin": _ignoring_ownership(roundrobin_assign),
+    "sticky": sticky_assign,
+    "cooperative-sticky": cooperative_sticky_assign,
+}
+#: assignors that support only ConsumerPartitionAssignor.RebalanceProtocol.COOPERATIVE first
+COOPERATIVE = frozenset({"cooperative-sticky"})

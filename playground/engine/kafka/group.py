@@ -21,6 +21,16 @@ The rules followed, from the Kafka consumer and group coordinator:
   assigns (range assignor) and every member resumes from the committed offsets. No member
   processes while it is rejoining.
 - A graceful leave (consumer.close) commits and sends LeaveGroup at once: no session timeout.
+- Cooperative protocol (KIP-429, cooperative-sticky): a member that learns of a rebalance
+  commits and rejoins with the partitions it owns, and keeps consuming them. The assignment it
+  gets back leaves out every partition that moves to another member; it revokes those (after the
+  batch in hand, committing their offsets) and rejoins at once, and the follow-up rebalance gives
+  them to their new owners. Only moved partitions pause, from revocation to the second round.
+- max.poll.interval.ms: when one poll's processing outlasts it, the heartbeat thread leaves the
+  group (AbstractCoordinator.maybeLeaveGroup: LeaveGroup for a dynamic member, and the group
+  rebalances; a static member sends none and stops heartbeating, so the coordinator keeps its
+  partitions until session.timeout.ms). When processing ends the offset commit fails (the
+  generation is gone) and the member rejoins; its records are delivered again: duplicates.
 
 Failures use the non-blocking retry pattern (retry topics, as Spring Kafka's @RetryableTopic):
 a record whose processing fails is handed to a retry queue with backoff so its partition keeps
@@ -38,8 +48,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from playground.engine.component import CommandError, Runtime
-from playground.engine.kafka.assignors import ASSIGNORS
+from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.partitioner import key_name
+from playground.engine.kafka.storage import DROP_RETENTION
 from playground.engine.kernel import uniform_hash
 
 if TYPE_CHECKING:
@@ -54,6 +65,12 @@ SESSION_EXPIRE = 15
 SYNC_DONE = 16
 AUTO_COMMIT = 17
 RESTART = 18
+POLL_TIMEOUT = 19
+STATIC_EXPIRE = 20
+LAG_CHECK = 21
+ROLLING_RESTART = 22
+LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
+MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
 
 DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
@@ -66,7 +83,8 @@ TP = tuple[str, int]
 
 class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
-                 "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends")
+                 "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends",
+                 "previous", "generation", "slow", "out", "expire_at", "revoke_pending")
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
@@ -84,11 +102,20 @@ class Member:
         self.rr = 0
         self.killed_at: float | None = None
         self.batch_started = self.batch_ends = 0.0
+        self.previous: list[TP] = []  # what it owned last generation (StickyAssignor's user data)
+        self.generation: int | None = None  # generation of its last assignment
+        self.slow = 1.0  # processing time factor (slow_consumer)
+        # None, or why it is not consuming as a member: "left" (poll timeout, LeaveGroup sent)
+        # or "stalled" (a static member past its poll timeout: no LeaveGroup, no heartbeats)
+        self.out: str | None = None
+        self.expire_at = 0.0
+        self.revoke_pending: list[TP] = []  # cooperative: revoked once the batch in hand is done
 
 
 class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
-                "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer"}
+                "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
+                "slow_consumer": "cmd_slow_consumer"}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None) -> None:
@@ -129,6 +156,17 @@ class GroupRuntime(Runtime):
         self.again = False
         self.rebalance: dict[str, Any] | None = None
         self.rebalances: list[dict[str, Any]] = []
+        self.cooperative = params["assignor"] in COOPERATIVE
+        self.max_poll_s = params["max_poll_interval_ms"] / 1000.0
+        self.lag_threshold = params["lag_alert"]
+        self.alerting = False
+        self.stopped: dict[TP, tuple[str, float]] = {}  # partition -> (member, when consumption stopped)
+        self.paused_s = 0.0  # partition-seconds without a consumer, summed over rebalances
+        if self.lag_threshold > 0:
+            sim.kernel.schedule(sim.kernel.now + LAG_CHECK_S, LAG_CHECK, self.id, None)
+        self.restarts = 0
+        if params["restart_every_ms"] > 0:
+            sim.kernel.schedule(sim.kernel.now + params["restart_every_ms"] / 1000.0, ROLLING_RESTART, self.id, None)
         for _ in range(params["consumers"]):
             self._new_member(sim)
         if self.topics:
@@ -149,7 +187,7 @@ class GroupRuntime(Runtime):
             tp = (topic, p)
             pos, handled = self.position[tp], self.handled[tp]
             in_flight += max(0, pos - handled)
-            waiting += log.leo - max(pos, handled)
+            waiting += log.leo - max(pos, handled) - t.gap_ahead(self.id, p, max(pos, handled))
         return {
             "produced": t.leo_total(),
             "acknowledged": self.acked[topic],
@@ -191,6 +229,28 @@ class GroupRuntime(Runtime):
         self.kill_member(sim, member)
         sim.kernel.schedule(sim.kernel.now + after / 1000.0, RESTART, self.id, member)
 
+    def cmd_slow_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Multiply one member's processing time by ``factor`` (1 = normal) from its next poll."""
+        member = self._member_of(command, "slow down")
+        factor = command.get("factor", 10)
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= MAX_SLOW_FACTOR:
+            raise CommandError(f"factor must be a number above 0 and at most {MAX_SLOW_FACTOR}")
+        self.members[member].slow = float(factor)
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member, "change": "slowed",
+                  "factor": float(factor)})
+
+    def _rolling_restart(self, sim: Simulation) -> None:
+        """A rolling deployment: the next running member (in member-id order, taking turns) is
+        restarted, down for restart_down_ms, as restart_consumer does."""
+        running = sorted((m.id for m in self.members.values() if m.state != "dead" and not m.leaving and not m.out),
+                         key=lambda m: (len(m), m))
+        if not running:
+            return
+        member = running[self.restarts % len(running)]
+        self.restarts += 1
+        self.kill_member(sim, member)
+        sim.kernel.schedule(sim.kernel.now + self.p["restart_down_ms"] / 1000.0, RESTART, self.id, member)
+
     def add_member(self, sim: Simulation) -> str:
         member = self._new_member(sim)
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "added"})
@@ -214,6 +274,19 @@ class GroupRuntime(Runtime):
         now = sim.kernel.now
         if member.state == "processing":
             self._crash_mid_batch(sim, member)
+        if member.out == "left":  # no longer in the group: nothing for the coordinator to notice
+            del self.members[member_id]
+            sim.emit({"k": "member", "t": now, "g": self.id, "c": member_id, "change": "killed"})
+            return
+        if member.out == "stalled":  # its heartbeats stopped at the poll timeout already
+            member.out = None
+            member.state = "dead"
+            member.token += 1
+            member.killed_at = now
+            sim.kernel.schedule(member.expire_at, SESSION_EXPIRE, self.id, member.id)
+            sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "killed",
+                      "expires": member.expire_at})
+            return
         member.state = "dead"
         member.token += 1
         member.killed_at = now
@@ -274,6 +347,14 @@ class GroupRuntime(Runtime):
         if kind == RESTART:
             self._restart(sim, arg)
             return
+        if kind == ROLLING_RESTART:
+            self._rolling_restart(sim)
+            sim.kernel.schedule(sim.kernel.now + self.p["restart_every_ms"] / 1000.0, ROLLING_RESTART, self.id, None)
+            return
+        if kind == LAG_CHECK:
+            self._check_lag(sim)
+            sim.kernel.schedule(sim.kernel.now + LAG_CHECK_S, LAG_CHECK, self.id, None)
+            return
         member_id, token = arg if isinstance(arg, tuple) else (arg, None)
         member = self.members.get(member_id)
         if member is None:
@@ -294,6 +375,22 @@ class GroupRuntime(Runtime):
         elif kind == AUTO_COMMIT:
             if member.state == "idle":
                 self._commit(sim, member)
+        elif kind == POLL_TIMEOUT:
+            if member.state == "processing" and member.out is None:
+                self._poll_timeout(sim, member)
+        elif kind == STATIC_EXPIRE:
+            if member.out == "stalled":
+                self._stalled_expired(sim, member)
+
+    def on_truncate(self, sim: Simulation, topic: str, partition: int, start: int, end: int, reason: str) -> None:
+        """An unclean leader election removed offsets [start, end): what this group had not
+        fetched is lost, counted with the reason, and its fetches skip it (TopicRuntime.fetch_range)."""
+        tp = (topic, partition)
+        lost_from = max(start, self.position[tp], self.handled[tp])
+        if lost_from < end:
+            drops = self.dropped[topic]
+            drops[reason] = drops.get(reason, 0) + end - lost_from
+            sim.components[topic].add_gap(self.id, partition, lost_from, end)
 
     def on_append(self, sim: Simulation, topic: str, partition: int) -> None:
         """A long poll returns as soon as records arrive on a partition the member owns."""
@@ -312,7 +409,7 @@ class GroupRuntime(Runtime):
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
         for tp in member.assigned:
-            if sim.components[tp[0]].logs[tp[1]].leo > self.position[tp]:
+            if sim.components[tp[0]].fetchable_end(tp[1]) > self.position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
@@ -324,15 +421,19 @@ class GroupRuntime(Runtime):
     def _fetch_done(self, sim: Simulation, member: Member) -> None:
         if member.rejoin:
             self._rejoin(sim, member)
-            return
+            if not self.cooperative:
+                return
         room = self.p["max_poll_records"]
         batch = member.batch = []
         assigned = member.assigned
         count = len(assigned)
         for i in range(count):
             tp = assigned[(member.rr + i) % count]
-            leo = sim.components[tp[0]].logs[tp[1]].leo
-            pos = self.position[tp]
+            self._skip_deleted(sim, tp)
+            pos, leo = sim.components[tp[0]].fetch_range(self.id, tp[1], self.position[tp], self.handled[tp])
+            if pos > self.position[tp]:  # skipped a range an unclean leader election truncated
+                self.position[tp] = pos
+                self.handled[tp] = max(self.handled[tp], pos)
             take = min(leo - pos, room)
             if take > 0:
                 batch.append((tp[0], tp[1], pos, pos + take))
@@ -350,13 +451,33 @@ class GroupRuntime(Runtime):
             self._commit(sim, member)
         member.state = "processing"
         now = sim.kernel.now
-        duration = float(self.rng.gamma(total, self.mean_s))
+        duration = float(self.rng.gamma(total, self.mean_s)) * member.slow
         if sim.record_flow:
             for topic, p, first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
         sim.kernel.schedule(now + duration, PROCESS_DONE, self.id, (member.id, member.token))
+        if duration > self.max_poll_s:
+            sim.kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, (member.id, member.token))
+
+    def _skip_deleted(self, sim: Simulation, tp: TP) -> None:
+        """OffsetOutOfRange below the log start, auto.offset.reset=earliest: resume at the log start.
+
+        What retention deleted before the group handled it is lost, counted with the reason.
+        """
+        start = sim.components[tp[0]].log_start_offset(tp[1])
+        pos = self.position[tp]
+        if pos >= start:
+            return
+        lost = start - max(pos, self.handled[tp])
+        if lost > 0:
+            drops = self.dropped[tp[0]]
+            drops[DROP_RETENTION] = drops.get(DROP_RETENTION, 0) + lost
+            self.handled[tp] = start
+            sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_RETENTION, "n": lost, "node": self.id,
+                      "topic": tp[0], "p": tp[1], "o": max(pos, start - lost)})
+        self.position[tp] = start
 
     def _process_done(self, sim: Simulation, member: Member) -> None:
         now = sim.kernel.now
@@ -366,12 +487,20 @@ class GroupRuntime(Runtime):
         if member.leaving:
             self._leave(sim, member)
             return
+        if member.out is not None:
+            self._come_back(sim, member)  # its commit fails: the generation it had is gone
+            return
         if self.p["commit"] == "after_processing" or (
                 self.p["commit"] == "auto" and now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0):
             self._commit(sim, member)
+        if member.revoke_pending:
+            self._revoke(sim, member, member.revoke_pending)
+            member.revoke_pending = []
+            self._rejoin_after_revoking(sim, member)
         if member.rejoin:
             self._rejoin(sim, member)
-            return
+            if not self.cooperative:
+                return
         self._poll(sim, member)
 
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
@@ -480,9 +609,9 @@ class GroupRuntime(Runtime):
 
     # -- offsets ----------------------------------------------------------------------------
 
-    def _commit(self, sim: Simulation, member: Member) -> None:
+    def _commit(self, sim: Simulation, member: Member, partitions: list[TP] | None = None) -> None:
         member.last_commit = sim.kernel.now
-        for tp in member.assigned:
+        for tp in member.assigned if partitions is None else partitions:
             pos = self.position[tp]
             if self.committed[tp] != pos:
                 self.committed[tp] = pos
@@ -503,7 +632,7 @@ class GroupRuntime(Runtime):
     def _assignment(self) -> dict[str, list[str]]:
         return {m.id: [f"{t}/{p}" for t, p in m.assigned] for m in self.members.values()}
 
-    def _trigger(self, sim: Simulation, reason: str) -> None:
+    def _trigger(self, sim: Simulation, reason: str, follow_up: bool = False) -> None:
         now = sim.kernel.now
         if self.state == "rebalancing":
             self.rebalance["reasons"].append(reason)
@@ -516,9 +645,9 @@ class GroupRuntime(Runtime):
         self.state = "rebalancing"
         self.join_closed = False
         self.rebalance = {"generation": self.generation + 1, "started": now, "reason": reason,
-                          "reasons": [reason], "before": self._assignment()}
+                          "reasons": [reason], "before": self._assignment(), "follow_up": follow_up}
         sim.emit({"k": "rebalance_start", "t": now, "g": self.id, "generation": self.generation + 1,
-                  "reason": reason})
+                  "reason": reason, "protocol": self._protocol()})
         self._notify_all(sim)
         self._check_join(sim)
 
@@ -526,7 +655,7 @@ class GroupRuntime(Runtime):
         """Every member learns of the rebalance at its next heartbeat."""
         now = sim.kernel.now
         for member in self.members.values():
-            if member.joined or member.state == "dead" or member.notice_pending or member.rejoin:
+            if member.joined or member.state == "dead" or member.notice_pending or member.rejoin or member.out:
                 continue
             beats = math.ceil((now - member.hb_phase) / self.hb_s)
             at = member.hb_phase + max(0, beats) * self.hb_s
@@ -543,16 +672,48 @@ class GroupRuntime(Runtime):
             member.rejoin = True  # rejoins when the batch in hand is done (_process_done)
 
     def _rejoin(self, sim: Simulation, member: Member) -> None:
-        """Eager protocol: commit, revoke everything, rejoin."""
+        """Eager: commit, revoke everything, rejoin. Cooperative: commit and rejoin owning it all."""
         self._commit(sim, member)
-        for tp in member.assigned:
-            self.owner[tp] = None
-        member.assigned = []
         member.rejoin = False
         member.joined = True
-        member.token += 1
-        member.state = "joining"
+        if not self.cooperative:
+            member.previous = list(member.assigned)
+            for tp in member.assigned:
+                self.owner[tp] = None
+                self._stop(sim, member.id, tp)
+            member.assigned = []
+            member.token += 1
+            member.state = "joining"
         self._check_join(sim)
+
+    def _stop(self, sim: Simulation, member_id: str, tp: TP, at: float | None = None) -> None:
+        """Consumption of a partition stops (revoked, left, expired): its pause starts."""
+        self.stopped.setdefault(tp, (member_id, sim.kernel.now if at is None else at))
+
+    def _resume(self, sim: Simulation, tp: TP, member_id: str, pauses: dict[str, list[Any]]) -> None:
+        """A partition is consumed again: its pause is recorded under the member that stopped it."""
+        stopped = self.stopped.pop(tp, None)
+        if stopped is None:
+            return
+        who, since = stopped
+        self.paused_s += sim.kernel.now - since
+        pauses.setdefault(who, []).append({"tp": f"{tp[0]}/{tp[1]}", "from": since, "to": sim.kernel.now,
+                                           "next": member_id})
+
+    def _revoke(self, sim: Simulation, member: Member, partitions: list[TP]) -> None:
+        """Cooperative: onPartitionsRevoked for the partitions moving away; offsets committed first."""
+        self._commit(sim, member, partitions)
+        for tp in partitions:
+            if self.owner[tp] == member.id:
+                self.owner[tp] = None
+                self._stop(sim, member.id, tp)
+
+    def _rejoin_after_revoking(self, sim: Simulation, member: Member) -> None:
+        """ConsumerCoordinator.onJoinComplete: revoked partitions mean a rejoin at once."""
+        member.joined = True
+        member.notice_pending = False
+        member.rejoin = False
+        self._trigger(sim, f"{member.id} revoked partitions (cooperative follow-up)", follow_up=True)
 
     def _reset_position(self, tp: TP) -> None:
         """A partition changes hands: its next owner starts at the committed offset.
@@ -567,28 +728,116 @@ class GroupRuntime(Runtime):
             self.handled[tp] = committed
         self.position[tp] = committed
 
-    def _leave(self, sim: Simulation, member: Member) -> None:
-        self._commit(sim, member)
+    def _release(self, sim: Simulation, member: Member, at: float | None = None) -> None:
         for tp in member.assigned:
             self.owner[tp] = None
             self._reset_position(tp)
+            self._stop(sim, member.id, tp, at)
+        for tp in member.revoke_pending:
+            if self.owner[tp] == member.id:
+                self.owner[tp] = None
+                self._reset_position(tp)
+                self._stop(sim, member.id, tp, at)
+        member.assigned = []
+        member.revoke_pending = []
+
+    def _leave(self, sim: Simulation, member: Member) -> None:
+        if member.out == "left":  # already out of the group since its poll timeout
+            del self.members[member.id]
+            sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
+            return
+        self._commit(sim, member)
+        self._release(sim, member)
         del self.members[member.id]
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
         self._trigger(sim, f"{member.id} left the group")
 
     def _expire(self, sim: Simulation, member: Member) -> None:
-        for tp in member.assigned:
-            self.owner[tp] = None
-            self._reset_position(tp)
+        self._release(sim, member, member.killed_at)
         del self.members[member.id]
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "expired"})
         self._trigger(sim, f"session timeout of {member.id}")
 
+    # -- max.poll.interval.ms -----------------------------------------------------------------
+
+    def _poll_timeout(self, sim: Simulation, member: Member) -> None:
+        """The heartbeat thread sees no poll for max.poll.interval.ms and leaves the group."""
+        now = sim.kernel.now
+        member.notice_pending = member.rejoin = False
+        member.joined = False
+        if self.p["static_membership"]:
+            # No LeaveGroup for a static member; heartbeats stop, the session runs out.
+            member.out = "stalled"
+            last_heartbeat = member.hb_phase + math.floor((now - member.hb_phase) / self.hb_s) * self.hb_s
+            member.expire_at = last_heartbeat + self.p["session_timeout_ms"] / 1000.0
+            sim.kernel.schedule(member.expire_at, STATIC_EXPIRE, self.id, (member.id, member.token))
+            sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "poll_timeout",
+                      "expires": member.expire_at})
+            if self.state == "rebalancing":
+                self._check_join(sim)
+            return
+        member.out = "left"
+        self._release(sim, member)
+        sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "poll_timeout"})
+        self._trigger(sim, f"{member.id} exceeded max.poll.interval.ms and left the group")
+
+    def _stalled_expired(self, sim: Simulation, member: Member) -> None:
+        """A stalled static member's session ran out: the coordinator removes it."""
+        member.out = "left"
+        self._release(sim, member)
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "expired"})
+        self._trigger(sim, f"session timeout of {member.id}")
+
+    def _come_back(self, sim: Simulation, member: Member) -> None:
+        """The slow poll is over: the commit fails, and the member joins the group again.
+
+        A static member the coordinator still holds gets its partitions back without a
+        rebalance, but from the committed offsets (its positions went with its generation).
+        """
+        now = sim.kernel.now
+        stalled = member.out == "stalled"
+        member.out = None
+        member.generation = None
+        member.previous = []
+        sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "rejoined"})
+        if stalled and self.state == "stable":
+            for tp in member.assigned:
+                self._reset_position(tp)
+            member.last_commit = now
+            self._poll(sim, member)
+            return
+        if stalled:  # the group is rebalancing: it rejoins with nothing (onPartitionsLost)
+            self._release(sim, member)
+        member.token += 1
+        member.state = "joining"
+        member.joined = True
+        member.last_commit = now
+        self._trigger(sim, f"{member.id} rejoined after its poll timeout")
+
+    # -- lag alert ------------------------------------------------------------------------------
+
+    def _lag(self, sim: Simulation, partitions: Any = None) -> int:
+        logs = {t: sim.components[t].logs for t in self.topics}
+        tps = self.committed if partitions is None else partitions
+        return sum(logs[t][p].leo - self.committed[(t, p)] for t, p in tps)
+
+    def _check_lag(self, sim: Simulation) -> None:
+        lag = self._lag(sim)
+        if not self.alerting and lag > self.lag_threshold:
+            self.alerting = True
+            sim.emit({"k": "lag_alert", "t": sim.kernel.now, "g": self.id, "lag": lag, "threshold": self.lag_threshold})
+        elif self.alerting and lag <= self.lag_threshold:
+            self.alerting = False
+            sim.emit({"k": "lag_ok", "t": sim.kernel.now, "g": self.id, "lag": lag, "threshold": self.lag_threshold})
+
+    # -- the rebalance ----------------------------------------------------------------------------
+
     def _check_join(self, sim: Simulation) -> None:
         if self.state != "rebalancing" or self.join_closed:
             return
-        # The coordinator waits for every member it knows, a crashed one until its session expires.
-        if any(not m.joined for m in self.members.values()):
+        # The coordinator waits for every member it knows, a crashed or stalled one until its
+        # session expires; a member that left after its poll timeout is no longer known.
+        if any(not m.joined and m.out != "left" for m in self.members.values()):
             return
         self.join_closed = True
         # JoinGroup response to the leader, then SyncGroup: two round trips to the coordinator.
@@ -598,35 +847,78 @@ class GroupRuntime(Runtime):
         if self.rebalance is None or generation != self.rebalance["generation"]:
             return
         now = sim.kernel.now
-        joined = {m.id: self.topics for m in self.members.values() if m.joined}
-        plan = ASSIGNORS[self.p["assignor"]](joined, self.partition_counts)
-        for member_id, owned in plan.items():
-            member = self.members[member_id]
-            member.assigned = owned
-            for tp in owned:
-                self.owner[tp] = member_id
-                self._reset_position(tp)
+        joined = [m for m in self.members.values() if m.joined]
+        owned = {m.id: (m.assigned if self.cooperative else m.previous) for m in joined}
+        generations = {m.id: m.generation for m in joined if m.generation is not None}
+        plan = ASSIGNORS[self.p["assignor"]]({m.id: self.topics for m in joined}, self.partition_counts,
+                                             owned, generations)
+        pauses: dict[str, list[Any]] = {}
+        revoked: dict[str, list[str]] = {}
+        revoking_now: list[Member] = []
+        for member in joined:
+            new = plan[member.id]
+            member.generation = generation
+            if not self.cooperative:
+                member.assigned = new
+                for tp in new:
+                    self.owner[tp] = member.id
+                    self._reset_position(tp)
+                    self._resume(sim, tp, member.id, pauses)
+                continue
+            keep = set(new)
+            gone = [tp for tp in member.assigned if tp not in keep]
+            held = set(member.assigned)
+            member.assigned = new
+            for tp in new:
+                if tp not in held:
+                    self.owner[tp] = member.id
+                    self._reset_position(tp)
+                    self._resume(sim, tp, member.id, pauses)
+            if gone:
+                revoked[member.id] = [f"{t}/{p}" for t, p in gone]
+                if member.state == "processing":
+                    member.revoke_pending = gone  # onPartitionsRevoked runs in the next poll
+                else:
+                    self._revoke(sim, member, gone)
+                    revoking_now.append(member)
         self.generation = generation
         self.state = "stable"
-        record = dict(self.rebalance, ended=now, after=self._assignment())
+        record = dict(self.rebalance, ended=now, after=self._assignment(), protocol=self._protocol(),
+                      round=2 if self.rebalance.get("follow_up") else 1, revoked=revoked, pauses=pauses)
         del record["reasons"]
+        record.pop("follow_up", None)
         record["reason"] = "; ".join(self.rebalance["reasons"])
         self.rebalances.append(record)
         del self.rebalances[:-REBALANCES_KEPT]
         self.rebalance = None
         sim.emit({"k": "rebalance_end", "t": now, "g": self.id, "generation": generation,
                   "started": record["started"], "reason": record["reason"], "before": record["before"],
-                  "after": record["after"]})
+                  "after": record["after"], "protocol": record["protocol"], "round": record["round"],
+                  "revoked": revoked, "pauses": pauses})
         for member in self.members.values():
             member.joined = False
-            if member.state == "joining":
+            if member.state == "joining" or (self.cooperative and member.state == "idle"):
                 member.last_commit = now
                 self._poll(sim, member)
-        if self.again:
-            self.again = False
+        again = self.again
+        self.again = False
+        for member in revoking_now:
+            self._rejoin_after_revoking(sim, member)
+        if again:
             self._trigger(sim, "membership changed during the last rebalance")
 
+    def _protocol(self) -> str:
+        return "cooperative" if self.cooperative else "eager"
+
     # -- view -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _member_state(member: Member) -> str:
+        if member.out == "left":
+            return "left: poll timeout"
+        if member.out == "stalled":
+            return "stalled: poll timeout"
+        return "leaving" if member.leaving else member.state
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         partitions = []
@@ -640,10 +932,15 @@ class GroupRuntime(Runtime):
         return {
             "generation": self.generation,
             "state": self.state,
-            "members": [{"id": m.id, "state": "leaving" if m.leaving else m.state,
-                         "partitions": [f"{t}/{p}" for t, p in m.assigned]} for m in self.members.values()],
+            "members": [{"id": m.id, "state": self._member_state(m),
+                         "partitions": [f"{t}/{p}" for t, p in m.assigned],
+                         "lag": self._lag(sim, m.assigned), "slow": m.slow} for m in self.members.values()],
             "partitions": partitions,
             "lag": lag,
+            "lag_alert": self.lag_threshold,
+            "alerting": self.alerting,
+            "protocol": self._protocol(),
+            "paused_s": self.paused_s,
             "duplicates": self.duplicates,
             "retried": self.retried,
             "processed": self.processed,

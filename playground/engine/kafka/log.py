@@ -1,62 +1,386 @@
-"""A partition's log, kept compactly: one int32 key index per record in a numpy buffer.
+"""A partition's log: segments over compact numpy columns, one row per stored record.
 
-Offsets are positions in the log. Only the keys still needed are kept (from the oldest offset a
-reader may fetch again, i.e. its committed offset), so memory follows the backlog, not the
-number of records ever written.
+Rows hold each record's offset (int64), key index (int32), flags (uint8: tombstone) and
+timestamp (float64, simulated seconds): 21 bytes a record. Only records that still matter are
+kept as rows:
+
+- Retention deletes whole segments (segments.py) and frees their rows at once.
+- Compaction (compaction.py) removes the rows of replaced records; their offsets become gaps.
+- With cleanup.policy=delete, rows older than the oldest offset a reader may fetch again (its
+  committed offset) are forgotten too, so memory follows the backlog, not the records ever
+  written. The segments' metadata stays exact; only per-record detail of those old records goes
+  (``key_at`` gives -1). Compacted topics keep every row: the cleaner needs the keys.
+
+The log start offset (``log_start``) is the first offset a consumer may fetch: it moves forward
+when retention deletes the oldest segments, never because of compaction.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from playground.engine.kafka.compaction import (
+    TOMBSTONE,
+    dirty_ratio,
+    first_uncleanable_offset,
+    group_segments_by_size,
+    retain_mask,
+)
+from playground.engine.kafka.segments import (
+    LogConfig,
+    Segment,
+    binary_search_probes,
+    find_segment,
+    floor_index,
+    retention_deletable,
+)
+
 TAIL = 8
+MIN_ROWS = 256
+DEFAULT_CONFIG = LogConfig()
 
 
 class PartitionLog:
-    __slots__ = ("leo", "start", "buf")
+    __slots__ = ("config", "leo", "log_start", "segments", "offs", "keybuf", "flagbuf", "tsbuf", "lo", "hi",
+                 "first_dirty", "horizons", "removed_by_retention", "removed_by_compaction", "tombstones_removed",
+                 "cleaner_runs", "retention_runs", "last_cleaned", "last_deleted", "rolls")
 
-    def __init__(self) -> None:
+    def __init__(self, config: LogConfig = DEFAULT_CONFIG) -> None:
+        self.config = config
         self.leo = 0  # log end offset: the offset the next record will get
-        self.start = 0  # offset of buf[0]
-        self.buf = np.zeros(256, dtype=np.int32)
+        self.log_start = 0  # first offset still in the log (moved by retention only)
+        self.segments: list[Segment] = [Segment(0)]
+        self.offs = np.zeros(MIN_ROWS, dtype=np.int64)
+        self.keybuf = np.zeros(MIN_ROWS, dtype=np.int32)
+        self.flagbuf = np.zeros(MIN_ROWS, dtype=np.uint8)
+        self.tsbuf = np.zeros(MIN_ROWS, dtype=np.float64)
+        self.lo = self.hi = 0  # rows [lo, hi) are stored
+        self.first_dirty = 0  # the cleaner checkpoint
+        self.horizons: dict[int, float] = {}  # tombstone offset -> delete horizon (KIP-534)
+        self.removed_by_retention = 0
+        self.removed_by_compaction = 0
+        self.tombstones_removed = 0
+        self.cleaner_runs = 0
+        self.retention_runs = 0
+        self.last_cleaned: dict[str, Any] | None = None
+        self.last_deleted: dict[str, Any] | None = None
+        self.rolls = 0
 
-    def append(self, keys: np.ndarray, keep_from: int) -> int:
-        """Append records with these key indexes; return the first one's offset.
+    # -- writing ----------------------------------------------------------------------------
 
-        ``keep_from`` is the oldest offset a reader may still need; older keys may be discarded.
+    @property
+    def start(self) -> int:
+        """Offset of the oldest stored row (records before it may be forgotten, see above)."""
+        return int(self.offs[self.lo]) if self.hi > self.lo else self.leo
+
+    @property
+    def kept_from(self) -> int:
+        """Offsets in [log_start, kept_from) are in the log but their rows were forgotten (policy
+        delete only, so they have no gaps); from kept_from on, the rows tell what is there."""
+        return self.log_start if self.config.compacts else max(self.log_start, self.start)
+
+    @property
+    def size(self) -> int:
+        return sum(seg.bytes for seg in self.segments)
+
+    @property
+    def records(self) -> int:
+        """Records still in the log (retention and compaction took the others)."""
+        return sum(seg.records for seg in self.segments)
+
+    def append(self, keys: np.ndarray, keep_from: int, now: float = 0.0,
+               tombstones: np.ndarray | None = None) -> int:
+        """Append one batch of records with these key indexes; return the first one's offset.
+
+        ``keep_from`` is the oldest offset a reader may still need: with cleanup.policy=delete
+        older rows may be forgotten. ``tombstones`` marks records with a null value.
         """
         n = len(keys)
         first = self.leo
-        used = self.leo - self.start
-        if used + n > len(self.buf):
-            keep_from = max(self.start, min(keep_from, self.leo - TAIL))
-            drop = keep_from - self.start
-            live = used - drop
-            size = len(self.buf)
-            while live + n > size:
-                size *= 2
-            buf = np.zeros(size, dtype=np.int32) if size != len(self.buf) else self.buf
-            buf[:live] = self.buf[drop:used]
-            self.buf = buf
-            self.start = keep_from
-            used = live
-        self.buf[used:used + n] = keys
+        if n == 0:
+            return first
+        config = self.config
+        total = n * config.record_bytes
+        if (tombstones is None or not tombstones.any()) and total <= config.segment_bytes:
+            # The common case, kept cheap: one batch of plain records that fits in a segment.
+            self._store(keys, 0, now, keep_from)
+            active = self.segments[-1]
+            if active.should_roll(total, now, config):
+                self._roll(first, now)
+                active = self.segments[-1]
+            active.add_batch(first, n, total, now, config.index_interval_bytes)
+            self.leo += n
+            return first
+        flags = np.zeros(n, dtype=np.uint8) if tombstones is None else tombstones.astype(np.uint8) * TOMBSTONE
+        sizes = np.where(flags & TOMBSTONE, config.tombstone_bytes, config.record_bytes)
+        self._store(keys, flags, now, keep_from)
+        # A producer never sends a batch larger than a segment; split as its batch.size would.
+        cum = np.cumsum(sizes)
+        start = 0
+        while start < n:
+            done = int(cum[start - 1]) if start else 0
+            end = max(start + 1, int(np.searchsorted(cum, done + config.segment_bytes, side="right")))
+            size = int(cum[end - 1]) - done
+            active = self.segments[-1]
+            if active.should_roll(size, now, config):
+                self._roll(first + start, now)
+                active = self.segments[-1]
+            active.add_batch(first + start, end - start, size, now, config.index_interval_bytes)
+            start = end
         self.leo += n
         return first
 
+    def _roll(self, base: int, now: float) -> None:
+        self.segments.append(Segment(base, now))
+        self.rolls += 1
+
+    def _store(self, keys: np.ndarray, flags: np.ndarray | int, now: float, keep_from: int) -> None:
+        n = len(keys)
+        if self.hi + n > len(self.offs):
+            if self.config.compacts:
+                keep_from = self.log_start  # the cleaner needs every key
+            else:
+                keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
+            self._drop_rows_before(keep_from)
+            self._reallocate(self.hi - self.lo + n)
+        hi = self.hi
+        self.offs[hi:hi + n] = np.arange(self.leo, self.leo + n, dtype=np.int64)
+        self.keybuf[hi:hi + n] = keys
+        self.flagbuf[hi:hi + n] = flags
+        self.tsbuf[hi:hi + n] = now
+        self.hi = hi + n
+
+    def _row(self, offset: int) -> int:
+        """Index of the first stored row at or after ``offset``."""
+        return self.lo + int(np.searchsorted(self.offs[self.lo:self.hi], offset))
+
+    def _drop_rows_before(self, offset: int) -> None:
+        self.lo = self._row(offset)
+
+    def _reallocate(self, need: int) -> None:
+        """Move the stored rows to the front of buffers sized for ``need`` rows: the buffers grow
+        by doubling and shrink when a quarter full, so freed rows really free memory."""
+        live = self.hi - self.lo
+        size = len(self.offs)
+        while need > size:
+            size *= 2
+        while size > MIN_ROWS and need * 4 < size:
+            size //= 2
+        for name in ("offs", "keybuf", "flagbuf", "tsbuf"):
+            old = getattr(self, name)
+            new = old if size == len(old) else np.zeros(size, dtype=old.dtype)
+            new[:live] = old[self.lo:self.hi]
+            setattr(self, name, new)
+        self.lo, self.hi = 0, live
+
+    # -- reading ----------------------------------------------------------------------------
+
     def keys(self, first: int, end: int) -> np.ndarray:
-        """Key indexes of offsets [first, end); offsets no longer kept are given as -1."""
-        lo = max(first, self.start)
-        out = self.buf[lo - self.start:end - self.start]
-        if lo > first:
-            out = np.concatenate([np.full(lo - first, -1, dtype=np.int32), out])
+        """Key indexes of offsets [first, end); offsets not stored (gone or forgotten) give -1."""
+        out = np.full(max(0, end - first), -1, dtype=np.int32)
+        a, b = self._row(first), self._row(end)
+        out[self.offs[a:b] - first] = self.keybuf[a:b]
         return out
 
     def key_at(self, offset: int) -> int:
-        if offset < self.start or offset >= self.leo:
+        if offset < self.log_start or offset >= self.leo:
             return -1
-        return int(self.buf[offset - self.start])
+        row = self._row(offset)
+        if row < self.hi and self.offs[row] == offset:
+            return int(self.keybuf[row])
+        return -1
+
+    def live(self, first: int, end: int) -> np.ndarray:
+        """Which offsets of [first, end) a fetch still returns: False before the log start and in
+        the gaps compaction left. Forgotten rows (policy delete, no gaps possible) count as live."""
+        out = np.zeros(max(0, end - first), dtype=bool)
+        lo = max(first, self.log_start)
+        if lo >= end:
+            return out
+        stored = self.kept_from
+        out[lo - first:max(lo, min(end, stored)) - first] = True  # forgotten: no gaps there
+        a, b = self._row(max(lo, stored)), self._row(end)
+        out[self.offs[a:b] - first] = True
+        return out
 
     def tail(self, count: int = TAIL) -> list[int]:
-        lo = max(self.start, self.leo - count)
-        return [int(k) for k in self.buf[lo - self.start:self.leo - self.start]]
+        lo = max(self.lo, self.hi - count)
+        return [int(k) for k in self.keybuf[lo:self.hi]]
+
+    # -- retention --------------------------------------------------------------------------
+
+    def delete_old_segments(self, now: float, high_watermark: int | None = None) -> dict[str, Any] | None:
+        """Apply retention.ms and retention.bytes (see segments.retention_deletable)."""
+        hw = self.leo if high_watermark is None else high_watermark
+        by_time, by_size, rolls = retention_deletable(self.segments, self.size, now, hw, self.config)
+        count = by_time + by_size
+        if not count:
+            return None
+        if rolls:
+            self._roll(self.leo, now)
+        gone = self.segments[:count]
+        del self.segments[:count]
+        records = sum(seg.records for seg in gone)
+        self.removed_by_retention += records
+        self.log_start = self.segments[0].base
+        self.first_dirty = max(self.first_dirty, self.log_start)
+        self._drop_rows_before(self.log_start)
+        if self.horizons:
+            self.horizons = {o: h for o, h in self.horizons.items() if o >= self.log_start}
+        if (self.hi - self.lo) * 4 < len(self.offs):
+            self._reallocate(self.hi - self.lo)
+        self.retention_runs += 1
+        reason = "retention.ms" if by_time and not by_size else "retention.bytes" if by_size and not by_time else (
+            "retention.ms and retention.bytes")
+        self.last_deleted = {"t": now, "segments": count, "records": records, "bytes": sum(s.bytes for s in gone),
+                             "reason": reason, "log_start": self.log_start}
+        return self.last_deleted
+
+    # -- compaction -------------------------------------------------------------------------
+
+    def dirty_ratio(self, now: float) -> float:
+        uncleanable = first_uncleanable_offset(self.segments, now, self.config)
+        return dirty_ratio(self.segments, self.first_dirty, uncleanable)[2]
+
+    def needs_cleaning(self, now: float) -> bool:
+        """LogCleanerManager: the dirty ratio is above min.cleanable.dirty.ratio."""
+        if not self.config.compacts:
+            return False
+        uncleanable = first_uncleanable_offset(self.segments, now, self.config)
+        _, dirty, ratio = dirty_ratio(self.segments, self.first_dirty, uncleanable)
+        return dirty > 0 and ratio > self.config.min_cleanable_dirty_ratio
+
+    def clean(self, now: float) -> dict[str, Any]:
+        """One pass of the log cleaner over [log start, first uncleanable offset)."""
+        config = self.config
+        uncleanable = first_uncleanable_offset(self.segments, now, config)
+        ratio = dirty_ratio(self.segments, self.first_dirty, uncleanable)[2]
+        cut = next(i for i, seg in enumerate(self.segments) if seg.base >= uncleanable)
+        a, b = self._row(self.log_start), self._row(uncleanable)
+        offs, keys, flags = self.offs[a:b], self.keybuf[a:b], self.flagbuf[a:b]
+        keep = retain_mask(offs, keys, flags, self.first_dirty, self.horizons, now, config.delete_retention_ms / 1000)
+        removed = int(len(keep) - keep.sum())
+        tombstones = int(((flags & TOMBSTONE) != 0)[~keep].sum())
+        cleaned: list[Segment] = []
+        kept_offs = offs[keep]
+        kept_flags = flags[keep]
+        kept_ts = self.tsbuf[a:b][keep]
+        for group in group_segments_by_size(self.segments[:cut], config.segment_bytes):
+            seg = Segment(group[0].base)
+            seg.cleaned = True
+            i, j = np.searchsorted(kept_offs, [group[0].base, group[-1].end])
+            sizes = np.where(kept_flags[i:j] & TOMBSTONE, config.tombstone_bytes, config.record_bytes)
+            for off, size, ts in zip(kept_offs[i:j].tolist(), sizes.tolist(), kept_ts[i:j].tolist(), strict=True):
+                seg.add_batch(off, 1, size, ts, config.index_interval_bytes)
+            seg.end = group[-1].end
+            if seg.records == 0:
+                seg.max_ts = max(s.max_ts for s in group)
+            cleaned.append(seg)
+        self.segments[:cut] = cleaned
+        # Rewrite the rows: the survivors of the cleaned range, then everything after it.
+        n_keep = int(keep.sum())
+        for buf in (self.offs, self.keybuf, self.flagbuf, self.tsbuf):
+            buf[a:a + n_keep] = buf[a:b][keep]
+            buf[a + n_keep:a + n_keep + self.hi - b] = buf[b:self.hi]
+        self.hi = a + n_keep + self.hi - b
+        if (self.hi - self.lo) * 4 < len(self.offs):
+            self._reallocate(self.hi - self.lo)
+        self.first_dirty = uncleanable
+        self.removed_by_compaction += removed
+        self.tombstones_removed += tombstones
+        self.cleaner_runs += 1
+        self.last_cleaned = {"t": now, "removed": removed, "tombstones": tombstones, "dirty_ratio": round(ratio, 3),
+                             "upto": uncleanable}
+        return self.last_cleaned
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def lookup_offset(self, offset: int) -> dict[str, Any]:
+        """What a fetch at ``offset`` costs the broker: find the segment (floor of the base offsets),
+        binary-search its sparse offset index, then scan records from the entry found.
+
+        ``records_scanned`` counts the records read from the index entry's batch up to the first
+        record at or after ``offset`` (the one returned; a gap left by compaction is skipped).
+        """
+        if offset < self.log_start or offset >= self.leo:
+            return {"offset": offset, "error": "OFFSET_OUT_OF_RANGE", "log_start": self.log_start, "leo": self.leo}
+        i, seg_probes = find_segment(self.segments, offset)
+        seg = self.segments[i]
+        rel = offset - seg.base
+        entry = floor_index(seg.idx_offset, rel)
+        scan_from = seg.base + (seg.idx_first[entry] if entry >= 0 else 0)
+        # A gap (or an emptied segment) is skipped: the fetch returns the next record there is.
+        found = self._next_record(offset, self.leo)
+        scanned = self._count_records(scan_from, found + 1 if found is not None else self.leo)
+        found_entry = None if entry < 0 else {"offset": seg.base + seg.idx_offset[entry],
+                                              "position": seg.idx_pos[entry]}
+        return {"offset": offset, "segment": seg.base, "segment_probes": seg_probes,
+                "index_entries": len(seg.idx_offset), "index_probes": binary_search_probes(len(seg.idx_offset), entry),
+                "entry": found_entry, "records_scanned": scanned, "found": found}
+
+    def lookup_time(self, ts: float) -> dict[str, Any]:
+        """ListOffsets by timestamp (offsetsForTimes): the first segment whose newest record is at
+        or after ``ts`` (a linear walk over segments, as Kafka's), its time index for the largest
+        entry at or before ``ts``, the offset index for that entry's position, then a scan to the
+        first record with a timestamp at or after ``ts``."""
+        segments_scanned = 0
+        for seg in self.segments:
+            segments_scanned += 1
+            if seg.max_ts >= ts and seg.records:
+                break
+        else:
+            return {"ts": ts, "found": None, "segments_scanned": segments_scanned}
+        entry = floor_index(seg.tidx_ts, ts)
+        start = seg.base + (seg.tidx_offset[entry] if entry >= 0 else 0)
+        oentry = floor_index(seg.idx_offset, start - seg.base)
+        scan_from = seg.base + (seg.idx_first[oentry] if oentry >= 0 else 0)
+        result: dict[str, Any] = {"ts": ts, "segment": seg.base, "segments_scanned": segments_scanned,
+                                  "time_index_probes": binary_search_probes(len(seg.tidx_ts), entry),
+                                  "index_probes": binary_search_probes(len(seg.idx_offset), oentry)}
+        a, b = self._row(max(scan_from, self.kept_from)), self._row(seg.end)
+        if scan_from < self.kept_from:
+            # Rows forgotten (policy delete): the answer is known to index-entry precision only.
+            result.update(found=start, records_scanned=self._count_records(scan_from, start + 1), approximate=True)
+            return result
+        hit = a + int(np.searchsorted(self.tsbuf[a:b], ts))  # timestamps rise with offsets here
+        found = int(self.offs[hit]) if hit < b else None
+        result.update(found=found, records_scanned=hit - a + (1 if hit < b else 0), approximate=False)
+        return result
+
+    def _next_record(self, offset: int, end: int) -> int | None:
+        if offset < self.kept_from:
+            return offset  # forgotten rows: policy delete, no gaps
+        row = self._row(offset)
+        if row < self.hi and self.offs[row] < end:
+            return int(self.offs[row])
+        return None
+
+    def _count_records(self, first: int, end: int) -> int:
+        stored = self.kept_from
+        forgotten = max(0, min(end, stored) - first)
+        return forgotten + max(0, self._row(end) - self._row(max(first, stored)))
+
+    # -- view -------------------------------------------------------------------------------
+
+    def view(self, now: float, max_segments: int = 16) -> dict[str, Any]:
+        segs = self.segments
+        shown = segs[-max_segments:]
+        last = len(segs) - 1
+        offset = len(segs) - len(shown)
+        return {
+            "log_start_offset": self.log_start,
+            "size": self.size,
+            "records": self.records,
+            "segment_count": len(segs),
+            "segments": [seg.view(offset + i == last) for i, seg in enumerate(shown)],
+            "removed_by_retention": self.removed_by_retention,
+            "removed_by_compaction": self.removed_by_compaction,
+            "tombstones_removed": self.tombstones_removed,
+            "dirty_ratio": round(self.dirty_ratio(now), 3) if self.config.compacts else None,
+            "first_dirty": self.first_dirty if self.config.compacts else None,
+            "cleaner_runs": self.cleaner_runs,
+            "last_cleaned": self.last_cleaned,
+            "last_deleted": self.last_deleted,
+        }

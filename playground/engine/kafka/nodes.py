@@ -9,11 +9,110 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.kafka.cluster import ClusterRuntime
 from playground.engine.kafka.group import GroupRuntime
 from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
-from playground.engine.registry import NodeType, Param, register, register_flow_kinds
+from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("produce", "fetch", "process", "commit", "retry", "recovered")
+
+MAX_BROKERS = 9
+PRODUCER_PARAMS = (
+    Param("key_null_share", "Records without a key", "float", 0.0,
+          "Share of records sent with a null key: they go to the sticky partition (KIP-794, Kafka 3.3+), "
+          "which changes once batch.size bytes went to it.", min=0, max=1, step=0.01),
+    Param("acks", "acks", "enum", "all",
+          "0: never acknowledged; 1: once the leader wrote it; all: once every in-sync replica has it "
+          "(Kafka 3.0+ default).", choices=("0", "1", "all")),
+    Param("enable_idempotence", "enable.idempotence", "bool", True,
+          "Producer id and sequence numbers: no duplicates from retries, order kept (default true since "
+          "Kafka 3.0; only in effect with acks=all and at most 5 requests in flight)."),
+    Param("retries", "retries", "int", 2_147_483_647,
+          "Times a failed batch is sent again (default: Integer.MAX_VALUE; delivery.timeout.ms bounds it).",
+          min=0, max=2_147_483_647, step=1),
+    Param("retry_backoff_ms", "retry.backoff.ms", "int", 100, "Wait before sending a failed batch again.",
+          min=0, max=60_000, step=1, unit="ms"),
+    Param("delivery_timeout_ms", "delivery.timeout.ms", "int", 120_000,
+          "Time from send() after which a batch is given up, retries included (default 120000).",
+          min=1, max=3_600_000, step=100, unit="ms"),
+    Param("request_timeout_ms", "request.timeout.ms", "int", 30_000,
+          "A request unanswered this long fails and is retried (default 30000).",
+          min=1, max=600_000, step=100, unit="ms"),
+    Param("max_in_flight", "max.in.flight.requests.per.connection", "int", 5,
+          "Unanswered requests at once (default 5); above 1 without idempotence, retries can reorder.",
+          min=1, max=100, step=1),
+    Param("batch_size", "batch.size", "int", 16_384,
+          "Most bytes in one batch for one partition (default 16384); also when the sticky partitioner "
+          "moves on.", min=64, max=16_777_216, step=64, unit="bytes"),
+    Param("record_bytes", "Record size", "int", 200, "Bytes of one record before compression.",
+          min=1, max=1_000_000, step=1, unit="bytes"),
+    Param("compression", "compression.type", "enum", "none",
+          "Codec for whole batches: gzip and zstd shrink most, snappy and lz4 cost least CPU.",
+          choices=("none", "gzip", "snappy", "lz4", "zstd")),
+    Param("compression_ratio", "Compression ratio", "float", 0.0,
+          "Compressed size / original size (0 = the codec's typical ratio: gzip 0.30, snappy 0.50, "
+          "lz4 0.48, zstd 0.28).", min=0, max=1, step=0.01),
+    Param("compression_cpu_ms_per_mb", "Compression CPU", "float", -1.0,
+          "Producer CPU time per MB compressed (-1 = the codec's typical cost: gzip 25, snappy 2.5, "
+          "lz4 2, zstd 5).", min=-1, max=1000, step=0.1, unit="ms/MB"),
+    Param("network_mb_s", "Network", "float", 125.0,
+          "Bandwidth from the producer to the brokers (125 MB/s = 1 Gbit/s).", min=0.1, max=10_000,
+          step=0.1, unit="MB/s"),
+    Param("buffer_memory", "buffer.memory", "int", 33_554_432,
+          "Bytes the accumulator may hold (default 32 MiB); beyond, send() blocks and then fails.",
+          min=1024, max=1_073_741_824, step=1024, unit="bytes"),
+)
+
+
+def effective_replication(cluster: dict[str, Any], topic: dict[str, Any]) -> tuple[int, int]:
+    """The topic's replication factor and min.insync.replicas, the cluster's defaults for 0."""
+    rf = topic.get("replication_factor") or cluster["default_replication_factor"]
+    min_isr = topic.get("min_insync_replicas") or cluster["min_insync_replicas"]
+    return int(rf), int(min_isr)
+
+
+DAY_MS = 86_400_000
+YEAR_MS = 365 * DAY_MS
+# Topic configs (and the two broker settings that time the housekeeping), Kafka's defaults.
+STORAGE_PARAMS = (
+    Param("cleanup_policy", "cleanup.policy", "enum", "delete",
+          "delete: old segments are deleted by retention.ms / retention.bytes; compact: the log cleaner "
+          "keeps the latest record of each key; compact,delete: both.",
+          choices=("delete", "compact", "compact,delete")),
+    Param("record_bytes", "Record size", "int", 100,
+          "Bytes one record takes in a segment (key, value, headers, batch overhead); a tombstone takes 24.",
+          min=24, max=1_000_000, step=1, unit="bytes"),
+    Param("segment_bytes", "segment.bytes", "int", 1_073_741_824,
+          "The active segment rolls when the next batch would make it larger than this (default 1 GiB; "
+          "a few KiB shows segments rolling in a demo).", min=1024, max=1_073_741_824, step=1024, unit="bytes"),
+    Param("segment_ms", "segment.ms", "int", 7 * DAY_MS,
+          "The active segment also rolls, at the next append, once its first record is this old (default 7 days).",
+          min=1000, max=YEAR_MS, step=1000, unit="ms"),
+    Param("index_interval_bytes", "index.interval.bytes", "int", 4096,
+          "Bytes appended between two entries of the sparse offset and time indexes (default 4096).",
+          min=0, max=16_777_216, step=1, unit="bytes"),
+    Param("retention_ms", "retention.ms", "int", 7 * DAY_MS,
+          "With cleanup.policy delete: a segment whose newest record is older than this is deleted, whole "
+          "(default 7 days; -1 keeps everything).", min=-1, max=YEAR_MS, step=1, unit="ms"),
+    Param("retention_bytes", "retention.bytes", "int", -1,
+          "With cleanup.policy delete: oldest segments are deleted while the partition is larger than this "
+          "by a whole segment (default -1: no limit).", min=-1, max=1_099_511_627_776, step=1, unit="bytes"),
+    Param("retention_check_ms", "log.retention.check.interval.ms", "int", 300_000,
+          "Broker setting: how often retention is checked (default 5 minutes; the first check after 30 s).",
+          min=100, max=DAY_MS, step=100, unit="ms"),
+    Param("min_cleanable_dirty_ratio", "min.cleanable.dirty.ratio", "float", 0.5,
+          "The cleaner compacts a partition once its dirty (not yet compacted) bytes exceed this share "
+          "of the cleanable log (default 0.5).", min=0.01, max=0.99, step=0.01),
+    Param("min_compaction_lag_ms", "min.compaction.lag.ms", "int", 0,
+          "A segment holding a record younger than this is not compacted yet (default 0).",
+          min=0, max=YEAR_MS, step=1000, unit="ms"),
+    Param("delete_retention_ms", "delete.retention.ms", "int", DAY_MS,
+          "A tombstone stays this long after the cleaner first sees it, so slow readers still see the "
+          "delete (default 1 day).", min=0, max=YEAR_MS, step=1000, unit="ms"),
+    Param("cleaner_backoff_ms", "log.cleaner.backoff.ms", "int", 15_000,
+          "Broker setting: how long the cleaner sleeps when no partition needs cleaning (default 15 s).",
+          min=100, max=DAY_MS, step=100, unit="ms"),
+)
 
 
 @register
@@ -44,6 +143,10 @@ class Producer(NodeType):
         Param("linger_ms", "Linger", "float", 5.0,
               "linger.ms: how long records wait to fill a batch before it is sent (Kafka 4.0 default: 5).",
               min=1, max=1000, step=1, unit="ms"),
+        Param("tombstone_share", "Tombstones", "float", 0.0,
+              "Share of records sent with a null value: a tombstone, which on a compacted topic deletes "
+              "its key once delete.retention.ms has passed.", min=0, max=1, step=0.01),
+        *PRODUCER_PARAMS,
     )
 
 
@@ -54,7 +157,7 @@ class KafkaTopic(NodeType):
     category = "Kafka"
     color = "#0f766e"
     help = "An append-only log split into partitions; order holds within a partition only."
-    accepts_from = ("producer",)
+    accepts_from = ("producer", "kafka_cluster")
     max_in = None
     max_out = None
     build_order = 10
@@ -62,10 +165,24 @@ class KafkaTopic(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        return TopicRuntime(node.id, node.params["partitions"])
+        runtime = TopicRuntime(node.id, node.params["partitions"], node.params)
+        clusters = [n for n in sim.document.sources(node.id) if n.type == "kafka_cluster"]
+        if clusters:
+            cluster = sim.components[clusters[0].id]
+            rf, min_isr = effective_replication(clusters[0].params, node.params)
+            runtime.attach_cluster(sim, cluster, rf, min_isr)
+        return runtime
     params = (
         Param("partitions", "Partitions", "int", 6,
               "Number of partitions: the unit of parallelism and of ordering.", min=1, max=256, step=1),
+        Param("replication_factor", "replication.factor", "int", 0,
+              "Copies of each partition, on different brokers, when the topic belongs to a cluster "
+              "(0 = the cluster's default.replication.factor). Without a cluster: one ideal broker.",
+              min=0, max=MAX_BROKERS, step=1),
+        Param("min_insync_replicas", "min.insync.replicas", "int", 0,
+              "Fewest in-sync replicas for an acks=all write to be accepted; fewer gives NotEnoughReplicas "
+              "(0 = the cluster's min.insync.replicas).", min=0, max=MAX_BROKERS, step=1),
+        *STORAGE_PARAMS,
     )
 
 
@@ -76,7 +193,8 @@ class ConsumerGroup(NodeType):
     category = "Kafka"
     color = "#7c3aed"
     help = ("Consumers sharing the work of the topics it reads: each partition goes to exactly one "
-            "member (range assignor); failed records are retried with backoff, then dead-lettered.")
+            "member (its partition.assignment.strategy decides which); failed records are retried with "
+            "backoff, then dead-lettered.")
     accepts_from = ("kafka_topic",)
     max_in = None
     max_out = 1
@@ -114,15 +232,33 @@ class ConsumerGroup(NodeType):
               "loses the batch in hand).",
               choices=("auto", "after_processing", "before_processing")),
         Param("assignor", "partition.assignment.strategy", "enum", "range",
-              "How partitions are shared among members: range (per topic, consecutive ranges; Kafka's "
-              "default) or roundrobin (all partitions dealt in turn).",
-              choices=("range", "roundrobin")),
+              "How partitions are shared among members: range (per topic, consecutive ranges), roundrobin "
+              "(all partitions dealt in turn), sticky (balanced, keeping what members owned) - all three "
+              "with the eager protocol, every member revoking everything - or cooperative-sticky (the "
+              "cooperative protocol: only partitions that move are revoked, then placed in a second "
+              "rebalance).",
+              choices=("range", "roundrobin", "sticky", "cooperative-sticky")),
         Param("static_membership", "Static membership", "bool", False,
               "group.instance.id set on every consumer (KIP-345): a member that restarts within "
               "session.timeout.ms gets its partitions back with no rebalance, and leaving does not "
               "send LeaveGroup (its partitions wait for the session timeout).", ),
         Param("max_poll_records", "max.poll.records", "int", 500,
               "Most records one poll returns (Kafka default: 500).", min=1, max=10_000, step=1),
+        Param("max_poll_interval_ms", "max.poll.interval.ms", "int", 300_000,
+              "A member whose processing of one poll takes longer than this leaves the group (LeaveGroup "
+              "from the heartbeat thread) and rejoins when it polls again (Kafka default: 300000).",
+              min=1000, max=3_600_000, step=1000, unit="ms"),
+        Param("restart_every_ms", "Rolling restart every", "int", 0,
+              "Scheduled restarts, as in a rolling deployment: every this often the next member in turn "
+              "crashes and starts again after the restart downtime; 0 = never.", min=0, max=3_600_000,
+              step=1000, unit="ms"),
+        Param("restart_down_ms", "Restart downtime", "int", 3000,
+              "How long each scheduled restart keeps the consumer's process down.", min=0, max=600_000,
+              step=100, unit="ms"),
+        Param("lag_alert", "Lag alert threshold", "int", 0,
+              "Raise an alert while the group's lag (log end minus committed offsets, summed) is above "
+              "this many records, sampled every 0.5 s; 0 = no alert.", min=0, max=100_000_000, step=1,
+              unit="records"),
         Param("fetch_ms", "Fetch round trip", "float", 1.0,
               "Time for a fetch request to reach the broker and come back.", min=0.01, max=10_000,
               step=0.01, unit="ms"),
@@ -157,3 +293,71 @@ class DeadLetterQueue(NodeType):
     def build(cls, sim: Any, node: Any) -> Any:
         return DlqRuntime(node.id)
     params = ()
+
+
+@register
+class KafkaCluster(NodeType):
+    name = "kafka_cluster"
+    label = "Kafka Cluster"
+    category = "Kafka"
+    color = "#475569"
+    help = ("Brokers that hold the replicas of the topics it connects to: leaders, followers, the ISR and "
+            "the high watermark; kill, slow or cut off a broker during a run.")
+    accepts_from = ()
+    max_in = 0
+    max_out = None
+    build_order = 5
+    runtime_class = ClusterRuntime
+
+    @classmethod
+    def build(cls, sim: Any, node: Any) -> Any:
+        return ClusterRuntime(sim, node.id, node.params)
+
+    @classmethod
+    def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
+        """A topic's replication factor cannot exceed the brokers (Kafka: InvalidReplicationFactor),
+        nor its min.insync.replicas the replication factor (every acks=all write would fail)."""
+        errors = []
+        brokers = node.params["brokers"]
+        index = {node_id: i for i, node_id in enumerate(nodes)}
+        if node.params["default_replication_factor"] > brokers:
+            errors.append(FieldError(f"nodes[{index[node.id]}].params.default_replication_factor",
+                                     f"must be at most {brokers}, the number of brokers"))
+        for _, edge in outgoing:
+            topic = nodes[edge.target]
+            if topic.type != "kafka_topic":
+                continue
+            rf, min_isr = effective_replication(node.params, topic.params)
+            path = f"nodes[{index[topic.id]}].params"
+            if rf > brokers:
+                errors.append(FieldError(f"{path}.replication_factor",
+                                         f"is {rf} but cluster {node.id!r} has {brokers} broker"
+                                         f"{'s' if brokers != 1 else ''}"))
+            elif min_isr > rf:
+                errors.append(FieldError(f"{path}.min_insync_replicas",
+                                         f"is {min_isr}, more than the replication factor {rf}: every acks=all "
+                                         "write would fail with NotEnoughReplicas"))
+        return errors
+
+    params = (
+        Param("brokers", "Brokers", "int", 3, "Broker processes in the cluster.", min=1, max=MAX_BROKERS, step=1),
+        Param("default_replication_factor", "default.replication.factor", "int", 3,
+              "Replication factor of its topics that set none (Kafka's default is 1; 3 is the usual choice).",
+              min=1, max=MAX_BROKERS, step=1),
+        Param("min_insync_replicas", "min.insync.replicas", "int", 2,
+              "Default for its topics: fewest in-sync replicas for an acks=all write (Kafka's default is 1; "
+              "2 with replication factor 3 is the usual choice).", min=1, max=MAX_BROKERS, step=1),
+        Param("replica_lag_time_max_ms", "replica.lag.time.max.ms", "int", 30_000,
+              "A follower that has not caught up with the leader for this long leaves the ISR (default 30000).",
+              min=100, max=600_000, step=100, unit="ms"),
+        Param("unclean_leader_election_enable", "unclean.leader.election.enable", "bool", False,
+              "When no in-sync replica is alive, elect an out-of-sync one anyway: the partition comes back, "
+              "and what only the old leader had is lost (default false: the partition stays offline)."),
+        Param("broker_session_timeout_ms", "broker.session.timeout.ms", "int", 9_000,
+              "The controller declares a broker that stopped heartbeating gone after this long, and moves "
+              "its leaderships (KRaft default 9000; zookeeper.session.timeout.ms, 18000, before KRaft).",
+              min=100, max=600_000, step=100, unit="ms"),
+        Param("replica_fetch_ms", "Replica fetch round trip", "float", 5.0,
+              "Time for a follower's fetch to reach the leader and come back with the new records.",
+              min=0.1, max=10_000, step=0.1, unit="ms"),
+    )

@@ -58,3 +58,43 @@ def partition_for_key(key: bytes, num_partitions: int) -> int:
 def key_name(index: int) -> str:
     """The text of the key with this index, as the simulated producer sends it."""
     return f"key-{index}"
+
+
+def sticky_switch_points(start_bytes: int, records: int, record_bytes: int, batch_size: int) -> list[int]:
+    """The BuiltInPartitioner's sticky rule (KIP-794, Kafka 3.3+) for records without a key.
+
+    The producer sticks to one partition until ``batch.size`` bytes have been produced to it,
+    then picks another. Given the bytes already produced to the current sticky partition and
+    ``records`` more of ``record_bytes`` each, return the record indexes at which it switches
+    (each switch happens after the record that reaches batch.size).
+    """
+    points = []
+    produced = start_bytes
+    per = max(1, record_bytes)
+    i = 0
+    while i < records:
+        room = max(1, -(-(batch_size - produced) // per))  # records until batch.size is reached
+        if i + room > records:
+            break
+        i += room
+        points.append(i)
+        produced = 0
+    return points
+
+
+def sticky_next_partition(rng_value: float, weights: list[float], current: int | None) -> int:
+    """Pick the next sticky partition: at random, weighted (adaptive partitioning,
+    partitioner.adaptive.partitioning.enable, gives partitions on slower brokers less weight),
+    among partitions that have a leader; never the current one when another is available."""
+    candidates = [(p, w) for p, w in enumerate(weights) if w > 0 and p != current]
+    if not candidates:
+        candidates = [(p, w) for p, w in enumerate(weights) if w > 0]
+    if not candidates:
+        return current if current is not None else 0
+    total = sum(w for _, w in candidates)
+    target = rng_value * total
+    for p, w in candidates:
+        target -= w
+        if target < 0:
+            return p
+    return candidates[-1][0]

@@ -56,6 +56,7 @@ class QueueRuntime(Runtime):
         self.delivered = self.duplicates = self.requeued = self.expired = self.rejected = 0
         self.timer_at: float | None = None
         self.dl_count = 0
+        self.redriven = 0
         self.dl_reasons: dict[str, int] = {}
         self.dl_recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
 
@@ -284,6 +285,7 @@ class QueueRuntime(Runtime):
             entry.redelivered = False
         if not moved:
             raise CommandError(f"queue {self.id!r} holds no dead letter to redrive")
+        self.redriven += moved
         sim.emit({"k": "amqp_redrive", "t": sim.kernel.now, "node": self.id, "n": moved})
         self.dispatch(sim)
 
@@ -328,6 +330,7 @@ class QueueRuntime(Runtime):
             "head": head,
             "dlx": self.dlx,
             "count": self.dl_count,
+            "redriven": self.redriven,
             "dead_letter_reasons": dict(self.dl_reasons),
             "recent": list(self.dl_recent),
         }

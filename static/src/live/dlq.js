@@ -1,7 +1,9 @@
 // The dead letter panel: the messages given up on, newest first, from every node whose type
 // declares `dead_letter_store` (a Kafka DLQ topic, a RabbitMQ dead letter queue, ...). Each entry
 // says why, after how many attempts, where the message was headed (`origin`, or Kafka's topic,
-// partition, offset and group) and its key.
+// partition, offset and group) and its key. Above them, one line per store that holds dead
+// letters and whose type takes the `redrive` command: how many it got, how many were redriven
+// (its metrics' `redriven`, when it reports one) and a Redrive button.
 import { h, fmtInt, fmtSeconds } from "../dom.js";
 import { partitionColor } from "../colors.js";
 
@@ -13,10 +15,23 @@ function entryKey(e) {
 }
 
 export class DlqPanel {
-  constructor(root, countEl, { labelOf }) {
+  /**
+   * @param {{labelOf: (id) => string, command?: (cmd) => void, canRedrive?: (id) => boolean,
+   *          isEnabled?: () => boolean}} options  command sends a sim command; canRedrive says
+   *          whether a store's type takes `redrive`; isEnabled whether this tab holds the controls
+   */
+  constructor(root, countEl, { labelOf, command = null, canRedrive = () => false, isEnabled = () => false }) {
     this.root = root;
     this.countEl = countEl;
     this.labelOf = labelOf;
+    this.command = command;
+    this.canRedrive = canRedrive;
+    this.isEnabled = isEnabled;
+    this.summaries = []; // [{id, count, redriven}] of the stores that can be redriven
+    this.storeRows = new Map(); // store id -> its line's elements
+    this.storesEl = h("div", { class: "dlq-stores", hidden: true });
+    this.listEl = h("div", { class: "dlq-list" });
+    root.replaceChildren(this.storesEl, this.listEl);
     this.signature = "";
     this.entries = new Map();
     this.stores = new Set();
@@ -28,6 +43,7 @@ export class DlqPanel {
     this.signature = "";
     this.entries = new Map();
     this.stores = new Set();
+    this.summaries = [];
     this.merge(entries);
     this.render(this.newest(), entries.length);
   }
@@ -36,12 +52,19 @@ export class DlqPanel {
    * only the newest few entries and a snapshot up to 50, so entries are merged, never replaced. */
   update(stores) {
     let count = 0;
+    const summaries = [];
     for (const { id, state } of stores) {
       count += state?.count || 0;
       this.stores.add(id);
       this.merge((state?.recent || []).map((e) => (e.store ? e : { ...e, store: id })));
+      const redriven = Number.isFinite(state?.redriven) ? state.redriven : null;
+      if (this.command && (state?.count || redriven) && this.canRedrive(id)) {
+        summaries.push({ id, count: state?.count || 0, redriven });
+      }
     }
-    const sig = `${count}:${this.entries.size}:${this.stores.size}`;
+    this.summaries = summaries;
+    const enabled = this.command ? this.isEnabled() : false;
+    const sig = `${count}:${this.entries.size}:${this.stores.size}:${enabled}:${JSON.stringify(summaries)}`;
     if (sig === this.signature) return;
     this.signature = sig;
     this.render(this.newest(), count);
@@ -70,13 +93,63 @@ export class DlqPanel {
     return parts.join(" ");
   }
 
+  /** One line per redrivable store: its counts and the Redrive button. The lines are updated
+   * in place (entries arrive every frame; a button replaced under the mouse cannot be clicked). */
+  renderStores() {
+    const enabled = this.isEnabled();
+    const seen = new Set();
+    for (const { id, count, redriven } of this.summaries) {
+      seen.add(id);
+      let row = this.storeRows.get(id);
+      if (!row) {
+        row = {
+          count: h("span", { class: "dlq-store-count" }),
+          redriven: h("span", { class: "dlq-redriven", "data-testid": "dlq-redriven" }),
+          button: h(
+            "button",
+            {
+              type: "button",
+              class: "btn btn-small",
+              "data-testid": "btn-dlq-redrive",
+              title: "Send these dead letters back to where they came from",
+              onclick: () => this.command({ op: "redrive", node: id }),
+            },
+            "Redrive",
+          ),
+        };
+        row.el = h(
+          "div",
+          { class: "dlq-store", "data-testid": "dlq-store", "data-store": id },
+          h("strong", { class: "dlq-store-name" }, this.labelOf(id)),
+          row.count,
+          row.redriven,
+          row.button,
+        );
+        this.storeRows.set(id, row);
+        this.storesEl.append(row.el);
+      }
+      row.count.textContent = `${fmtInt(count)} dead-lettered`;
+      row.redriven.textContent = redriven != null ? `${fmtInt(redriven)} redriven` : "";
+      row.redriven.hidden = redriven == null;
+      row.button.disabled = !enabled;
+    }
+    for (const [id, row] of this.storeRows) {
+      if (!seen.has(id)) {
+        row.el.remove();
+        this.storeRows.delete(id);
+      }
+    }
+    this.storesEl.hidden = this.storeRows.size === 0;
+  }
+
   render(entries, count) {
     if (this.countEl) this.countEl.textContent = fmtInt(count);
+    this.renderStores();
     if (!entries.length) {
-      this.root.replaceChildren(h("p", { class: "empty" }, "Nothing dead-lettered yet."));
+      this.listEl.replaceChildren(h("p", { class: "empty" }, "Nothing dead-lettered yet."));
       return;
     }
-    this.root.replaceChildren(
+    this.listEl.replaceChildren(
       ...entries.map((e) =>
         h(
           "div",

@@ -76,6 +76,20 @@ export class RebalanceTimeline {
     this.root.replaceChildren(...list.map((r) => this.entry(r)));
   }
 
+  /** Per member: how long each partition it stopped consuming waited for its next owner. */
+  pauses(r) {
+    const byMember = Object.entries(r.pauses || {});
+    if (!byMember.length) return null;
+    return h(
+      "ul",
+      { class: "rb-pauses", "data-testid": "rebalance-pauses" },
+      byMember.sort().map(([m, list]) => {
+        const longest = Math.max(...list.map((p) => p.to - p.from));
+        return h("li", {}, `${shortMember(m, r.g)} paused ${list.length} partition${list.length > 1 ? "s" : ""}, up to ${fmtSeconds(longest)}`);
+      }),
+    );
+  }
+
   entry(r) {
     const done = r.after != null;
     const took = done && r.started != null && r.ended != null ? r.ended - r.started : null;
@@ -97,6 +111,7 @@ export class RebalanceTimeline {
         "header",
         {},
         h("strong", {}, `Generation ${r.generation}`),
+        r.protocol ? h("span", { class: "rb-protocol" }, r.protocol === "cooperative" ? `cooperative · round ${r.round ?? 1}` : "eager") : null,
         h("span", { class: "rb-group" }, this.labelOf(r.g)),
         h("span", { class: "rb-reason" }, r.reason || ""),
         h(
@@ -106,6 +121,7 @@ export class RebalanceTimeline {
           took != null ? ` · paused ${fmtSeconds(took)}` : done ? "" : " · in progress…",
         ),
       ),
+      done ? this.pauses(r) : null,
       done && rows.length
         ? h("table", { class: "rb-table" }, h("thead", {}, h("tr", {}, h("th", {}, "member"), h("th", {}, "before"), h("th"), h("th", {}, "after"))), h("tbody", {}, rows))
         : null,

@@ -26,11 +26,17 @@ import * as generic from "./generic.js";
 import * as kafka from "./kafka.js";
 import * as redis from "./redis.js";
 import * as rabbitmq from "./rabbitmq.js";
+import * as gcp_pubsub from "./gcp_pubsub.js";
+import * as pulsar from "./pulsar.js";
+import * as sqs from "./sqs.js";
 
 export const SYSTEMS = [
   kafka,
   rabbitmq,
+  gcp_pubsub,
+  pulsar,
   redis,
+  sqs,
 ];
 
 const resolved = new Map();

@@ -3,7 +3,9 @@
 import { h, fmtInt } from "../dom.js";
 import { partitionColor } from "../colors.js";
 import { TopicLog } from "./kafka/topic.js";
+import { SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
 import { GroupMembers } from "./kafka/group.js";
+import { clusterCard, ReplicationStrip } from "./kafka/cluster.js";
 
 const MAX_PARTITION_ROWS = 24;
 const MAX_MEMBER_ROWS = 16;
@@ -39,7 +41,8 @@ export const cards = {
       const p = Math.max(1, Number(params.partitions) || 1);
       const shown = Math.min(p, MAX_PARTITION_ROWS);
       const row = p <= 12 ? 24 : 17;
-      return { width: 276, height: 96 + shown * row + (p > shown ? 18 : 0) };
+      const segments = showsSegments(params) ? SEGMENTS_PANEL_HEIGHT : 0;
+      return { width: 276, height: 96 + shown * row + (p > shown ? 18 : 0) + segments };
     },
     /** Before a run: the empty logs, one row per partition. */
     preview(slot, data) {
@@ -60,14 +63,21 @@ export const cards = {
       slot.replaceChildren(h("div", { class: `plog is-preview ${n > 12 ? "plog-compact" : ""}` }, rows));
     },
     live(slot, nodeId) {
-      const log = new TopicLog(slot);
+      const logSlot = h("div");
+      const strip = h("div", { class: "kc-strip", hidden: true });
+      slot.replaceChildren(logSlot, strip);
+      const log = new TopicLog(logSlot);
+      const replication = new ReplicationStrip(strip);
       return {
         update(state, ctx) {
           log.update(state, committedByPartition(nodeId, ctx));
+          replication.update(state);
         },
       };
     },
   },
+
+  kafka_cluster: clusterCard,
 
   consumer_group: {
     summary(p) {
@@ -103,7 +113,7 @@ export const cards = {
     },
     live(slot, nodeId) {
       const members = new GroupMembers(slot, nodeId);
-      return { update: (state) => members.update(state) };
+      return { update: (state, ctx) => members.update(state, ctx?.t) };
     },
   },
 

@@ -1,10 +1,13 @@
 // Inside each Consumer Group card: its state and generation, then one row per member with its
-// assigned partitions as coloured chips. When a rebalance moves a partition, its chip appears
-// under the new owner with a short highlight, so the class sees the move.
-import { h, fmtCompact } from "../../dom.js";
+// assigned partitions as coloured chips and its lag, then the group's lag over time with its
+// alert threshold. When a rebalance moves a partition, its chip appears under the new owner with
+// a short highlight, so the class sees the move; while lag is over the threshold the card turns
+// red and says so.
+import { h, fmtCompact, fmtSeconds } from "../../dom.js";
 import { partitionChip, shortMember } from "../../live/chips.js";
+import { GroupLagChart } from "../../charts.js";
 
-const DEAD = /killed|dead|expired|left|removed/i;
+const DEAD = /killed|dead|expired|left|removed|stalled/i;
 
 export class GroupMembers {
   constructor(slot, groupId) {
@@ -14,28 +17,39 @@ export class GroupMembers {
     this.signature = "";
     this.status = h("div", { class: "grp-status" });
     this.list = h("div", { class: "grp-members" });
-    slot.replaceChildren(this.status, this.list);
+    this.chartRoot = h("div", { class: "grp-lag-chart", "data-testid": "group-lag-chart" });
+    slot.replaceChildren(this.status, this.list, this.chartRoot);
+    this.chart = null; // created on the first frame, once the card has its width
   }
 
-  update(state) {
+  update(state, t) {
     if (!state) return;
     const rebalancing = state.state && !/^stable$/i.test(state.state);
-    this.slot.closest(".node-card")?.classList.toggle("is-rebalancing", !!rebalancing);
+    const card = this.slot.closest(".node-card");
+    card?.classList.toggle("is-rebalancing", !!rebalancing);
+    card?.classList.toggle("is-alerting", !!state.alerting);
+    const cooperative = state.protocol === "cooperative";
     const statusText = rebalancing
-      ? `⟳ Rebalancing · processing paused`
+      ? cooperative ? "⟳ Rebalancing · members keep their partitions" : "⟳ Rebalancing · processing paused"
       : `Stable · generation ${state.generation ?? 0}`;
-    const lagText = `lag ${fmtCompact(state.lag ?? 0)}`;
-    const statusSig = statusText + lagText;
+    const lagText = state.alerting
+      ? `⚠ lag ${fmtCompact(state.lag ?? 0)} > ${fmtCompact(state.lag_alert)}`
+      : `lag ${fmtCompact(state.lag ?? 0)}`;
+    const pausedText = state.paused_s ? `${state.protocol} · partitions paused ${fmtSeconds(state.paused_s)}` : state.protocol || "";
+    const statusSig = statusText + lagText + pausedText;
     if (this.status.dataset.sig !== statusSig) {
       this.status.dataset.sig = statusSig;
       this.status.replaceChildren(
         h("span", { class: `grp-state ${rebalancing ? "is-warn" : ""}` }, statusText),
-        h("span", { class: "grp-lag" }, lagText),
+        h("span", { class: `grp-lag ${state.alerting ? "is-alert" : ""}`, "data-testid": "group-lag" }, lagText),
+        h("span", { class: "grp-protocol" }, pausedText),
       );
     }
+    if (!this.chart && this.chartRoot.isConnected) this.chart = new GroupLagChart(this.chartRoot);
+    this.chart?.update(t, state.lag ?? 0, state.lag_alert ?? 0);
     const members = state.members || [];
     // Only what the rows show: a live member's state changes every frame, a dead one's is shown.
-    const sig = JSON.stringify(members.map((m) => [m.id, DEAD.test(m.state || "") ? m.state : "", m.partitions]));
+    const sig = JSON.stringify(members.map((m) => [m.id, DEAD.test(m.state || "") ? m.state : "", m.partitions, m.lag]));
     if (sig === this.signature) return;
     this.signature = sig;
     const nextOwners = new Map();
@@ -55,6 +69,7 @@ export class GroupMembers {
           { class: "grp-chips" },
           chips.length ? chips : h("span", { class: "grp-idle" }, dead ? m.state : "idle"),
         ),
+        m.lag != null ? h("span", { class: "grp-member-lag", title: "lag of its partitions" }, fmtCompact(m.lag)) : null,
       );
     });
     this.owners = nextOwners;

@@ -4,6 +4,7 @@
 // the numbers. Rows are built once and updated in place every frame.
 import { h, fmtCompact } from "../../dom.js";
 import { partitionColor } from "../../colors.js";
+import { SegmentsView } from "./segments.js";
 
 const MAX_ROWS = 24;
 
@@ -12,6 +13,7 @@ export class TopicLog {
     this.slot = slot;
     this.rows = [];
     this.count = -1;
+    this.segments = new SegmentsView(); // one partition's segments, below the rows
   }
 
   build(n) {
@@ -27,7 +29,7 @@ export class TopicLog {
       const lagText = h("span", { class: "plog-lagtext" });
       const row = h(
         "div",
-        { class: "plog-row", "data-testid": "partition-row", "data-partition": p },
+        { class: "plog-row", "data-testid": "partition-row", "data-partition": p, onclick: () => this.segments.select(p) },
         h("span", { class: "plog-p", style: { background: partitionColor(p) } }, `P${p}`),
         h("div", { class: "plog-track" }, fill, lag, marks),
         h("span", { class: "plog-nums" }, leo, lagText),
@@ -36,7 +38,7 @@ export class TopicLog {
       this.rows.push({ fill, lag, marks, leo, lagText, markEls: [] });
     }
     if (n > shown) list.append(h("div", { class: "plog-more" }, `+ ${n - shown} more partitions`));
-    this.slot.replaceChildren(list);
+    this.slot.replaceChildren(list, this.segments.el);
   }
 
   /**
@@ -46,6 +48,7 @@ export class TopicLog {
   update(state, groupsByPartition) {
     const parts = state?.partitions || [];
     if (parts.length !== this.count) this.build(parts.length);
+    this.segments.update(state);
     let maxLeo = 1;
     for (const part of parts) maxLeo = Math.max(maxLeo, part.leo || 0);
     for (const part of parts) {

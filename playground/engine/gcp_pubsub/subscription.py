@@ -1,0 +1,646 @@
+"""A Pub/Sub subscription and its subscribers during a run.
+
+The subscription holds its own copy of every message published to its topic after it was
+created, leases each delivery for the ack deadline, and redelivers what is nacked or not acked
+in time (after the retry policy's backoff), forwarding it to the dead-letter topic once it has
+failed max delivery attempts. With message ordering, messages of one ordering key go out one at
+a time, in publish order, and a failed one holds the rest of its key back until it is
+redelivered. Pull subscribers take messages within their flow-control limits and extend the
+leases of what they hold (ModifyAckDeadline); a push subscription sends requests to its
+endpoint within the push window and backs off after failures.
+
+Accounting (one stream per subscription): produced = acknowledged + in_flight (outstanding
+leases) + waiting (backlog, including messages waiting out a backoff) + dead_lettered + dropped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from playground.engine.component import CommandError, Runtime
+from playground.engine.gcp_pubsub import rules
+from playground.engine.gcp_pubsub.runtime import Message, key_index
+from playground.engine.kernel import uniform_hash
+
+if TYPE_CHECKING:
+    from playground.engine.simulation import Simulation
+
+DEADLINE = 1
+REDELIVER = 2
+PUSH_RESUME = 3
+RETENTION = 4
+DONE = 1
+
+RETENTION_SWEEP = 10.0
+MAX_MEMBERS = 64
+DROP_RETENTION = "unacked past the subscription's message retention duration"
+REASON_NACK = "max delivery attempts reached (last attempt nacked)"
+REASON_EXPIRED = "max delivery attempts reached (last ack deadline exceeded)"
+
+
+class Copy:
+    """A subscription's copy of a message and its delivery history."""
+
+    __slots__ = ("msg", "attempts", "last_fail", "client_acked")
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.attempts = 0
+        self.last_fail: str | None = None
+        self.client_acked = False
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, s) for s in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for slot, value in zip(self.__slots__, state, strict=True):
+            setattr(self, slot, value)
+
+
+class Lease:
+    __slots__ = ("copy", "member", "deadline", "received", "held")
+
+    def __init__(self, copy: Copy, member: str, deadline: float, received: float) -> None:
+        self.copy = copy
+        self.member = member
+        self.deadline = deadline
+        self.received = received
+        self.held = True
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, s) for s in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for slot, value in zip(self.__slots__, state, strict=True):
+            setattr(self, slot, value)
+
+
+class SubscriptionRuntime(Runtime):
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: str | None,
+                 subscribers: list[str], dlq: str | None) -> None:
+        self.id = node_id
+        self.topic = topic
+        self.push = params["delivery"] == "push"
+        self.ack_deadline = float(params["ack_deadline_s"])
+        self.retry = params["retry_policy"]
+        self.min_backoff = float(params["min_backoff_s"])
+        self.max_backoff = max(float(params["max_backoff_s"]), self.min_backoff)
+        self.dlq = dlq
+        self.max_attempts = int(params["max_delivery_attempts"]) if dlq else 0
+        self.ordering = bool(params["message_ordering"])
+        self.exactly_once = bool(params["exactly_once"]) and not self.push
+        self.ack_loss = 0.0 if self.exactly_once else float(params["ack_loss_rate"])
+        self.retention = float(params["message_retention_s"])
+        self.created_at = float(params["created_at_s"])
+        self.subscribers = subscribers
+        self.rng = sim.kernel.rng(f"gcp_pubsub:{node_id}")
+        self.ready: deque[Copy] = deque()
+        self.keyq: dict[str, deque[Copy]] = {}
+        self.ready_keys: deque[str] = deque()
+        self.busy: set[str] = set()
+        self.delayed: list[tuple[float, int, Copy]] = []
+        self.key_due: list[tuple[float, int, str]] = []
+        self.seq = 0
+        self.flip = False
+        self.outstanding: dict[int, Lease] = {}
+        self.next_ack = 0
+        self.timer_at: float | None = None
+        self.affinity: dict[str, str] = {}
+        self.rr = 0
+        self.produced = self.acked = self.dead_lettered = 0
+        self.dropped: dict[str, int] = {}
+        self.delivered = self.duplicates = self.retried = self.expired = self.nacks = 0
+        self.modacks = self.acks_failed = self.late_acks = self.lost_acks = self.redelivered_after_ack = 0
+        self.window = rules.PUSH_WINDOW_START
+        self.consecutive_failures = 0
+        self.paused_until = 0.0
+        self.push_ok = self.push_failed = 0
+        if self.retention > 0:
+            sim.kernel.schedule(RETENTION_SWEEP, RETENTION, self.id)
+
+    # -- what the topic and the subscribers call ------------------------------------------
+
+    def held(self) -> int:
+        return len(self.ready) + len(self.delayed) + sum(len(q) for q in self.keyq.values()) + len(self.outstanding)
+
+    def enqueue(self, sim: Simulation, messages: list[Message]) -> None:
+        for msg in messages:
+            copy = Copy(msg)
+            self.produced += 1
+            if self.ordering and msg.key:
+                q = self.keyq.get(msg.key)
+                if q is None:
+                    q = self.keyq[msg.key] = deque()
+                q.append(copy)
+                if len(q) == 1:
+                    self.ready_keys.append(msg.key)
+            else:
+                self.ready.append(copy)
+        self.dispatch(sim)
+
+    def _members(self, sim: Simulation) -> list[Any]:
+        out = []
+        for sid in self.subscribers:
+            out.extend(sim.components[sid].alive())
+        return out
+
+    def dispatch(self, sim: Simulation) -> None:
+        now = sim.kernel.now
+        if self.push and now < self.paused_until:
+            return
+        members = self._members(sim)
+        if not members:
+            return
+        while True:
+            if self.push and len(self.outstanding) >= self.window:
+                break
+            copy = self._next()
+            if copy is None:
+                break
+            member = self._choose(sim, members, copy)
+            if member is None:
+                self._put_back(copy)
+                break
+            self._deliver(sim, copy, member)
+
+    def _ordered(self, copy: Copy) -> bool:
+        return self.ordering and bool(copy.msg.key)
+
+    def _next(self) -> Copy | None:
+        self.flip = not self.flip
+        if self.ready_keys and (self.flip or not self.ready):
+            key = self.ready_keys.popleft()
+            self.busy.add(key)
+            return self.keyq[key][0]
+        if self.ready:
+            return self.ready.popleft()
+        return None
+
+    def _put_back(self, copy: Copy) -> None:
+        if self._ordered(copy):
+            self.busy.discard(copy.msg.key)
+            self.ready_keys.appendleft(copy.msg.key)
+        else:
+            self.ready.appendleft(copy)
+
+    def _choose(self, sim: Simulation, members: list[Any], copy: Copy) -> Any | None:
+        """Ordering affinity ("Ordering messages"): a key goes back to the subscriber that last
+        received it, on a best-effort basis; otherwise subscribers take turns."""
+        size = copy.msg.size
+        if self._ordered(copy):
+            want = self.affinity.get(copy.msg.key)
+            for m in members:
+                if m.key == want and m.owner.can_take(m, size):
+                    return m
+        for i in range(len(members)):
+            m = members[(self.rr + i) % len(members)]
+            if m.owner.can_take(m, size):
+                self.rr = (self.rr + i + 1) % len(members)
+                return m
+        return None
+
+    def _deliver(self, sim: Simulation, copy: Copy, member: Any) -> None:
+        now = sim.kernel.now
+        copy.attempts += 1
+        self.delivered += 1
+        if copy.attempts > 1:
+            if copy.last_fail == "nack":
+                self.retried += 1
+            else:
+                self.duplicates += 1
+            if copy.client_acked:
+                self.redelivered_after_ack += 1
+        copy.client_acked = False
+        self.next_ack += 1
+        ack_id = self.next_ack
+        deadline = now + self.ack_deadline
+        self.outstanding[ack_id] = Lease(copy, member.key, deadline, now)
+        sim.kernel.schedule(deadline, DEADLINE, self.id, (ack_id, deadline))
+        if self._ordered(copy):
+            self.affinity[copy.msg.key] = member.key
+        if sim.record_flow:
+            sim.emit({"k": "pubsub_deliver", "t": now, "src": self.id, "dst": member.owner.id, "n": 1,
+                      "c": member.name, "key": copy.msg.key or "", "p": key_index(copy.msg.key),
+                      "m": copy.msg.uid & 0xFFFFFFFF, "attempt": copy.attempts, "push": self.push})
+        member.owner.receive(sim, member, self.id, ack_id, copy)
+
+    def ack(self, sim: Simulation, ack_id: int, copy: Copy) -> bool:
+        """Acknowledge; returns whether the subscriber sees it succeed. With exactly-once
+        delivery an ack whose lease has expired fails ("Exactly-once delivery": the ack result
+        reports PERMANENT_FAILURE_INVALID_ACK_ID, and the message will be redelivered); with
+        at-least-once, acks are best effort: a late or lost ack looks fine to the subscriber but
+        the message comes back ("Handle duplicates")."""
+        lease = self.outstanding.get(ack_id)
+        if lease is None:
+            if self.exactly_once:
+                self.acks_failed += 1
+                sim.emit({"k": "pubsub_ack_failed", "t": sim.kernel.now, "node": self.id,
+                          "key": copy.msg.key or "", "reason": "ack id expired (deadline exceeded)"})
+                return False
+            self.late_acks += 1
+            copy.client_acked = True
+            return True
+        if self.ack_loss > 0 and self.rng.random() < self.ack_loss:
+            self.lost_acks += 1
+            lease.held = False
+            copy.client_acked = True
+            return True
+        del self.outstanding[ack_id]
+        self.acked += 1
+        self._settled(copy)
+        if self.push:
+            self._push_result(sim, True)
+        if sim.record_flow:
+            sim.emit({"k": "pubsub_ack", "t": sim.kernel.now, "src": self._member_node(lease), "dst": self.id,
+                      "n": 1, "key": copy.msg.key or "", "p": key_index(copy.msg.key)})
+        self.dispatch(sim)
+        return True
+
+    def nack(self, sim: Simulation, ack_id: int) -> None:
+        """A nack is ModifyAckDeadline with 0: the message may be redelivered at once (after
+        the retry policy's backoff)."""
+        lease = self.outstanding.pop(ack_id, None)
+        if lease is None:
+            return
+        self.nacks += 1
+        lease.copy.last_fail = "nack"
+        if self.push:
+            self._push_result(sim, False)
+        self._failed(sim, lease.copy, REASON_NACK)
+        self.dispatch(sim)
+
+    def release(self, ack_id: int) -> None:
+        """The subscriber stopped holding the message without a nack (it ignores the failure, or
+        crashed): nobody extends the lease any more, so it runs out at its deadline."""
+        lease = self.outstanding.get(ack_id)
+        if lease is not None:
+            lease.held = False
+
+    def _member_node(self, lease: Lease) -> str:
+        return lease.member.partition("/")[0]
+
+    def _settled(self, copy: Copy) -> None:
+        if self._ordered(copy):
+            key = copy.msg.key
+            q = self.keyq[key]
+            q.popleft()
+            self.busy.discard(key)
+            if q:
+                self.ready_keys.append(key)
+            else:
+                del self.keyq[key]
+
+    def _failed(self, sim: Simulation, copy: Copy, reason: str) -> None:
+        now = sim.kernel.now
+        if rules.dead_letter_due(copy.attempts, self.max_attempts):
+            self.dead_lettered += 1
+            self._settled(copy)
+            sim.components[self.dlq].receive_dead_letter(sim, self.id, copy.msg, copy.attempts, reason)
+            return
+        due = now + rules.retry_delay(self.retry, self.min_backoff, self.max_backoff, copy.attempts)
+        self.seq += 1
+        if self._ordered(copy):
+            heapq.heappush(self.key_due, (due, self.seq, copy.msg.key))
+        else:
+            heapq.heappush(self.delayed, (due, self.seq, copy))
+        self._arm(sim)
+
+    def _arm(self, sim: Simulation) -> None:
+        times = [h[0][0] for h in (self.delayed, self.key_due) if h]
+        if not times:
+            return
+        at = min(times)
+        if self.timer_at is None or at < self.timer_at:
+            self.timer_at = at
+            sim.kernel.schedule(at, REDELIVER, self.id, at)
+
+    def _push_result(self, sim: Simulation, success: bool) -> None:
+        self.window = rules.push_window_after(self.window, success)
+        if success:
+            self.push_ok += 1
+            self.consecutive_failures = 0
+            return
+        self.push_failed += 1
+        self.consecutive_failures += 1
+        pause = rules.push_backoff(self.consecutive_failures)
+        self.paused_until = sim.kernel.now + pause
+        sim.kernel.schedule(self.paused_until, PUSH_RESUME, self.id)
+        sim.emit({"k": "pubsub_push_backoff", "t": sim.kernel.now, "node": self.id, "pause": round(pause, 3),
+                  "window": self.window, "failures": self.consecutive_failures})
+
+    # -- events -------------------------------------------------------------------------------
+
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == DEADLINE:
+            self._deadline(sim, *arg)
+        elif kind == REDELIVER:
+            if arg == self.timer_at:
+                self.timer_at = None
+            now = sim.kernel.now
+            back: list[Copy] = []
+            while self.delayed and self.delayed[0][0] <= now:
+                back.append(heapq.heappop(self.delayed)[2])
+            self.ready.extendleft(reversed(back))
+            keys: list[str] = []
+            while self.key_due and self.key_due[0][0] <= now:
+                keys.append(heapq.heappop(self.key_due)[2])
+            for key in keys:
+                self.busy.discard(key)
+            self.ready_keys.extendleft(reversed(keys))
+            self._arm(sim)
+            self.dispatch(sim)
+        elif kind == PUSH_RESUME:
+            self.dispatch(sim)
+        elif kind == RETENTION:
+            self._sweep(sim)
+            sim.kernel.schedule(sim.kernel.now + RETENTION_SWEEP, RETENTION, self.id)
+
+    def _deadline(self, sim: Simulation, ack_id: int, deadline: float) -> None:
+        lease = self.outstanding.get(ack_id)
+        if lease is None or lease.deadline != deadline:
+            return
+        now = sim.kernel.now
+        if not self.push and lease.held:
+            owner = sim.components[self._member_node(lease)]
+            if owner.extends(lease.member, now - lease.received):
+                # Lease management: the client library sends ModifyAckDeadline for what it holds.
+                self.modacks += 1
+                lease.deadline = now + self.ack_deadline
+                sim.kernel.schedule(lease.deadline, DEADLINE, self.id, (ack_id, lease.deadline))
+                return
+        del self.outstanding[ack_id]
+        self.expired += 1
+        lease.copy.last_fail = "expired"
+        sim.emit({"k": "pubsub_expire", "t": now, "node": self.id, "key": lease.copy.msg.key or "",
+                  "attempt": lease.copy.attempts, "c": lease.member.partition("/")[2]})
+        if self.push:
+            self._push_result(sim, False)
+        self._failed(sim, lease.copy, REASON_EXPIRED)
+        self.dispatch(sim)
+
+    def _sweep(self, sim: Simulation) -> None:
+        """Unacked messages older than message_retention_duration are deleted (waiting ones;
+        an ordering key whose head is out is looked at next time)."""
+        cut = sim.kernel.now - self.retention
+        gone = 0
+        keep = deque(c for c in self.ready if c.msg.published >= cut)
+        gone += len(self.ready) - len(keep)
+        self.ready = keep
+        delayed = [d for d in self.delayed if d[2].msg.published >= cut]
+        gone += len(self.delayed) - len(delayed)
+        heapq.heapify(delayed)
+        self.delayed = delayed
+        for key in list(self.keyq):
+            if key in self.busy:
+                continue
+            q = self.keyq[key]
+            kept = deque(c for c in q if c.msg.published >= cut)
+            gone += len(q) - len(kept)
+            if kept:
+                self.keyq[key] = kept
+            else:
+                del self.keyq[key]
+                self.ready_keys = deque(k for k in self.ready_keys if k != key)
+        if gone:
+            self.dropped[DROP_RETENTION] = self.dropped.get(DROP_RETENTION, 0) + gone
+            sim.emit({"k": "pubsub_drop", "t": sim.kernel.now, "node": self.id, "reason": DROP_RETENTION, "n": gone})
+
+    # -- commands and reading ----------------------------------------------------------------
+
+    def take_waiting(self, sim: Simulation) -> list[Message]:
+        """Pull and ack every waiting message (used to redrive a dead-letter topic)."""
+        out = [c.msg for c in self.ready] + [d[2].msg for d in self.delayed]
+        self.ready.clear()
+        self.delayed = []
+        for key in list(self.keyq):
+            if key not in self.busy:
+                out.extend(c.msg for c in self.keyq.pop(key))
+        self.ready_keys = deque(k for k in self.ready_keys if k in self.keyq)
+        self.acked += len(out)
+        return out
+
+    def waiting(self) -> int:
+        out_ordered = sum(1 for lease in self.outstanding.values() if self._ordered(lease.copy))
+        return len(self.ready) + len(self.delayed) + sum(len(q) for q in self.keyq.values()) - out_ordered
+
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        return [{"topic": self.topic, "subscription": self.id, "produced": self.produced,
+                 "acknowledged": self.acked, "in_flight": len(self.outstanding), "waiting": self.waiting(),
+                 "dead_lettered": self.dead_lettered, "dropped": dict(self.dropped)}]
+
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
+        now = sim.kernel.now
+        oldest = min((c.msg.published for c in self.ready), default=None)
+        for q in self.keyq.values():
+            if q:
+                oldest = q[0].msg.published if oldest is None else min(oldest, q[0].msg.published)
+        for lease in self.outstanding.values():
+            oldest = lease.copy.msg.published if oldest is None else min(oldest, lease.copy.msg.published)
+        waiting = self.waiting()
+        view: dict[str, Any] = {
+            "delivery": "push" if self.push else "pull",
+            "backlog": waiting, "outstanding": len(self.outstanding),
+            "oldest_unacked_s": round(now - oldest, 3) if oldest is not None else 0.0,
+            "produced": self.produced, "acked": self.acked, "delivered": self.delivered,
+            "duplicates": self.duplicates, "retried": self.retried, "expired": self.expired, "nacks": self.nacks,
+            "modacks": self.modacks, "dead_lettered": self.dead_lettered, "dropped": dict(self.dropped),
+            "lag": waiting, "ack_deadline_s": self.ack_deadline, "ordering": self.ordering,
+            "exactly_once": self.exactly_once, "acks_failed": self.acks_failed, "late_acks": self.late_acks,
+            "lost_acks": self.lost_acks, "redelivered_after_ack": self.redelivered_after_ack,
+            "max_delivery_attempts": self.max_attempts, "dead_letter_topic": self.dlq,
+            "keys_blocked": sum(1 for k in self.busy if k in self.keyq), "keys_waiting": len(self.keyq),
+            "retrying": len(self.delayed) + len(self.key_due),
+        }
+        if self.push:
+            view.update({"push_window": self.window, "push_ok": self.push_ok, "push_failed": self.push_failed,
+                         "push_paused_s": round(max(0.0, self.paused_until - now), 3)})
+        return view
+
+
+class Member:
+    """One subscriber client (pull) or one endpoint instance (push)."""
+
+    __slots__ = ("owner", "name", "key", "state", "buffer", "running", "outstanding", "bytes", "token",
+                 "processed", "sub")
+
+    def __init__(self, owner: SubscriberRuntime, name: str) -> None:
+        self.owner = owner
+        self.name = name
+        self.key = f"{owner.id}/{name}"
+        self.state = "active"
+        self.buffer: deque[tuple[str, int, Copy]] = deque()
+        self.running: list[tuple[str, int, Copy]] = []
+        self.outstanding = 0
+        self.bytes = 0
+        self.token = 0
+        self.processed = 0
+        self.sub: str | None = None
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, s) for s in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for slot, value in zip(self.__slots__, state, strict=True):
+            setattr(self, slot, value)
+
+
+class SubscriberRuntime(Runtime):
+    """Subscriber clients of one subscription (pull: streaming pull with flow control and lease
+    management) or the instances behind a push endpoint."""
+
+    commands = {"add_consumer": "cmd_add", "remove_consumer": "cmd_remove", "kill_consumer": "cmd_kill"}
+
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], subscription: str | None,
+                 push: bool) -> None:
+        self.id = node_id
+        self.subscription = subscription
+        self.push = push
+        self.mean_s = float(params["processing_ms"]) / 1000.0
+        self.threads = int(params["threads"])
+        self.max_messages = int(params["max_outstanding_messages"])
+        self.max_bytes = int(params["max_outstanding_bytes"])
+        self.lease_management = bool(params["lease_management"])
+        self.max_lease = float(params["max_lease_s"])
+        self.failure_rate = float(params["failure_rate"])
+        self.poison_rate = float(params["poison_rate"])
+        self.on_failure = params["on_failure"]
+        self.rng = sim.kernel.rng(f"gcp_pubsub:{node_id}")
+        self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
+        self.members: list[Member] = []
+        self.number = 0
+        self.processed = self.acked = self.failed = self.ack_failures = 0
+        for _ in range(int(params["consumers"])):
+            self._open()
+
+    def _open(self) -> Member:
+        self.number += 1
+        member = Member(self, f"{'instance' if self.push else 'subscriber'}-{self.number}")
+        self.members.append(member)
+        return member
+
+    def alive(self) -> list[Member]:
+        return [m for m in self.members if m.state == "active"]
+
+    def can_take(self, member: Member, size: int) -> bool:
+        if self.push:
+            return True  # the endpoint queues requests; the push window limits them
+        return rules.may_take(member.outstanding, member.bytes, size, self.max_messages, self.max_bytes)
+
+    def extends(self, member_key: str, held_for: float) -> bool:
+        """Lease management: whether the client extends a lease it has held this long."""
+        if not self.lease_management:
+            return False
+        member = next((m for m in self.members if m.key == member_key), None)
+        return member is not None and member.state != "killed" and held_for < self.max_lease
+
+    def receive(self, sim: Simulation, member: Member, sub: str, ack_id: int, copy: Copy) -> None:
+        member.outstanding += 1
+        member.bytes += copy.msg.size
+        member.buffer.append((sub, ack_id, copy))
+        self._start(sim, member)
+
+    def _start(self, sim: Simulation, member: Member) -> None:
+        while len(member.running) < self.threads and member.buffer and member.state != "killed":
+            item = member.buffer.popleft()
+            member.running.append(item)
+            duration = max(1e-4, float(self.rng.exponential(self.mean_s)) if self.mean_s > 0 else 1e-4)
+            sim.kernel.schedule(sim.kernel.now + duration, DONE, self.id, (member.name, member.token, item[1]))
+
+    def is_poison(self, copy: Copy) -> bool:
+        if self.poison_rate <= 0:
+            return False
+        return bool(uniform_hash(self.salt, 0, np.array([copy.msg.uid & 0x7FFFFFFFFFFFFFFF]))[0] < self.poison_rate)
+
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        name, token, ack_id = arg
+        member = next(m for m in self.members if m.name == name)
+        if token != member.token:
+            return
+        item = next(i for i in member.running if i[1] == ack_id)
+        member.running.remove(item)
+        sub_id, _, copy = item
+        member.outstanding -= 1
+        member.bytes -= copy.msg.size
+        member.processed += 1
+        self.processed += 1
+        sub: SubscriptionRuntime = sim.components[sub_id]
+        failed = self.is_poison(copy) or (self.failure_rate > 0 and self.rng.random() < self.failure_rate)
+        self._start(sim, member)
+        if not failed:
+            if sub.ack(sim, ack_id, copy):
+                self.acked += 1
+            else:
+                self.ack_failures += 1
+        else:
+            self.failed += 1
+            if self.on_failure == "nack":
+                sub.nack(sim, ack_id)
+            else:
+                sub.release(ack_id)
+        sub.dispatch(sim)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _pick(self, command: dict[str, Any], verb: str) -> Member:
+        member = command.get("member")
+        live = self.alive()
+        if member is None:
+            if not live:
+                raise CommandError(f"{self.id!r} has no running subscriber to {verb}")
+            return live[-1]
+        for m in live:
+            if member in (m.name, m.key):
+                return m
+        raise CommandError(f"{self.id!r} has no running subscriber {member!r} to {verb}")
+
+    def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
+        if len(self.alive()) >= MAX_MEMBERS:
+            raise CommandError(f"{self.id!r} already has {MAX_MEMBERS} subscribers, the most allowed")
+        member = self._open()
+        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "added"})
+        if self.subscription is not None:
+            sim.components[self.subscription].dispatch(sim)
+
+    def cmd_remove(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Graceful shutdown: messages still in the client's buffer are nacked; those being
+        processed finish and are acked."""
+        member = self._pick(command, "remove")
+        member.state = "removed"
+        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name,
+                  "change": "removed"})
+        buffered = list(member.buffer)
+        member.buffer.clear()
+        for sub_id, ack_id, copy in buffered:
+            member.outstanding -= 1
+            member.bytes -= copy.msg.size
+            sim.components[sub_id].nack(sim, ack_id)
+
+    def cmd_kill(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """A crash: nothing is nacked and no lease is extended any more, so what it held comes
+        back only when each ack deadline expires (counted as duplicates)."""
+        member = self._pick(command, "kill")
+        member.state = "killed"
+        member.token += 1
+        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "killed"})
+        for sub_id, ack_id, _ in list(member.buffer) + member.running:
+            sim.components[sub_id].release(ack_id)
+        member.buffer.clear()
+        member.running = []
+        member.outstanding = member.bytes = 0
+
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
+        shown = self.members[-32:]
+        return {
+            "mode": "push" if self.push else "pull",
+            "members": [{"id": m.name, "state": m.state, "partitions": [],
+                         "outstanding": m.outstanding, "bytes": m.bytes, "busy": len(m.running),
+                         "processed": m.processed} for m in shown],
+            "max_outstanding_messages": self.max_messages, "max_outstanding_bytes": self.max_bytes,
+            "threads": self.threads, "processed": self.processed, "acked": self.acked, "failed": self.failed,
+            "ack_failures": self.ack_failures,
+        }

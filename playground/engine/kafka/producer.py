@@ -1,0 +1,452 @@
+"""A Kafka producer during a run: batching, partitioning, compression, acks, retries, idempotence.
+
+Rules followed (KafkaProducer, RecordAccumulator, Sender; KIP-98 idempotence; KIP-794):
+
+- Records are gathered per partition every linger.ms into batches of at most batch.size bytes;
+  keyed records go to murmur2(key) % partitions, records without a key to the sticky partition
+  (switched once batch.size bytes went to it, Kafka 3.3+).
+- Each batch is compressed (compression.type) on the sender, which also has to put the bytes on
+  the wire: the slower of the two stages bounds throughput. Batches the sender cannot take wait
+  in the accumulator (buffer.memory; beyond it send() would block past max.block.ms and fail).
+- acks=0: the batch is written if the leader is there and never acknowledged; acks=1: answered
+  once the leader appended it; acks=all: once the high watermark passed it, refused with
+  NotEnoughReplicas when the ISR is smaller than min.insync.replicas.
+- A failed request is retried after retry.backoff.ms at the head of its partition's queue,
+  while retries and delivery.timeout.ms allow; then the batch is given up (lost if it was never
+  written). At most max.in.flight.requests.per.connection requests per partition are unanswered
+  at once (the real limit is per broker connection).
+- enable.idempotence (default since Kafka 3.0) takes effect only with acks=all (and at most 5 in
+  flight): batches carry the producer id and a sequence number, the leader drops a batch it
+  already has (no duplicate) and refuses one that skips a sequence (no reordering). Without it,
+  a retry of a batch whose acknowledgement was lost writes it again (a duplicate, counted) and,
+  with more than one request in flight, a retried batch can land after a later one (counted).
+
+Accounting: the producer owns a stream of the records that are not (or not yet) in a topic's
+readable log: waiting in its accumulator, written above the high watermark (in flight), or lost
+before being committed (dropped, with the reason). Once committed, a record belongs to the
+streams of the groups that read the topic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from playground.engine.component import Runtime
+from playground.engine.kafka.compression import CODECS, batch_cost, records_per_second
+from playground.engine.kafka.partitioner import (
+    key_name,
+    partition_for_key,
+    sticky_next_partition,
+    sticky_switch_points,
+)
+from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER
+
+if TYPE_CHECKING:
+    from playground.engine.kafka.replication import Batch
+    from playground.engine.kafka.runtime import TopicRuntime
+    from playground.engine.simulation import Simulation
+
+PRODUCE = 1
+DROP_ACKS0_DOWN = "acks=0 and the leader was down"
+DROP_BUFFER_FULL = "buffer.memory full: send() blocked longer than max.block.ms"
+GIVE_UP = "delivery.timeout.ms expired"
+RETRIES_EXHAUSTED = "retries exhausted"
+MAX_SEQ_IN_FLIGHT = 5  # idempotence keeps ordering for at most 5 requests in flight
+
+
+class Req:
+    """A batch on its way: waiting to be sent (again), or sent and unanswered."""
+
+    __slots__ = ("n", "p", "keys", "tombs", "seq", "created", "attempts", "due", "in_log", "state", "sent_at",
+                 "error", "number")
+
+    def __init__(self, number: int, p: int, keys: np.ndarray, tombs: np.ndarray | None, seq: int,
+                 created: float) -> None:
+        self.number = number
+        self.n = len(keys)
+        self.p = p
+        self.keys = keys
+        self.tombs = tombs
+        self.seq = seq
+        self.created = created
+        self.attempts = 0
+        self.due = created
+        self.in_log = False  # a copy of it is in the partition (the broker wrote it)
+        self.state = "queued"  # queued | sent | done
+        self.sent_at = created
+        self.error = ""
+
+
+class ProducerRuntime(Runtime):
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None) -> None:
+        self.id = node_id
+        self.rate = float(params["rate"])
+        self.linger = float(params["linger_ms"]) / 1000.0
+        self.topic = topic.id if topic else None
+        self.tombstone_share = float(params.get("tombstone_share", 0.0))
+        self.key_null_share = float(params["key_null_share"])
+        self.acks = str(params["acks"])
+        self.retries = int(params["retries"])
+        self.backoff = float(params["retry_backoff_ms"]) / 1000.0
+        self.delivery_timeout = float(params["delivery_timeout_ms"]) / 1000.0
+        self.request_timeout = float(params["request_timeout_ms"]) / 1000.0
+        self.max_in_flight = int(params["max_in_flight"])
+        self.idempotent = bool(params["enable_idempotence"]) and self.acks == "all" \
+            and self.max_in_flight <= MAX_SEQ_IN_FLIGHT
+        self.record_bytes = int(params["record_bytes"])
+        self.batch_records = max(1, int(params["batch_size"]) // self.record_bytes)
+        codec = CODECS[params["compression"]]
+        self.ratio = float(params["compression_ratio"]) or codec.ratio
+        self.cpu_ms_per_mb = float(params["compression_cpu_ms_per_mb"]) if params["compression_cpu_ms_per_mb"] >= 0 \
+            else codec.cpu_ms_per_mb
+        self.capacity = records_per_second(self.record_bytes, self.ratio, self.cpu_ms_per_mb,
+                                           float(params["network_mb_s"]))
+        self.buffer_records = max(1, int(params["buffer_memory"]) // self.record_bytes)
+        self.sent = 0
+        self.acknowledged = 0
+        self.duplicates = 0
+        self.reordered = 0
+        self.send_retries = 0
+        self.bytes_sent = 0
+        self.bytes_compressed = 0
+        self.cpu_s = 0.0
+        self.busy_until = 0.0
+        self.waiting_n = 0  # records in the accumulator not written anywhere
+        self.pending_n = 0  # records written above a high watermark
+        self.dropped: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
+        self.rng = sim.kernel.rng(f"producer:{node_id}")
+        self.number = 0
+        keys = int(params["keys"])
+        skew = float(params["key_skew"])
+        self.uniform_keys = keys if skew == 0 else 0
+        if skew:
+            weights = 1.0 / np.arange(1, keys + 1, dtype=np.float64) ** skew
+            self.cumulative = np.cumsum(weights / weights.sum())
+            self.cumulative[-1] = 1.0
+        else:
+            self.cumulative = None
+        count = topic.partition_count if topic is not None else 0
+        self.queues: list[deque[Req]] = [deque() for _ in range(count)]
+        self.outstanding: dict[int, Req] = {}  # sent and unanswered, oldest first
+        self.in_flight = [0] * count
+        self.next_seq = [0] * count
+        self.last_written = [-1] * count
+        self.sticky: int | None = None
+        self.sticky_bytes = 0
+        self.queued_total = 0
+        if topic is not None:
+            self.partition_of = np.fromiter(
+                (partition_for_key(key_name(k).encode(), count) for k in range(keys)), dtype=np.int32, count=keys
+            )
+        if topic is not None and self.rate > 0:
+            sim.kernel.schedule(self.linger, PRODUCE, self.id)
+
+    # -- the send loop ----------------------------------------------------------------------
+
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        rng = self.rng
+        n = int(rng.poisson(self.rate * self.linger))
+        sim.kernel.schedule(sim.kernel.now + self.linger, PRODUCE, self.id)
+        topic: TopicRuntime = sim.components[self.topic]
+        if n:
+            self._accumulate(sim, topic, n)
+        if topic.parts is not None or self.queued_total:
+            self._expire(sim)
+            self._drain(sim, topic)
+
+    def _keys(self, n: int) -> np.ndarray:
+        rng = self.rng
+        if self.cumulative is None:
+            return rng.integers(0, self.uniform_keys, n, dtype=np.int32)
+        return np.searchsorted(self.cumulative, rng.random(n), side="right").astype(np.int32)
+
+    def _accumulate(self, sim: Simulation, topic: TopicRuntime, n: int) -> None:
+        rng = self.rng
+        keys = self._keys(n)
+        self.sent += n
+        raw = n * self.record_bytes
+        self.bytes_sent += raw
+        parts = self.partition_of[keys]
+        if self.key_null_share > 0:
+            null = rng.random(n) < self.key_null_share
+            if null.any():
+                keys[null] = -1
+                parts[null] = self._sticky_partitions(sim, topic, int(null.sum()))
+        order = np.argsort(parts, kind="stable")
+        counts = np.bincount(parts, minlength=topic.partition_count)
+        keys = keys[order]
+        # A tombstone is a record with a null value: "delete this key" on a compacted topic.
+        tombs = rng.random(n)[order] < self.tombstone_share if self.tombstone_share > 0 else None
+        now = sim.kernel.now
+        direct = topic.parts is None and not self.queued_total and self._sender_free(now, n)
+        start = 0
+        for p in np.flatnonzero(counts).tolist():
+            end = start + int(counts[p])
+            for lo in range(start, end, self.batch_records):
+                hi = min(end, lo + self.batch_records)
+                batch_tombs = None if tombs is None else tombs[lo:hi]
+                if direct:  # the single ideal broker: written and committed at once
+                    self._compress(hi - lo, now)
+                    first = topic.append(sim, p, keys[lo:hi], batch_tombs)
+                    self._emit_produce(sim, topic.id, p, first, keys[lo:hi])
+                    self.acknowledged += hi - lo
+                    for reader in topic.readers:
+                        sim.components[reader].on_append(sim, topic.id, p)
+                    continue
+                if self.queued_total + hi - lo > self.buffer_records:
+                    self._drop(sim, hi - lo, DROP_BUFFER_FULL, topic.id, p)
+                    continue
+                self.number += 1
+                req = Req(self.number, p, keys[lo:hi], batch_tombs, self.next_seq[p], now)
+                self.next_seq[p] += 1
+                self.queues[p].append(req)
+                self.queued_total += req.n
+                self.waiting_n += req.n
+            start = end
+
+    def _sticky_partitions(self, sim: Simulation, topic: TopicRuntime, count: int) -> np.ndarray:
+        """Partitions of ``count`` records without a key, in order (KIP-794)."""
+        weights = self._partition_weights(sim, topic)
+        if self.sticky is None or weights[self.sticky] == 0:
+            self.sticky = sticky_next_partition(float(self.rng.random()), weights, None)
+            self.sticky_bytes = 0
+        out = np.empty(count, dtype=np.int32)
+        previous = 0
+        for point in sticky_switch_points(self.sticky_bytes, count, self.record_bytes, self.batch_records
+                                          * self.record_bytes):
+            out[previous:point] = self.sticky
+            previous = point
+            self.sticky = sticky_next_partition(float(self.rng.random()), weights, self.sticky)
+            self.sticky_bytes = 0
+        out[previous:] = self.sticky
+        self.sticky_bytes += (count - previous) * self.record_bytes
+        return out
+
+    def _partition_weights(self, sim: Simulation, topic: TopicRuntime) -> list[float]:
+        """Adaptive partitioning: a partition whose leader is slow gets proportionally less, one
+        with no leader none (the producer's metadata lists it without a leader)."""
+        if topic.parts is None:
+            return [1.0] * topic.partition_count
+        cluster = sim.components[topic.cluster]
+        out = []
+        for part in topic.parts:
+            if not cluster.serving(part.leader):
+                out.append(0.0)
+            else:
+                out.append(1.0 / cluster.brokers[part.leader].slow)
+        return out
+
+    def _sender_free(self, now: float, n: int) -> bool:
+        """The sender can compress and transmit ``n`` more records within this linger interval."""
+        return self.busy_until <= now + self.linger - n / self.capacity if self.capacity != float("inf") else True
+
+    def _compress(self, n: int, now: float) -> None:
+        _, wire, cpu = batch_cost(n, self.record_bytes, self.ratio, self.cpu_ms_per_mb)
+        self.bytes_compressed += wire
+        self.cpu_s += cpu
+        if self.capacity != float("inf"):
+            self.busy_until = max(self.busy_until, now) + n / self.capacity
+
+    def _drain(self, sim: Simulation, topic: TopicRuntime) -> None:
+        now = sim.kernel.now
+        if self.busy_until < now:
+            self.busy_until = now
+        for p, queue in enumerate(self.queues):
+            while queue:
+                req = queue[0]
+                if req.due > now:
+                    break  # the head is backing off: the partition waits (RecordAccumulator.drain)
+                if self.acks != "0" and self.in_flight[p] >= self.max_in_flight:
+                    break
+                if not self._sender_free(now, req.n):
+                    return
+                queue.popleft()
+                self.queued_total -= req.n
+                if not req.in_log:
+                    self.waiting_n -= req.n
+                self._send(sim, topic, req)
+
+    def _send(self, sim: Simulation, topic: TopicRuntime, req: Req) -> None:
+        now = sim.kernel.now
+        if req.attempts == 0:
+            self._compress(req.n, now)
+        else:
+            self.send_retries += 1
+            self.busy_until += req.n / self.capacity if self.capacity != float("inf") else 0.0
+        req.attempts += 1
+        if topic.parts is None:
+            first = topic.append(sim, req.p, req.keys, req.tombs)
+            self._emit_produce(sim, topic.id, req.p, first, req.keys)
+            self.acknowledged += req.n
+            req.state = "done"
+            for reader in topic.readers:
+                sim.components[reader].on_append(sim, topic.id, req.p)
+            return
+        seq = req.seq if self.idempotent else None
+        outcome, batch = topic.produce(sim, req.p, req.keys, req.tombs, self.id, self.acks, seq,
+                                       req if self.acks == "all" else None)
+        if outcome == APPENDED:
+            assert batch is not None
+            if req.in_log:
+                self.duplicates += req.n  # written again: its first copy is still in the log
+            if req.seq < self.last_written[req.p]:
+                self.reordered += req.n
+                sim.emit({"k": "reorder", "t": now, "node": self.id, "topic": topic.id, "p": req.p, "n": req.n,
+                          "o": batch.first})
+            self.last_written[req.p] = max(self.last_written[req.p], req.seq)
+            self.pending_n += req.n
+            req.in_log = True
+            self._emit_produce(sim, topic.id, req.p, batch.first, req.keys)
+            if self.acks == "all":
+                self._outstanding(req, now)
+            else:
+                req.state = "done"
+                if self.acks == "1":
+                    self.acknowledged += req.n
+            topic.advance_hw(sim, req.p)  # a leader alone in the ISR commits at once
+            return
+        if outcome == DUPLICATE:
+            # The leader has it already (DUPLICATE_SEQUENCE): answered when it is committed.
+            if batch is None:
+                self._done(req, acked=True)
+            else:
+                batch.req = req
+                req.in_log = True
+                self._outstanding(req, now)
+            return
+        if self.acks == "0":
+            self._drop(sim, req.n, DROP_ACKS0_DOWN if outcome == NO_LEADER else outcome, topic.id, req.p)
+            req.state = "done"
+            return
+        self._retry_or_give_up(sim, req, outcome)
+
+    def _outstanding(self, req: Req, now: float) -> None:
+        req.state = "sent"
+        req.sent_at = now
+        self.outstanding[req.number] = req
+        self.in_flight[req.p] += 1
+
+    def _emit_produce(self, sim: Simulation, topic: str, p: int, first: int, keys: np.ndarray) -> None:
+        if sim.record_flow:
+            key = int(keys[0])
+            sim.emit({"k": "produce", "t": sim.kernel.now, "src": self.id, "dst": topic, "p": p, "o": first,
+                      "n": len(keys), "key": key_name(key) if key >= 0 else None})
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def _done(self, req: Req, acked: bool) -> None:
+        if req.state == "sent":
+            del self.outstanding[req.number]
+            self.in_flight[req.p] -= 1
+        req.state = "done"
+        if acked:
+            self.acknowledged += req.n
+
+    def acked(self, sim: Simulation, req: Req) -> None:
+        if req.state == "sent":
+            self._done(req, acked=True)
+
+    def request_failed(self, sim: Simulation, req: Req, error: str, keep_link: Batch | None = None) -> None:
+        """The leader answered with an error, or the connection to it broke."""
+        if keep_link is not None and req.state != "done":
+            keep_link.req = req  # the copy in the log still tells us if it is truncated later
+        if req.state != "sent":
+            return
+        del self.outstanding[req.number]
+        self.in_flight[req.p] -= 1
+        self._retry_or_give_up(sim, req, error)
+
+    def copy_truncated(self, sim: Simulation, req: Req, n: int) -> None:
+        """The copy of ``req`` in the log was truncated by a leader change before it was acknowledged."""
+        self.pending_n -= n
+        if req.state == "done":
+            self._drop(sim, n, f"{GIVE_UP}, then its copy was truncated", sim.components[self.topic].id, req.p)
+            return
+        req.in_log = False
+        if req.state == "queued":
+            self.waiting_n += req.n
+            return
+        del self.outstanding[req.number]
+        self.in_flight[req.p] -= 1
+        self._retry_or_give_up(sim, req, "NotLeaderOrFollower: the leader changed")
+
+    def committed(self, n: int) -> None:
+        self.pending_n -= n
+
+    def lost(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
+        """Records written to a leader were truncated away."""
+        self.pending_n -= n
+        self._drop(sim, n, reason, topic, p)
+
+    def _retry_or_give_up(self, sim: Simulation, req: Req, error: str) -> None:
+        now = sim.kernel.now
+        short = error.split(":")[0]
+        self.errors[short] = self.errors.get(short, 0) + 1
+        req.error = short
+        if req.attempts > self.retries or now + self.backoff - req.created > self.delivery_timeout:
+            req.state = "done"
+            if not req.in_log:
+                reason = f"{GIVE_UP if req.attempts <= self.retries else RETRIES_EXHAUSTED}: {short}"
+                self._drop(sim, req.n, reason, self.topic or "", req.p)
+            return
+        req.state = "queued"
+        req.due = now + self.backoff
+        queue = self.queues[req.p]
+        # Back at the head of its partition's queue, in sequence order (RecordAccumulator.reenqueue).
+        i = 0
+        while i < len(queue) and queue[i].seq < req.seq:
+            i += 1
+        queue.insert(i, req)
+        self.queued_total += req.n
+        if not req.in_log:
+            self.waiting_n += req.n
+        sim.emit({"k": "produce_retry", "t": now, "node": self.id, "topic": self.topic, "p": req.p, "n": req.n,
+                  "error": short, "attempt": req.attempts + 1, "due": req.due})
+
+    def _expire(self, sim: Simulation) -> None:
+        """request.timeout.ms: a request unanswered that long fails (and is retried)."""
+        now = sim.kernel.now
+        while self.outstanding:
+            req = next(iter(self.outstanding.values()))
+            if now - req.sent_at < self.request_timeout:
+                break
+            self.request_failed(sim, req, "request timed out")
+        for queue in self.queues:
+            while queue and now - queue[0].created > self.delivery_timeout and queue[0].due <= now:
+                req = queue.popleft()
+                self.queued_total -= req.n
+                if not req.in_log:
+                    self.waiting_n -= req.n
+                    self._drop(sim, req.n, f"{GIVE_UP}: {req.error or 'waiting in the accumulator'}",
+                               self.topic or "", req.p)
+                req.state = "done"
+
+    def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
+        sim.emit({"k": "drop", "t": sim.kernel.now, "reason": reason, "n": n, "node": self.id, "topic": topic,
+                  "p": p})
+
+    # -- accounting and view ----------------------------------------------------------------
+
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        if self.topic is None:
+            return []
+        dropped = sum(self.dropped.values())
+        return [{"topic": self.topic, "group": None, "producer": self.id,
+                 "produced": self.waiting_n + self.pending_n + dropped, "acknowledged": 0,
+                 "in_flight": self.pending_n, "waiting": self.waiting_n, "dead_lettered": 0,
+                 "dropped": dict(self.dropped)}]
+
+    def metrics(self, sim: Simulation) -> dict[str, Any]:
+        now = max(sim.kernel.now, 1e-9)
+        return {"sent": self.sent, "rate": self.rate, "acks": self.acks, "idempotent": self.idempotent,
+                "acknowledged": self.acknowledged, "duplicates": self.duplicates, "reordered": self.reordered,
+                "send_retries": self.send_retries, "errors": dict(self.errors), "dropped": dict(self.dropped),
+                "accumulated": self.queued_total, "in_flight_requests": len(self.outstanding),
+                "bytes_sent": self.bytes_sent, "bytes_compressed": self.bytes_compressed,
+                "compression_ratio": self.ratio, "cpu_busy": min(1.0, self.cpu_s / now),
+                "max_records_per_s": None if self.capacity == float("inf") else round(self.capacity)}

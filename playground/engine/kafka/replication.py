@@ -1,0 +1,276 @@
+"""One partition replicated across brokers: replicas, leader, ISR, each replica's LEO, the HW.
+
+Rules followed (Kafka's Partition and ReplicaManager; KIP-16 time-based ISR; KIP-101 epochs):
+
+- The leader appends produced batches; each follower fetches from its log end offset (LEO) and
+  receives everything up to the leader's LEO at the time of its fetch.
+- High watermark = the smallest LEO over the in-sync replicas (ISR). Consumers read only below
+  it, and acks=all is acknowledged when it passes the batch.
+- A follower leaves the ISR when it has not caught up with the leader's LEO for
+  replica.lag.time.max.ms (lastCaughtUpTimeMs), and rejoins once its LEO reaches the HW.
+- A new leader keeps its own log; every other replica truncates to the new leader's LEO, so
+  what only the old leader had is gone.
+
+Storage: records up to the HW live in the topic's PartitionLog (what consumers read); the
+batches between the HW and the leader's LEO are kept here, one object per produced batch, so
+replication and truncation cost per batch, not per record. Offsets stay monotonic: when an
+unclean election makes a replica whose LEO is below the HW the leader, the log goes on from the
+old HW and the records in between are reported lost (readers skip them).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+
+class Batch:
+    """A produced batch in the leader's log above the high watermark."""
+
+    __slots__ = ("first", "keys", "tombs", "producer", "seq", "acks", "req", "epoch")
+
+    def __init__(self, first: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str | None,
+                 seq: int | None, acks: str, req: Any, epoch: int) -> None:
+        self.first = first
+        self.keys = keys
+        self.tombs = tombs
+        self.producer = producer
+        self.seq = seq
+        self.acks = acks
+        self.req = req  # the producer's request still waiting for this batch (acks=all), or None
+        self.epoch = epoch
+
+    @property
+    def end(self) -> int:
+        return self.first + len(self.keys)
+
+
+class PartitionState:
+    __slots__ = ("replicas", "leader", "isr", "leo", "caught_up", "fetch_sent", "fetch_upto", "fetch_due",
+                 "hw", "pending", "epoch", "seqs", "lost")
+
+    def __init__(self, replicas: list[int], now: float) -> None:
+        self.replicas = replicas
+        self.leader: int | None = replicas[0]  # the preferred leader: the first replica
+        self.isr = list(replicas)
+        self.leo = dict.fromkeys(replicas, 0)
+        self.caught_up = dict.fromkeys(replicas, now)  # lastCaughtUpTimeMs per follower
+        self.fetch_sent = dict.fromkeys(replicas, now)
+        self.fetch_upto = dict.fromkeys(replicas, 0)  # the leader's LEO when that fetch was sent
+        self.fetch_due = dict.fromkeys(replicas, now)
+        self.hw = 0
+        self.pending: deque[Batch] = deque()
+        self.epoch = 0
+        self.seqs: dict[str, int] = {}  # idempotent producer state: last sequence appended per producer
+        self.lost = 0  # records truncated away, counted
+
+    @property
+    def leader_leo(self) -> int:
+        return self.pending[-1].end if self.pending else self.hw
+
+    def append(self, keys: np.ndarray, tombs: np.ndarray | None, producer: str | None, seq: int | None, acks: str,
+               req: Any) -> Batch:
+        batch = Batch(self.leader_leo, keys, tombs, producer, seq, acks, req, self.epoch)
+        self.pending.append(batch)
+        self.leo[self.leader] = batch.end
+        if producer is not None and seq is not None:
+            self.seqs[producer] = max(seq, self.seqs.get(producer, -1))
+        return batch
+
+    def find_seq(self, producer: str, seq: int) -> Batch | None:
+        for batch in self.pending:
+            if batch.producer == producer and batch.seq == seq:
+                return batch
+        return None
+
+    def new_hw(self) -> int:
+        """min LEO over the ISR (never below the current HW: the HW does not go back)."""
+        return max(self.hw, min(self.leo[r] for r in self.isr)) if self.isr else self.hw
+
+    def view(self, brokers_up: dict[int, bool]) -> dict[str, Any]:
+        return {"leader": self.leader, "replicas": list(self.replicas), "isr": list(self.isr),
+                "leo": self.leader_leo, "hw": self.hw, "epoch": self.epoch,
+                "replica_leo": {str(r): self.leo[r] for r in self.replicas},
+                "offline": self.leader is None or not brokers_up.get(self.leader, False), "lost": self.lost}
+
+
+DROP_UNCLEAN = "unclean leader election truncated it"
+DROP_ACKS1 = "acks=1 and the leader died before followers copied it"
+DROP_ACKS0 = "acks=0 and the leader died before followers copied it"
+
+# Outcomes of a produce request at the partition leader
+APPENDED = "appended"
+DUPLICATE = "duplicate"  # idempotent producer: already in the log (DUPLICATE_SEQUENCE)
+NO_LEADER = "no leader for the partition"
+NOT_ENOUGH_REPLICAS = "NotEnoughReplicas: the ISR is smaller than min.insync.replicas"
+OUT_OF_ORDER = "OutOfOrderSequence: an earlier batch is missing"
+
+
+class ReplicatedTopic:
+    """The replicated side of a topic (mixed into TopicRuntime): ``parts`` is None for a topic
+    with no cluster, which keeps the single ideal broker (every record committed at once)."""
+
+    id: str
+    readers: list[str]
+    parts: list[PartitionState] | None
+    cluster: str | None
+    min_isr: int
+
+    def add_gap(self, reader: str, p: int, start: int, end: int) -> None:
+        """Offsets [start, end) are lost for ``reader``: its fetches skip them (fetch_range)."""
+        gaps = self.gaps.setdefault((reader, p), [])  # type: ignore[attr-defined]
+        gaps.append((start, end))
+
+    def gap_ahead(self, reader: str, p: int, offset: int) -> int:
+        """Records at or after ``offset`` that ``reader`` will skip (already counted as lost)."""
+        return sum(end - max(start, offset) for start, end in self.gaps.get((reader, p), ())  # type: ignore[attr-defined]
+                   if end > offset)
+
+    def fetch_range(self, reader: str, p: int, position: int, handled: int) -> tuple[int, int]:
+        """(position, end) of what ``reader`` may fetch next: up to the HW, or to the next lost
+        range; once nothing before the range is in hand, the position jumps over it (KIP-320: the
+        consumer notices the truncation and goes on where the new leader's log goes on)."""
+        end = self.fetchable_end(p)
+        gaps = self.gaps.get((reader, p))  # type: ignore[attr-defined]
+        while gaps:
+            start, stop = gaps[0]
+            if position < start:
+                return position, min(end, start)
+            if handled < start:
+                return position, position  # a batch below the range is still being processed
+            position = max(position, stop)
+            gaps.pop(0)
+        return position, end
+
+    def fetchable_end(self, p: int) -> int:
+        """The offset below which consumers may read: the high watermark."""
+        return self.logs[p].leo  # type: ignore[attr-defined]  # the readable log ends at the HW
+
+    def leader_leo(self, p: int) -> int:
+        return self.parts[p].leader_leo if self.parts else self.logs[p].leo  # type: ignore[attr-defined]
+
+    def produce(self, sim: Any, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
+                seq: int | None, req: Any) -> tuple[str, Batch | None]:
+        """A produce request reaches partition ``p``'s leader (Kafka's Partition.appendRecordsToLeader).
+
+        acks=all is refused with NotEnoughReplicas when the ISR is smaller than
+        min.insync.replicas (checked before the append, so nothing is written). With a producer
+        id and sequence (idempotence), a sequence already appended is a duplicate and is not
+        written again; one that skips a sequence is refused as out of order.
+        """
+        part = self.parts[p]  # type: ignore[index]
+        cluster = sim.components[self.cluster]
+        if not cluster.serving(part.leader):
+            return NO_LEADER, None
+        if acks == "all" and len(part.isr) < self.min_isr:
+            return NOT_ENOUGH_REPLICAS, None
+        if seq is not None:
+            last = part.seqs.get(producer)
+            if last is not None and seq <= last:
+                return DUPLICATE, part.find_seq(producer, seq)
+            if last is not None and seq > last + 1:
+                return OUT_OF_ORDER, None
+        return APPENDED, part.append(keys, tombs, producer, seq, acks, req)
+
+    def advance_hw(self, sim: Any, p: int) -> None:
+        """Move the HW to the smallest LEO over the ISR and commit what it passes: into the readable
+        log, readers told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR
+        shrank below min.insync.replicas meanwhile: the record stays, the producer retries)."""
+        part = self.parts[p]  # type: ignore[index]
+        cluster = sim.components[self.cluster]
+        if part.leader is None or not cluster.brokers[part.leader].up:
+            return
+        hw = part.new_hw()
+        if hw <= part.hw:
+            return
+        committed = False
+        while part.pending and part.pending[0].end <= hw:
+            batch = part.pending.popleft()
+            part.hw = batch.end
+            self.append(sim, p, batch.keys, batch.tombs)  # type: ignore[attr-defined]
+            committed = True
+            if batch.producer is not None:
+                producer = sim.components[batch.producer]
+                producer.committed(len(batch.keys))
+                if batch.req is not None:
+                    if len(part.isr) < self.min_isr:
+                        producer.request_failed(sim, batch.req, "NotEnoughReplicasAfterAppend")
+                    else:
+                        producer.acked(sim, batch.req)
+                    batch.req = None
+        if committed:
+            for reader in self.readers:
+                sim.components[reader].on_append(sim, self.id, p)
+
+    def leader_lost(self, sim: Any, p: int) -> None:
+        """The partition went offline: requests waiting on its old leader fail (it is gone)."""
+        for batch in self.parts[p].pending:  # type: ignore[index]
+            if batch.req is not None:
+                req, batch.req = batch.req, None
+                sim.components[batch.producer].request_failed(sim, req, NO_LEADER, keep_link=batch)
+
+    def truncate(self, sim: Any, p: int, new_leo: int, unclean: bool) -> int:
+        """A new leader with LEO ``new_leo``: every batch above it is gone from the partition.
+
+        A batch still waiting for acks=all goes back to its producer, which retries it (it was
+        never acknowledged); any other is lost, counted with the reason. Requests waiting on the
+        batches that survive fail too (NOT_LEADER_OR_FOLLOWER: the producer retries; without
+        idempotence the retry writes a duplicate). Returns the number of records lost.
+        """
+        part = self.parts[p]  # type: ignore[index]
+        lost = 0
+        removed_seq: dict[str, int] = {}
+        while part.pending and part.pending[-1].end > new_leo:
+            batch = part.pending.pop()
+            n = len(batch.keys)
+            if batch.first < new_leo:  # keep the part the new leader has (batches align, but be safe)
+                keep = new_leo - batch.first
+                part.pending.append(Batch(batch.first, batch.keys[:keep],
+                                          None if batch.tombs is None else batch.tombs[:keep], batch.producer,
+                                          batch.seq, batch.acks, batch.req, batch.epoch))
+                n -= keep
+            if batch.producer is None:
+                continue
+            if batch.seq is not None:
+                removed_seq[batch.producer] = batch.seq
+            producer = sim.components[batch.producer]
+            if batch.req is not None and batch.first >= new_leo:
+                producer.copy_truncated(sim, batch.req, n)
+                continue
+            reason = DROP_UNCLEAN if unclean else DROP_ACKS0 if batch.acks == "0" else DROP_ACKS1
+            producer.lost(sim, n, reason, self.id, p)
+            lost += n
+        for producer_id, seq in removed_seq.items():
+            part.seqs[producer_id] = seq - 1
+        for batch in part.pending:
+            if batch.req is not None:
+                req, batch.req = batch.req, None
+                sim.components[batch.producer].request_failed(sim, req, "NotLeaderOrFollower: the leader changed",
+                                                              keep_link=batch)
+        if new_leo < part.hw:
+            # Unclean election below the HW: committed records the new leader never had.
+            below = part.hw - new_leo
+            lost += below
+            part.seqs.clear()  # the producers' state went with them (UnknownProducerId)
+            for reader in self.readers:
+                # Readers that can skip a truncated range count what they had not read as lost;
+                # until then the range stays readable here (see "left" in the module docstring).
+                hook = getattr(sim.components[reader], "on_truncate", None)
+                if hook is not None:
+                    hook(sim, self.id, p, new_leo, part.hw, DROP_UNCLEAN)
+            for r in part.replicas:
+                part.leo[r] = min(part.leo[r], new_leo)
+            part.leo[part.leader] = part.hw  # offsets go on from the old HW (see the module docstring)
+            sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_UNCLEAN, "n": below, "node": self.id,
+                      "topic": self.id, "p": p, "below_hw": True})
+        part.lost += lost
+        return lost
+
+    def replication_views(self, sim: Any) -> list[dict[str, Any]] | None:
+        if not self.parts:
+            return None
+        cluster = sim.components[self.cluster]
+        up = {b: broker.up for b, broker in cluster.brokers.items()}
+        return [part.view(up) for part in self.parts]

@@ -1,0 +1,194 @@
+// Apache Pulsar cards. A topic shows its ledgers (open, closed, offloaded) and bytes resident in
+// BookKeeper versus offloaded to tiered storage; a subscription its type, backlog, cursors and
+// (key_shared) hash ranges; consumers each one's receiver queue and permits, failover
+// active/standby, and a refused exclusive consumer's error.
+import { h, fmtInt, fmtCompact } from "../dom.js";
+
+function put(el, text) {
+  const s = String(text);
+  if (el.textContent !== s) el.textContent = s;
+}
+
+function bar(label, cls) {
+  const fill = h("div", { class: `pls-bar-fill ${cls}` });
+  const num = h("span", { class: "pls-bar-num" }, "0");
+  const row = h("div", { class: "pls-bar" }, h("span", { class: "pls-bar-label" }, label),
+    h("div", { class: "pls-bar-track" }, fill), num);
+  return {
+    row,
+    set(value, max, text) {
+      fill.style.width = `${Math.min(100, (100 * (value || 0)) / Math.max(1, max))}%`;
+      put(num, text ?? fmtCompact(value || 0));
+    },
+  };
+}
+
+function note(cls = "", text = "") {
+  return h("div", { class: `pls-note ${cls}` }, text);
+}
+
+function bytes(n) {
+  if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${n} B`;
+}
+
+export const cards = {
+  pulsar_producer: {
+    summary(p) {
+      return `${fmtInt(p.rate)} msg/s${p.keys ? ` · ${fmtInt(p.keys)} keys` : ""}`;
+    },
+    preview(slot) {
+      slot.replaceChildren();
+    },
+    live(slot) {
+      const sent = h("span", { class: "pls-big" }, "0");
+      slot.replaceChildren(h("div", { class: "pls-row" }, sent, h("span", { class: "pls-note" }, "sent")));
+      return { update(s) { if (s) put(sent, fmtInt(s.sent)); } };
+    },
+  },
+
+  pulsar_topic: {
+    summary(p) {
+      const parts = [p.partitions ? `${p.partitions} partitions` : "non-partitioned"];
+      if (p.offload_threshold_mb >= 0) parts.push(`offload > ${p.offload_threshold_mb} MB`);
+      return parts.join(" · ");
+    },
+    size() {
+      return { width: 264 };
+    },
+    preview(slot, data) {
+      const p = data.params || {};
+      slot.replaceChildren(note("", `retention ${p.retention_minutes ?? 0} min / ${p.retention_mb ?? 0} MB`));
+    },
+    live(slot) {
+      const bk = bar("BookKeeper", "is-bk");
+      const tiered = bar("tiered", "is-tiered");
+      const ledgers = h("div", { class: "pls-ledgers" });
+      const foot = note();
+      const dead = note("is-dead");
+      slot.replaceChildren(bk.row, tiered.row, ledgers, foot, dead);
+      let sig = "";
+      return {
+        update(s) {
+          if (!s) return;
+          const max = Math.max(1, s.bookkeeper_bytes + s.offloaded_bytes);
+          bk.set(s.bookkeeper_bytes, max, bytes(s.bookkeeper_bytes));
+          tiered.set(s.offloaded_bytes, max, bytes(s.offloaded_bytes));
+          const led = (s.partitions?.[0]?.ledgers || []);
+          const next = JSON.stringify(led.map((l) => [l.id, l.state, l.in_bookkeeper]));
+          if (next !== sig) {
+            sig = next;
+            ledgers.replaceChildren(...led.map((l) => h("span", {
+              class: `pls-ledger is-${l.state} ${l.in_bookkeeper ? "" : "is-gone"}`,
+              title: `ledger ${l.id}: ${l.entries} entries, ${bytes(l.bytes)}, ${l.state}${l.in_bookkeeper ? "" : ", deleted from BookKeeper"}`,
+            })));
+          }
+          put(foot, `${fmtInt(s.stored_entries)} stored · ${fmtInt(s.deleted_ledgers)} ledgers deleted · backlog ${fmtCompact(s.backlog)}`);
+          put(dead, s.count ? `${fmtInt(s.count)} dead letters in` : "");
+        },
+      };
+    },
+  },
+
+  pulsar_subscription: {
+    summary(p) {
+      const parts = [p.type || "exclusive", `${p.ack_mode || "individual"} ack`];
+      if (p.ack_timeout_ms) parts.push(`ackTimeout ${p.ack_timeout_ms} ms`);
+      return parts.join(" · ");
+    },
+    size() {
+      return { width: 264 };
+    },
+    preview(slot, data) {
+      const p = data.params || {};
+      slot.replaceChildren(note("", `nack delay ${p.nack_redelivery_delay_ms ?? 60000} ms · DLQ after ${p.max_redeliver_count ?? 3} redeliveries`));
+    },
+    live(slot) {
+      const waiting = bar("backlog", "is-ready");
+      const unacked = bar("unacked", "is-unacked");
+      const ranges = h("div", { class: "pls-ranges" });
+      const foot = note();
+      const err = note("is-warn");
+      slot.replaceChildren(waiting.row, unacked.row, ranges, foot, err);
+      let peak = 10;
+      let sig = "";
+      return {
+        update(s) {
+          if (!s) return;
+          peak = Math.max(peak, s.backlog);
+          waiting.set(s.waiting, peak);
+          unacked.set(s.unacked, peak);
+          const next = JSON.stringify(s.hash_ranges || []);
+          if (next !== sig) {
+            sig = next;
+            ranges.replaceChildren(...(s.hash_ranges || []).map((r, i) => h("span", {
+              class: `pls-range pls-c${i % 6}`,
+              style: { flexGrow: String(Math.max(1, r.to - r.from)) },
+              title: `${r.from}–${r.to}: ${r.consumer}`,
+            }, r.consumer.split("/").pop())));
+          }
+          const parts = [`${fmtInt(s.acked)} acked`];
+          if (s.duplicates) parts.push(`${fmtInt(s.duplicates)} redelivered`);
+          if (s.rewinds) parts.push(`${fmtInt(s.rewinds)} rewinds`);
+          if (s.dead_lettered) parts.push(`${fmtInt(s.dead_lettered)} to DLQ`);
+          if (s.acked_unprocessed) parts.push(`${fmtInt(s.acked_unprocessed)} acked cumulatively unprocessed`);
+          put(foot, parts.join(" · "));
+          put(err, s.errors?.length ? s.errors[s.errors.length - 1].error : "");
+        },
+      };
+    },
+  },
+
+  pulsar_consumer: {
+    summary(p) {
+      return `${fmtInt(p.consumers)} × ${p.processing_ms} ms · queue ${fmtInt(p.receiver_queue_size)}`;
+    },
+    preview(slot) {
+      slot.replaceChildren();
+    },
+    live(slot) {
+      const list = h("div", { class: "pls-members" });
+      const foot = note();
+      slot.replaceChildren(list, foot);
+      const rows = new Map();
+      return {
+        update(s) {
+          if (!s) return;
+          const seen = new Set();
+          for (const m of s.members || []) {
+            if (m.state === "killed" || m.state === "closed") continue;
+            seen.add(m.id);
+            let row = rows.get(m.id);
+            if (!row) {
+              const b = bar(m.id, "is-credit");
+              const tag = h("span", { class: "pls-tag" });
+              row = { b, tag, el: h("div", { class: "pls-member" }, b.row, tag) };
+              rows.set(m.id, row);
+              list.append(row.el);
+            }
+            row.b.set(m.queued, m.queue_size, `q ${m.queued} · permits ${m.permits}`);
+            const label = m.state === "refused" ? m.error : m.state + (m.partitions.length ? ` ${m.partitions.join(" ")}` : "");
+            put(row.tag, label);
+            row.el.classList.toggle("is-refused", m.state === "refused");
+            row.el.classList.toggle("is-standby", m.state === "standby");
+          }
+          for (const [id, row] of rows) {
+            if (!seen.has(id)) {
+              row.el.remove();
+              rows.delete(id);
+            }
+          }
+          put(foot, `${fmtInt(s.acked)} acked${s.nacked ? ` · ${fmtInt(s.nacked)} nacked` : ""}`);
+        },
+      };
+    },
+  },
+};
+
+/** "DLQ" on a subscription's edge to its dead-letter topic; the subscription type on the way in. */
+export function edgeLabel(edge) {
+  if (edge.sourceType === "pulsar_subscription" && edge.targetType === "pulsar_topic") return "DLQ";
+  if (edge.sourceType === "pulsar_topic" && edge.targetType === "pulsar_subscription") return edge.targetParams?.type || "exclusive";
+  return null;
+}

@@ -8,6 +8,7 @@ from these declarations, so adding a system means adding a module, not editing f
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -304,7 +305,8 @@ def register_system(system: SystemTraits) -> SystemTraits:
 
 def systems() -> list[SystemTraits]:
     _load_systems()
-    return list(_SYSTEMS.values())
+    return sorted(_SYSTEMS.values(), key=lambda s: min((_system_rank(get_node_type(t).__module__)
+                                                         for t in s.node_types), default=99))
 
 
 _FLOW_KINDS: set[str] = set()
@@ -322,8 +324,9 @@ def flow_kinds() -> frozenset[str]:
 
 
 def node_types() -> list[type[NodeType]]:
+    """Every node type, system by system (SYSTEM_PACKAGES), in each in registration order."""
     _load_systems()
-    return list(_REGISTRY.values())
+    return sorted(_REGISTRY.values(), key=lambda t: _system_rank(t.__module__))
 
 
 def get_node_type(name: str) -> type[NodeType]:
@@ -331,14 +334,20 @@ def get_node_type(name: str) -> type[NodeType]:
     return _REGISTRY[name]
 
 
+#: the system packages, in the order the palette, the schema and the comparison matrix show them
+SYSTEM_PACKAGES = ("kafka", "rabbitmq", "redisx", "sqs", "gcp_pubsub", "pulsar")
+
+
 def _load_systems() -> None:
     # Importing a system's package registers its node types.
-    from playground.engine import gcp_pubsub as _gcp_pubsub  # noqa: F401
-    from playground.engine import kafka  # noqa: F401
-    from playground.engine import pulsar as _pulsar  # noqa: F401
-    from playground.engine import rabbitmq as _rabbitmq  # noqa: F401
-    from playground.engine import redisx as _redisx  # noqa: F401
-    from playground.engine import sqs as _sqs  # noqa: F401
+    for package in SYSTEM_PACKAGES:
+        importlib.import_module(f"playground.engine.{package}")
+
+
+def _system_rank(module: str) -> int:
+    parts = module.split(".")
+    package = parts[2] if len(parts) > 2 else ""
+    return SYSTEM_PACKAGES.index(package) if package in SYSTEM_PACKAGES else len(SYSTEM_PACKAGES)
 
 
 @dataclass(frozen=True)

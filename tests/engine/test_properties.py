@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from playground import engine
-from tests.engine.factories import conserved, kafka_doc
+from tests.engine.factories import assert_restored_continues_identically, conserved, kafka_doc
 
 params = st.fixed_dictionaries({
     "rate": st.sampled_from([0.0, 10.0, 150.0, 2000.0]),
@@ -128,10 +128,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
     sim = engine.Simulation(engine.parse_document(kafka_doc(**p)), seed)
     for _ in range(split):
         sim.advance(0.2)
-    sim.drain_events()
-    restored = engine.Simulation.restore(sim.snapshot())
-    for _ in range(20):
-        sim.advance(0.2)
-        restored.advance(0.2)
-    assert sim.drain_events() == restored.drain_events()
-    assert sim.metrics() == restored.metrics()
+    assert_restored_continues_identically(sim, steps=20, dt=0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground import engine
+from tests.engine.factories import stream_conserved as conserved  # noqa: F401  (re-exported)
 
 
 def node(node_id: str, type_: str, **params: Any) -> dict[str, Any]:
@@ -51,11 +52,6 @@ def pubsub_doc(*, rate: float = 50.0, keys: int = 0, size: int = 1024, delivery:
 
 def sim(document: dict[str, Any], seed: int = 7) -> engine.Simulation:
     return engine.Simulation(engine.parse_document(document), seed)
-
-
-def conserved(stream: dict[str, Any]) -> bool:
-    return stream["produced"] == (stream["acknowledged"] + stream["in_flight"] + stream["waiting"]
-                                  + stream["dead_lettered"] + sum(stream["dropped"].values()))
 
 
 def run(document: dict[str, Any], seconds: float = 10.0, step: float = 0.25, seed: int = 7, check=None):

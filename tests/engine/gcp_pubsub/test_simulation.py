@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from playground import engine, examples
 from playground.engine.gcp_pubsub.runtime import DROP_NO_SUBSCRIPTION
 from playground.engine.gcp_pubsub.subscription import DROP_RETENTION
+from tests.engine.factories import assert_restored_continues_identically
 from tests.engine.gcp_pubsub.factories import conserved, pubsub_doc, run, sim, stream
 
 
@@ -281,10 +282,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
     s = engine.Simulation(engine.parse_document(pubsub_doc(**p)), seed)
     for _ in range(split):
         s.advance(0.5)
-    s.drain_events()
-    restored = engine.Simulation.restore(s.snapshot())
-    for _ in range(8):
-        s.advance(0.5)
-        restored.advance(0.5)
-    assert s.drain_events() == restored.drain_events()
-    assert s.metrics() == restored.metrics()
+    assert_restored_continues_identically(s, steps=8, dt=0.5)

@@ -4,6 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine, examples
+from tests.engine.factories import assert_restored_continues_identically
 from tests.engine.pulsar.factories import conserved, pulsar_doc, run, sim, stream
 
 
@@ -227,10 +228,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
     s = engine.Simulation(engine.parse_document(pulsar_doc(**p)), seed)
     for _ in range(split):
         s.advance(0.5)
-    s.drain_events()
-    restored = engine.Simulation.restore(s.snapshot())
-    for _ in range(8):
-        s.advance(0.5)
-        restored.advance(0.5)
-    assert s.drain_events() == restored.drain_events()
-    assert s.metrics() == restored.metrics()
+    assert_restored_continues_identically(s, steps=8, dt=0.5)

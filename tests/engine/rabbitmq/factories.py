@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground import engine
+from tests.engine.factories import stream_conserved
 
 
 def node(node_id: str, type_: str, **params: Any) -> dict[str, Any]:
@@ -49,6 +50,4 @@ def work_queue_doc(*, rate: float = 100.0, consumers: int = 2, prefetch: int = 1
     return doc(nodes, edges)
 
 
-def conserved(stream: dict[str, Any]) -> bool:
-    return stream["produced"] == (stream["acknowledged"] + stream["in_flight"] + stream["waiting"]
-                                  + stream["dead_lettered"] + sum(stream["dropped"].values()))
+conserved = stream_conserved

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine
+from tests.engine.factories import assert_restored_continues_identically
 from tests.engine.rabbitmq.factories import conserved, work_queue_doc
 
 params = st.fixed_dictionaries({
@@ -67,10 +68,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
     sim = engine.Simulation(engine.parse_document(work_queue_doc(**p)), seed)
     for _ in range(split):
         sim.advance(0.2)
-    sim.drain_events()
-    restored = engine.Simulation.restore(sim.snapshot())
-    for _ in range(10):
-        sim.advance(0.2)
-        restored.advance(0.2)
-    assert sim.drain_events() == restored.drain_events()
-    assert sim.metrics() == restored.metrics()
+    assert_restored_continues_identically(sim, steps=10, dt=0.2)

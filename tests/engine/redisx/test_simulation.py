@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from playground import engine, examples
 from playground.engine.redisx.consumers import DROP_NO_DLQ, DROP_TRIMMED_UNREAD
 from playground.engine.redisx.runtime import DROP_BUFFER_LIMIT, DROP_DISCONNECTED, DROP_NO_SUBSCRIBER
+from tests.engine.factories import assert_restored_continues_identically
 from tests.engine.redisx.factories import conserved, pubsub_doc, run, sim_of, stream_doc
 
 
@@ -240,10 +241,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split):
     sim = sim_of(mixed_doc(p), seed)
     for _ in range(split):
         sim.advance(0.2)
-    sim.drain_events()
-    restored = engine.Simulation.restore(sim.snapshot())
-    for _ in range(15):
-        sim.advance(0.2)
-        restored.advance(0.2)
-    assert sim.drain_events() == restored.drain_events()
-    assert sim.metrics() == restored.metrics()
+    assert_restored_continues_identically(sim, steps=15, dt=0.2)

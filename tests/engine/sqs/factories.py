@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground import engine
+from tests.engine.factories import stream_conserved as conserved  # noqa: F401  (re-exported)
 
 
 def node(node_id: str, type_: str, **params: Any) -> dict[str, Any]:
@@ -41,11 +42,6 @@ def queue_sim(*, queue: dict[str, Any] | None = None, producer: dict[str, Any] |
         nodes.append(node("dlq", "sqs_queue", **dlq))
         edges.append(edge("q", "dlq"))
     return sim(nodes, edges, seed)
-
-
-def conserved(stream: dict[str, Any]) -> bool:
-    return stream["produced"] == (stream["acknowledged"] + stream["in_flight"] + stream["waiting"]
-                                  + stream["dead_lettered"] + sum(stream["dropped"].values()))
 
 
 def stream(s: engine.Simulation, **names: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine
+from tests.engine.factories import assert_restored_continues_identically
 from tests.engine.sqs.factories import conserved, doc, edge, node
 
 params = st.fixed_dictionaries({
@@ -103,10 +104,4 @@ def test_snapshot_at_any_moment_resumes_identically(p, seed, split, commands):
                 except engine.CommandError:
                     pass
         sim.advance(0.5)
-    sim.drain_events()
-    restored = engine.Simulation.restore(sim.snapshot())
-    for _ in range(10):
-        sim.advance(0.5)
-        restored.advance(0.5)
-    assert sim.drain_events() == restored.drain_events()
-    assert sim.metrics() == restored.metrics()
+    assert_restored_continues_identically(sim, steps=10, dt=0.5)

@@ -380,8 +380,12 @@ class App {
   receive(msg) {
     switch (msg.type) {
       case "hello":
+        // A room with no simulation: a fresh room, or a server that restarted under us. The
+        // graph stays as the person left it; the next Run loads it into this room again.
         this.setController(!!msg.controller);
         this.hasSimulation = false;
+        this.loadedFingerprint = null;
+        this.controls.setState({ running: false, tick: 0, ...(msg.state || {}) });
         break;
       case "snapshot":
         this.setController(!!msg.controller);

@@ -72,14 +72,10 @@ def _ensure_bundle() -> None:
         _unavailable("static/dist/main.js is missing: run `npm ci && npm run build` first")
 
 
-@pytest.fixture(scope="session")
-def daphne_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a Daphne serving playground.asgi:application on a fresh SQLite file."""
-    _ensure_bundle()
-    tmp = tmp_path_factory.mktemp("daphne")
+def migrated_env(tmp: Path) -> dict[str, str]:
+    """The environment of a Daphne on a fresh, migrated SQLite file in ``tmp``."""
     env = {**os.environ, "FANOUT_SQLITE_PATH": str(tmp / "db.sqlite3"), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # manage.py and asgi.py set their own
-    bin_dir = Path(sys.executable).parent
     subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],
         cwd=ROOT,
@@ -87,12 +83,15 @@ def daphne_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    log = tmp / "daphne.log"
-    daphne = bin_dir / "daphne"
+    return env
+
+
+def start_daphne(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Daphne serving playground.asgi:application on 127.0.0.1:port, listening when this returns."""
+    daphne = Path(sys.executable).parent / "daphne"
     if not daphne.exists():
         daphne = ROOT / ".venv/bin/daphne"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [str(daphne), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
             cwd=ROOT,
@@ -100,16 +99,30 @@ def daphne_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    _wait_for_port(port, proc, log)
+    return proc
+
+
+def stop_daphne(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
     try:
-        _wait_for_port(port, proc, log)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def daphne_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a Daphne serving playground.asgi:application on a fresh SQLite file."""
+    _ensure_bundle()
+    tmp = tmp_path_factory.mktemp("daphne")
+    port = _free_port()
+    proc = start_daphne(port, migrated_env(tmp), tmp / "daphne.log")
+    try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_daphne(proc)
 
 
 @pytest.fixture(scope="module")

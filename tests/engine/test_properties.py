@@ -63,6 +63,14 @@ class KafkaRun(RuleBasedStateMachine):
             member = data.draw(st.sampled_from(alive))
             self.sim.apply({"op": "slow_consumer", "group": "group", "member": member, "factor": factor})
 
+    @rule()
+    def redrive(self):
+        if "dlq" in self.sim.components:
+            try:
+                self.sim.apply({"op": "redrive", "node": "dlq"})
+            except engine.CommandError:
+                pass  # nothing waiting to be redriven
+
     @invariant()
     def clock_never_goes_back(self):
         assert self.sim.now >= self.last_t

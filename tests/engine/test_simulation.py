@@ -306,3 +306,26 @@ def test_restart_after_ms_is_checked():
     sim = simulation()
     with pytest.raises(engine.CommandError, match="after_ms must be"):
         sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": -1})
+
+
+def test_redrive_sends_dead_letters_back_to_their_partition_as_new_records():
+    """Kafka has no built-in redrive: a redrive app produces each dead letter again, with its
+    key, to the partition it came from; the DLQ topic keeps its records."""
+    sim = simulation(rate=100, poison_rate=0.2, max_attempts=1, partitions=3)
+    run(sim, 3.0)
+    before = sim.metrics()
+    dead = before["nodes"]["dlq"]["count"]
+    assert dead > 0
+    sim.drain_events()
+    sim.apply({"op": "redrive", "node": "dlq"})
+    after = sim.metrics()
+    redrives = [e for e in sim.drain_events() if e["k"] == "redrive"]
+    assert sum(e["n"] for e in redrives) == dead == after["nodes"]["dlq"]["redriven"]
+    assert after["nodes"]["topic"]["leo"] == before["nodes"]["topic"]["leo"] + dead
+    assert after["nodes"]["dlq"]["count"] == dead  # the dead letter topic keeps its records
+    assert conserved(after)
+    run(sim, 3.0)
+    assert conserved(sim.metrics())
+    with pytest.raises(engine.CommandError, match="no dead letters waiting"):
+        sim.apply({"op": "redrive", "node": "dlq"})
+        sim.apply({"op": "redrive", "node": "dlq"})

@@ -591,7 +591,7 @@ class GroupRuntime(Runtime):
             return
         if not dup:
             self.dead_lettered[topic] += 1
-        sim.components[self.dlq].add({k: v for k, v in entry.items() if k != "k"})
+        sim.components[self.dlq].add({k: v for k, v in entry.items() if k != "k"}, key_index=key)
         sim.emit(entry)
 
     def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import Runtime
+from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.log import PartitionLog
 from playground.engine.kafka.producer import ProducerRuntime  # noqa: F401  (moved to producer.py)
 from playground.engine.kafka.replication import PartitionState, ReplicatedTopic
@@ -84,18 +84,50 @@ class TopicRuntime(ReplicatedTopic, Runtime):
 
 
 class DlqRuntime(Runtime):
-    """A dead letter topic: what was given up on, why, and after how many attempts."""
+    """A dead letter topic: what was given up on, why, and after how many attempts.
+
+    Redrive is what a small redrive application does (Kafka has none built in): it reads the
+    dead letters and produces each again, with its key, to the partition it came from, as a new
+    record at the end of the log. The dead letter topic keeps its records (a Kafka log deletes
+    nothing on read); ``redriven`` counts what was sent back.
+    """
 
     RECENT = 50
+    MAX_PENDING = 200_000  # dead letters remembered for redrive; older ones can no longer be sent back
+    commands = {"redrive": "cmd_redrive"}
+    command_labels = {"redrive": "Redrive"}
 
     def __init__(self, node_id: str) -> None:
         self.id = node_id
         self.count = 0
+        self.redriven = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=self.RECENT)
+        self.pending: deque[tuple[str, int, int]] = deque(maxlen=self.MAX_PENDING)
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: dict[str, Any], key_index: int = -1) -> None:
         self.count += 1
         self.recent.append(entry)
+        if not entry.get("duplicate"):
+            self.pending.append((entry["topic"], entry["p"], key_index))
+
+    def cmd_redrive(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Send every dead letter not yet redriven back to its topic and partition."""
+        if not self.pending:
+            raise CommandError(f"{self.id!r} has no dead letters waiting to be redriven")
+        batches: dict[tuple[str, int], list[int]] = {}
+        for topic, p, key in self.pending:
+            if getattr(sim.components[topic], "cluster", None):
+                raise CommandError("redrive into a replicated topic (one on a Kafka cluster) is not modelled yet")
+            batches.setdefault((topic, p), []).append(max(key, 0))
+        for (topic_id, p), keys in batches.items():
+            topic = sim.components[topic_id]
+            first = topic.append(sim, p, np.array(keys, dtype=np.int32))
+            sim.emit({"k": "redrive", "t": sim.kernel.now, "src": self.id, "dst": topic_id, "p": p, "o": first,
+                      "n": len(keys)})
+            for reader in topic.readers:
+                sim.components[reader].on_append(sim, topic_id, p)
+        self.redriven += len(self.pending)
+        self.pending.clear()
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
-        return {"count": self.count, "recent": list(self.recent)}
+        return {"count": self.count, "recent": list(self.recent), "redriven": self.redriven}

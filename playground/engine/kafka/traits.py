@@ -15,11 +15,12 @@ register_system(SystemTraits(
                      "processing.", "starter"),
         "retention": ("The log keeps records for its retention time or size whether read or not; each group "
                       "keeps its own offsets, so another group reads the same records again.",
-                      "compare-queue-vs-pubsub"),
+                      "kafka-retention"),
         "routing": ("None in the broker: the producer picks the topic and the key picks the partition; "
                     "consumers read whole partitions and filter for themselves.", "reference"),
         "dlq": ("No built-in dead-letter queue: the consumer retries with backoff, then produces the record "
-                "to a dead-letter topic with why and after how many attempts.", "starter"),
+                "to a dead-letter topic with why and after how many attempts; a redrive app produces them "
+                "back to their partitions.", "starter"),
         "scaling": ("The partition: each one is read by exactly one member of a group, so members beyond the "
                     "partition count sit idle.", "starter"),
         "push_pull": ("Pull: consumers poll, at most max.poll.records at a time, so a slow consumer only "

@@ -11,12 +11,21 @@ export function shortMember(id, groupId) {
   return m ? `C${m[1]}` : s;
 }
 
-/** A "topic/p" reference as a coloured chip "P<p>". */
+/** A "topic/p" reference as a coloured chip "P<p>"; what other systems assign (a partition
+ * name like "p0", a hash range) is shown as it is, on a neutral chip. */
 export function partitionChip(ref, extraClass = "") {
-  const p = Number(String(ref).split("/").pop());
+  const text = String(ref);
+  const tail = text.split("/").pop();
+  const p = /^p?(\d+)$/i.test(tail) ? Number(tail.replace(/^p/i, "")) : NaN;
+  const known = Number.isInteger(p);
   return h(
     "span",
-    { class: `chip ${extraClass}`, style: { background: partitionColor(p) }, title: ref, "data-partition": ref },
-    `P${p}`,
+    {
+      class: `chip ${extraClass}`,
+      style: { background: known ? partitionColor(p) : "#64748b" },
+      title: text,
+      "data-partition": text,
+    },
+    known ? `P${p}` : tail,
   );
 }

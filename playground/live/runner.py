@@ -85,18 +85,9 @@ class Runner(Protocol):
     def subscribe(self, listener: Listener) -> Callable[[], None]: ...
 
 
-def channel_layer_publisher(room: str) -> Publish:
-    """Publish to the room's channel-layer group (the layer is looked up at send time)."""
-    from channels.layers import get_channel_layer
-
-    group = protocol.group_name(room)
-
-    async def publish(message: Message) -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            await layer.group_send(group, message)
-
-    return publish
+async def _nowhere(message: Message) -> None:
+    """The embedded runner's frames reach viewers through its subscribers (the fan-out hub of
+    this process), not through a channel-layer group: nothing else to publish to."""
 
 
 def tick_seconds_setting() -> float:
@@ -119,7 +110,7 @@ class EmbeddedRunner:
         default_seed: int = DEFAULT_SEED,
     ) -> None:
         self.room = room
-        self._publish_to_layer = publish or channel_layer_publisher(room)
+        self._publish_to_layer = publish or _nowhere
         self.tick_seconds = tick_seconds if tick_seconds is not None else tick_seconds_setting()
         self.budget_seconds = self.tick_seconds * TICK_BUDGET_SHARE
         self.default_seed = default_seed

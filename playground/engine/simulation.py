@@ -14,7 +14,7 @@ from typing import Any
 from playground.engine.component import CommandError
 from playground.engine.document import Document
 from playground.engine.kernel import Kernel
-from playground.engine.registry import get_node_type, node_types
+from playground.engine.registry import flow_kinds, get_node_type, node_types
 
 SNAPSHOT_FORMAT = 1
 MAX_ADVANCE = 3600.0  # simulated seconds one advance call may cover
@@ -26,6 +26,7 @@ class Simulation:
         self.document = document
         self.seed = int(seed)
         self.record_flow = record_flow
+        self._flow_kinds = flow_kinds()
         self.kernel = Kernel(self.seed)
         self.components: dict[str, Any] = {}
         self.command_log: list[tuple[float, dict[str, Any]]] = []
@@ -61,7 +62,10 @@ class Simulation:
         kernel.now = until
 
     def emit(self, event: dict[str, Any]) -> None:
-        self._events.append(event)
+        """Record an event for whoever drains them. Without ``record_flow`` (headless runs) the
+        bulk kinds are not kept at all: they are counted in the metrics already."""
+        if self.record_flow or event["k"] not in self._flow_kinds:
+            self._events.append(event)
 
     def drain_events(self) -> list[dict[str, Any]]:
         events, self._events = self._events, []

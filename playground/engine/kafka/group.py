@@ -50,7 +50,7 @@ import numpy as np
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.partitioner import key_name
-from playground.engine.kafka.storage import DROP_RETENTION
+from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
 from playground.engine.kernel import uniform_hash
 
 if TYPE_CHECKING:
@@ -509,14 +509,33 @@ class GroupRuntime(Runtime):
         handled = self.handled[tp]
         offsets = np.arange(first, end, dtype=np.int64)
         failed = self._fails(p, offsets, 1)
+        log = sim.components[topic].logs[p]
+        if log.config.compacts:
+            # Offsets compaction removed are gaps a fetch skips: never delivered, so never
+            # processed; the ones this group had not handled yet were lost to a newer record of
+            # their key (looked up as the batch completes, not as it was fetched).
+            live = log.live(first, end)
+            gone = ~live
+            gone[:max(0, min(end, handled) - first)] = False
+            lost = int(gone.sum())
+            if lost:
+                drops = self.dropped[topic]
+                drops[DROP_COMPACTION] = drops.get(DROP_COMPACTION, 0) + lost
+            failed &= live
+            skipped = int((~live).sum())
+        else:
+            live = None
+            skipped = 0
         n = end - first
         n_failed = int(failed.sum())
-        self.processed += n
+        self.processed += n - skipped
         duplicates = max(0, min(end, handled) - first)
-        self.duplicates += duplicates
-        self.acked[topic] += int((~failed[duplicates:]).sum()) if duplicates < n else 0
+        self.duplicates += int(live[:duplicates].sum()) if live is not None else duplicates
+        new_ok = ~failed[duplicates:]
+        if live is not None:
+            new_ok &= live[duplicates:]
+        self.acked[topic] += int(new_ok.sum()) if duplicates < n else 0
         if n_failed:
-            log = sim.components[topic].logs[p]
             for o in offsets[failed].tolist():
                 self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
         self.handled[tp] = max(handled, end)

@@ -156,3 +156,16 @@ def test_tombstone_share_zero_leaves_the_producer_random_stream_untouched():
     a.advance(3.0)
     b.advance(3.0)
     assert a.components["topic"].leo_total() == b.components["topic"].leo_total()
+
+
+def test_a_lagging_reader_of_a_compacted_topic_skips_the_gaps_and_loses_the_replaced_records():
+    """Compaction keeps offsets but removes replaced records: a consumer's fetch returns the
+    records that remain, so a group that falls behind never sees the older values of a key."""
+    sim = storage_sim(readers=1, rate=1000.0, keys=5, partitions=1, processing_ms=5.0, cleanup_policy="compact",
+                      segment_bytes=2000, cleaner_backoff_ms=500)
+    sim.advance(20.0)
+    (stream,) = [s for s in sim.streams() if s.get("group") == "group0"]
+    group = sim.metrics()["nodes"]["group0"]
+    assert stream["dropped"][DROP_COMPACTION] > 0
+    assert group["processed"] < sim.components["group0"].handled[("topic", 0)]
+    conserved(sim)

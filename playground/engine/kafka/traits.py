@@ -12,7 +12,7 @@ register_system(SystemTraits(
                      "and are read in offset order; there is no order across partitions.", "starter"),
         "delivery": ("At least once with commits after processing or auto-commit (a crash re-delivers the "
                      "uncommitted records as duplicates); at most once when offsets are committed before "
-                     "processing.", "starter"),
+                     "processing.", "kafka-delivery-semantics"),
         "retention": ("The log keeps records for its retention time or size whether read or not; each group "
                       "keeps its own offsets, so another group reads the same records again.",
                       "kafka-retention"),

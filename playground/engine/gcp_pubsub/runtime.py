@@ -37,12 +37,6 @@ class Message:
         self.topic = topic
         self.attrs = attrs
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 def key_index(key: str | None) -> int:

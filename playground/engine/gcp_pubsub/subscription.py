@@ -54,12 +54,6 @@ class Copy:
         self.last_fail: str | None = None
         self.client_acked = False
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class Lease:
@@ -72,12 +66,6 @@ class Lease:
         self.received = received
         self.held = True
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class SubscriptionRuntime(Runtime):
@@ -481,12 +469,6 @@ class Member:
         self.processed = 0
         self.sub: str | None = None
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class SubscriberRuntime(Runtime):

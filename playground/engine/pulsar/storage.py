@@ -26,12 +26,6 @@ class Ledger:
         self.offloaded_at: float | None = None
         self.bk_deleted = False
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
     @property
     def end(self) -> int:

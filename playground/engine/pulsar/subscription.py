@@ -47,12 +47,6 @@ class Cursor:
         self.redeliveries: dict[int, int] = {}
         self.delivered_upto = start
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
     def add_replay(self, pos: int) -> None:
         if pos not in self.in_replay:
@@ -444,12 +438,6 @@ class Member:
         self.error: str | None = None
         self.sub: str | None = None
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class ConsumerRuntime(Runtime):

@@ -32,7 +32,6 @@ directly. The rules, from the RabbitMQ documentation and the classic queue's sou
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 from playground.engine.rabbitmq.deadletter import Death
 
@@ -69,12 +68,6 @@ class Message:
     def routing_key(self) -> str:
         return self.routing_keys[0]
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class Entry:
@@ -90,12 +83,6 @@ class Entry:
         self.redelivered = False
         self.deliveries = 0
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class ClassicQueue:

@@ -42,12 +42,6 @@ class Worker:
     def held(self) -> int:
         return len(self.batch) + (1 if self.current else 0)
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 class ConsumerRuntime(Runtime):

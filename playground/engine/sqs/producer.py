@@ -42,12 +42,6 @@ class Outgoing:
         self.attributes = attributes
         self.delay = delay
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 def parse_attributes(params: dict[str, str]) -> dict[str, list[tuple[str, Any]]]:
@@ -162,12 +156,6 @@ class Subscription:
         self.matched = 0
         self.filtered = 0
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)
 
 
 def subscription_of(queue: str, filter_policy: str, raw: bool) -> Subscription:

@@ -120,9 +120,3 @@ class Msg:
         self.raw = raw  # None: sent to the queue directly; else delivered by SNS (raw or envelope)
         self.vis_epoch = 0
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, s) for s in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for slot, value in zip(self.__slots__, state, strict=True):
-            setattr(self, slot, value)

@@ -51,3 +51,26 @@ def assert_restored_continues_identically(sim: engine.Simulation, *, steps: int,
         restored.advance(dt)
     assert sim.drain_events() == restored.drain_events()
     assert sim.metrics() == restored.metrics()
+
+
+def scripted_trace(sim: engine.Simulation, script: list[tuple[int, str]], command_for, *, ticks: int,
+                   dt: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run ``ticks`` steps of ``dt``, applying at each tick the script's ops (``command_for(op)``
+    gives the command, or None to skip it; a refused command is part of the trace too), and check
+    after every step that each stream conserves its messages. Returns (events, final metrics), so
+    two runs with the same seed can be compared."""
+    events: list[dict[str, Any]] = []
+    for tick in range(ticks):
+        for at, op in script:
+            command = command_for(op) if at == tick else None
+            if command is not None:
+                try:
+                    sim.apply(command)
+                except engine.CommandError:
+                    pass
+        sim.advance(dt)
+        events.extend(sim.drain_events())
+        for stream in sim.streams():
+            assert stream_conserved(stream), stream
+            assert min(stream["acknowledged"], stream["in_flight"], stream["waiting"]) >= 0, stream
+    return events, sim.metrics()

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from playground import engine, examples
 from playground.engine.gcp_pubsub.runtime import DROP_NO_SUBSCRIPTION
 from playground.engine.gcp_pubsub.subscription import DROP_RETENTION
-from tests.engine.factories import assert_restored_continues_identically
+from tests.engine.factories import assert_restored_continues_identically, scripted_trace
 from tests.engine.gcp_pubsub.factories import conserved, pubsub_doc, run, sim, stream
 
 
@@ -250,24 +250,13 @@ script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", 
 
 
 def trace(p, seed, commands):
-    s = engine.Simulation(engine.parse_document(pubsub_doc(**p)), seed)
-    out = []
-    for tick in range(20):
-        for at, op in commands:
-            if at == tick:
-                try:
-                    if op == "redrive":
-                        s.apply({"op": "redrive", "node": "dead"})
-                    else:
-                        s.apply({"op": f"{op}_consumer", "node": "workers"})
-                except engine.CommandError:
-                    pass
-        s.advance(0.5)
-        out.extend(s.drain_events())
-        for stream_ in s.streams():
-            assert conserved(stream_), stream_
-            assert min(stream_["acknowledged"], stream_["in_flight"], stream_["waiting"]) >= 0, stream_
-    return out, s.metrics()
+    def command_for(op):
+        if op == "redrive":
+            return {"op": "redrive", "node": "dead"}
+        return {"op": f"{op}_consumer", "node": "workers"}
+
+    sim = engine.Simulation(engine.parse_document(pubsub_doc(**p)), seed)
+    return scripted_trace(sim, commands, command_for, ticks=20, dt=0.5)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

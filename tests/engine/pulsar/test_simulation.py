@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine, examples
-from tests.engine.factories import assert_restored_continues_identically
+from tests.engine.factories import assert_restored_continues_identically, scripted_trace
 from tests.engine.pulsar.factories import conserved, pulsar_doc, run, sim, stream
 
 
@@ -196,24 +196,13 @@ script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", 
 
 
 def trace(p, seed, commands):
-    s = engine.Simulation(engine.parse_document(pulsar_doc(**p)), seed)
-    out = []
-    for tick in range(20):
-        for at, op in commands:
-            if at == tick:
-                try:
-                    if op == "redrive":
-                        s.apply({"op": "redrive", "node": "dlq"})
-                    else:
-                        s.apply({"op": f"{op}_consumer", "node": "app"})
-                except engine.CommandError:
-                    pass
-        s.advance(0.5)
-        out.extend(s.drain_events())
-        for x in s.streams():
-            assert conserved(x), x
-            assert min(x["acknowledged"], x["in_flight"], x["waiting"]) >= 0, x
-    return out, s.metrics()
+    def command_for(op):
+        if op == "redrive":
+            return {"op": "redrive", "node": "dlq"}
+        return {"op": f"{op}_consumer", "node": "app"}
+
+    sim = engine.Simulation(engine.parse_document(pulsar_doc(**p)), seed)
+    return scripted_trace(sim, commands, command_for, ticks=20, dt=0.5)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine
-from tests.engine.factories import assert_restored_continues_identically
-from tests.engine.rabbitmq.factories import conserved, work_queue_doc
+from tests.engine.factories import assert_restored_continues_identically, scripted_trace
+from tests.engine.rabbitmq.factories import work_queue_doc
 
 params = st.fixed_dictionaries({
     "rate": st.sampled_from([0.0, 20.0, 300.0]),
@@ -33,27 +33,17 @@ script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", 
 
 
 def trace(p, seed, commands):
+    def command_for(op):
+        if op in ("add", "kill", "remove"):
+            return {"op": f"{op}_consumer", "node": "workers"}
+        if op == "redrive" and p["dlx"]:
+            return {"op": "redrive", "node": "dead"}
+        if op == "purge":
+            return {"op": "purge_queue", "node": "work"}
+        return None
+
     sim = engine.Simulation(engine.parse_document(work_queue_doc(**p)), seed)
-    out = []
-    for tick in range(20):
-        for at, op in commands:
-            if at != tick:
-                continue
-            try:
-                if op in ("add", "kill", "remove"):
-                    sim.apply({"op": f"{op}_consumer", "node": "workers"})
-                elif op == "redrive" and p["dlx"]:
-                    sim.apply({"op": "redrive", "node": "dead"})
-                elif op == "purge":
-                    sim.apply({"op": "purge_queue", "node": "work"})
-            except engine.CommandError:
-                pass
-        sim.advance(0.2)
-        out.extend(sim.drain_events())
-        for stream in sim.streams():
-            assert conserved(stream), stream
-            assert min(stream["acknowledged"], stream["in_flight"], stream["waiting"]) >= 0, stream
-    return out, sim.metrics()
+    return scripted_trace(sim, commands, command_for, ticks=20, dt=0.2)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import engine
-from tests.engine.factories import assert_restored_continues_identically
-from tests.engine.sqs.factories import conserved, doc, edge, node
+from tests.engine.factories import assert_restored_continues_identically, scripted_trace
+from tests.engine.sqs.factories import doc, edge, node
 
 params = st.fixed_dictionaries({
     "queue_type": st.sampled_from(["standard", "fifo"]),
@@ -61,29 +61,19 @@ def build(p):
 
 
 def trace(p, seed, commands):
+    def command_for(op):
+        if op in ("add", "kill", "remove"):
+            return {"op": f"{op}_consumer", "node": "c"}
+        if op == "redrive" and p["dlq"]:
+            return {"op": "redrive", "node": "dlq"}
+        if op == "purge":
+            return {"op": "purge_queue", "node": "q"}
+        if op == "send":
+            return {"op": "send", "node": "p", "count": 5, "group": "g1"}
+        return None
+
     sim = engine.Simulation(build(p), seed)
-    out = []
-    for tick in range(20):
-        for at, op in commands:
-            if at != tick:
-                continue
-            try:
-                if op in ("add", "kill", "remove"):
-                    sim.apply({"op": f"{op}_consumer", "node": "c"})
-                elif op == "redrive" and p["dlq"]:
-                    sim.apply({"op": "redrive", "node": "dlq"})
-                elif op == "purge":
-                    sim.apply({"op": "purge_queue", "node": "q"})
-                elif op == "send":
-                    sim.apply({"op": "send", "node": "p", "count": 5, "group": "g1"})
-            except engine.CommandError:
-                pass
-        sim.advance(0.5)
-        out.extend(sim.drain_events())
-        for stream in sim.streams():
-            assert conserved(stream), stream
-            assert min(stream["acknowledged"], stream["in_flight"], stream["waiting"]) >= 0, stream
-    return out, sim.metrics()
+    return scripted_trace(sim, commands, command_for, ticks=20, dt=0.5)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
+from bisect import bisect_left
 from typing import Any
 
 import numpy as np
@@ -82,3 +83,67 @@ def uniform_hash(salt: int, partition: int, offsets: np.ndarray, attempt: int = 
     z *= _M2
     z ^= z >> _S31
     return (z >> _S11).astype(np.float64) * _UNIT
+
+
+def _mix(salt: int, partition: int, attempt: int) -> int:
+    return (salt * 0x100000001B3 + partition * 0x1000193 + attempt * 0x85EBCA6B) & _MASK64
+
+
+def uniform_hash_one(salt: int, partition: int, offset: int, attempt: int = 0) -> float:
+    """``uniform_hash`` of a single offset, in plain integers (no array for one value)."""
+    z = ((offset * 0x9E3779B97F4A7C15) & _MASK64) ^ _mix(salt, partition, attempt)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    z ^= z >> 31
+    return (z >> 11) * _UNIT
+
+
+class HashSieve:
+    """The offsets of a partition whose ``uniform_hash`` falls below ``rate``, found a block at a time.
+
+    A consumer asks "which records of [first, end) are poison?" once per fetched range; hashing
+    every offset of every range costs an array pass each time, while the answer is a fixed,
+    sparse property of the offsets. The sieve hashes whole blocks of offsets once, keeps the
+    sorted hits of the few blocks around the readers, and answers with a bisection.
+    """
+
+    BLOCK = 16_384
+    KEPT = 4  # blocks remembered per partition (readers of one partition are near each other)
+
+    __slots__ = ("salt", "rate", "attempt", "blocks")
+
+    def __init__(self, salt: int, rate: float, attempt: int = 0) -> None:
+        self.salt = salt
+        self.rate = rate
+        self.attempt = attempt
+        self.blocks: dict[int, dict[int, list[int]]] = {}
+
+    def _block(self, partition: int, index: int) -> list[int]:
+        kept = self.blocks.get(partition)
+        if kept is None:
+            kept = self.blocks[partition] = {}
+        hits = kept.get(index)
+        if hits is None:
+            base = index * self.BLOCK
+            values = uniform_hash(self.salt, partition, np.arange(base, base + self.BLOCK, dtype=np.int64),
+                                  self.attempt)
+            hits = kept[index] = (np.flatnonzero(values < self.rate) + base).tolist()
+            if len(kept) > self.KEPT:
+                del kept[min(kept)]
+        return hits
+
+    def hits(self, partition: int, first: int, end: int) -> list[int]:
+        """Offsets in [first, end) below the rate, in order."""
+        if self.rate <= 0 or end <= first:
+            return []
+        out: list[int] = []
+        block = self.BLOCK
+        for index in range(first // block, (end - 1) // block + 1):
+            hits = self._block(partition, index)
+            out.extend(hits[bisect_left(hits, first):bisect_left(hits, end)])
+        return out
+
+    def hit(self, partition: int, offset: int) -> bool:
+        if self.rate <= 0:
+            return False
+        return uniform_hash_one(self.salt, partition, offset, self.attempt) < self.rate

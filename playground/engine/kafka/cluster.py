@@ -277,46 +277,60 @@ class ClusterRuntime(Runtime):
         when it sent the fetch (a range of offsets, however many), and sends the next."""
         now = sim.kernel.now
         lag_max = self.lag_max_s
-        for topic, p, part in self._partitions(sim):
-            leader = part.leader
-            if leader is None or not self.brokers[leader].up:
-                continue
-            leader_ok = self.reachable(leader)
-            leader_leo = part.leader_leo
-            changed = False
-            for r in part.replicas:
-                if r == leader:
+        round_s = self.round_s
+        brokers = self.brokers
+        components = sim.components
+        for topic_id in self.topics:
+            topic = components[topic_id]
+            for p, part in enumerate(topic.parts):
+                leader = part.leader
+                if leader is None:
                     continue
-                broker = self.brokers[r]
-                if not broker.up or now < part.fetch_due[r]:
-                    pass
-                elif leader_ok and not broker.isolated:
-                    upto = min(part.fetch_upto[r], leader_leo)
-                    if upto > part.leo[r]:
-                        part.leo[r] = upto
+                leader_broker = brokers[leader]
+                if not leader_broker.up:
+                    continue
+                leader_ok = self.reachable(leader)
+                leader_leo = part.leader_leo
+                leo = part.leo
+                fetch_due = part.fetch_due
+                caught_up = part.caught_up
+                changed = False
+                for r in part.replicas:
+                    if r == leader:
+                        continue
+                    broker = brokers[r]
+                    if not broker.up or now < fetch_due[r]:
+                        pass
+                    elif leader_ok and not broker.isolated:
+                        upto = part.fetch_upto[r]
+                        if leader_leo < upto:
+                            upto = leader_leo
+                        if upto > leo[r]:
+                            leo[r] = upto
+                            changed = True
+                        if leo[r] >= upto and part.fetch_sent[r] > caught_up[r]:
+                            caught_up[r] = part.fetch_sent[r]
+                        part.fetch_sent[r] = now
+                        part.fetch_upto[r] = leader_leo
+                        slow = broker.slow if broker.slow > leader_broker.slow else leader_broker.slow
+                        fetch_due[r] = now + round_s * slow
+                        if leo[r] >= leader_leo:
+                            caught_up[r] = now
+                    else:
+                        fetch_due[r] = now + round_s
+                    if not leader_ok:
+                        continue  # a cut-off leader cannot reach the controller to change the ISR
+                    if r in part.isr:
+                        if now - caught_up[r] > lag_max:
+                            part.isr.remove(r)
+                            self._isr_changed(sim, topic, p, part, "shrink", r)
+                            changed = True
+                    elif broker.up and not broker.isolated and leo[r] >= part.hw:
+                        part.isr = [x for x in part.replicas if x in part.isr or x == r]
+                        self._isr_changed(sim, topic, p, part, "expand", r)
                         changed = True
-                    if part.leo[r] >= upto:
-                        part.caught_up[r] = max(part.caught_up[r], part.fetch_sent[r])
-                    part.fetch_sent[r] = now
-                    part.fetch_upto[r] = leader_leo
-                    part.fetch_due[r] = now + self.round_s * max(broker.slow, self.brokers[leader].slow)
-                    if part.leo[r] >= leader_leo:
-                        part.caught_up[r] = now
-                else:
-                    part.fetch_due[r] = now + self.round_s
-                if not leader_ok:
-                    continue  # a cut-off leader cannot reach the controller to change the ISR
-                if r in part.isr:
-                    if now - part.caught_up[r] > lag_max:
-                        part.isr.remove(r)
-                        self._isr_changed(sim, topic, p, part, "shrink", r)
-                        changed = True
-                elif broker.up and not broker.isolated and part.leo[r] >= part.hw:
-                    part.isr = [x for x in part.replicas if x in part.isr or x == r]
-                    self._isr_changed(sim, topic, p, part, "expand", r)
-                    changed = True
-            if changed:
-                topic.advance_hw(sim, p)
+                if changed:
+                    topic.advance_hw(sim, p)
 
     # -- view -------------------------------------------------------------------------------
 

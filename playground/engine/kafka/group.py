@@ -51,7 +51,7 @@ from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.partitioner import key_name
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
-from playground.engine.kernel import uniform_hash
+from playground.engine.kernel import HashSieve, uniform_hash_one
 
 if TYPE_CHECKING:
     from playground.engine.kafka.runtime import TopicRuntime
@@ -126,6 +126,8 @@ class GroupRuntime(Runtime):
         self.dlq = dlq
         self.rng = sim.kernel.rng(f"group:{node_id}")
         self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
+        self.poison = HashSieve(self.salt, float(params["poison_rate"]))
+        self.transient = HashSieve(self.salt ^ 0x5A5A5A5A, float(params["failure_rate"]), 1)  # first attempts
         self.mean_s = params["processing_ms"] / 1000.0
         self.fetch_s = params["fetch_ms"] / 1000.0
         self.hb_s = params["heartbeat_interval_ms"] / 1000.0
@@ -505,39 +507,58 @@ class GroupRuntime(Runtime):
 
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """Records [first, end) of a partition have been through processing (first attempt)."""
-        tp = (topic, p)
-        handled = self.handled[tp]
-        offsets = np.arange(first, end, dtype=np.int64)
-        failed = self._fails(p, offsets, 1)
         log = sim.components[topic].logs[p]
         if log.config.compacts:
-            # Offsets compaction removed are gaps a fetch skips: never delivered, so never
-            # processed; the ones this group had not handled yet were lost to a newer record of
-            # their key (looked up as the batch completes, not as it was fetched).
-            live = log.live(first, end)
-            gone = ~live
-            gone[:max(0, min(end, handled) - first)] = False
-            lost = int(gone.sum())
-            if lost:
-                drops = self.dropped[topic]
-                drops[DROP_COMPACTION] = drops.get(DROP_COMPACTION, 0) + lost
-            failed &= live
-            skipped = int((~live).sum())
+            self._complete_compacted(sim, member, topic, p, first, end)
+            return
+        tp = (topic, p)
+        handled = self.handled[tp]
+        n = end - first
+        failed = self._failed_first(p, first, end)
+        n_failed = len(failed)
+        self.processed += n
+        duplicates = min(end, handled) - first
+        if duplicates > 0:
+            self.duplicates += duplicates
+            if duplicates < n:
+                self.acked[topic] += n - duplicates - sum(1 for o in failed if o >= handled)
         else:
-            live = None
-            skipped = 0
+            self.acked[topic] += n - n_failed
+        for o in failed:
+            self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+        if end > handled:
+            self.handled[tp] = end
+        if sim.record_flow:
+            sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
+                      "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+
+    def _complete_compacted(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
+        """``_complete`` on a compacted log: offsets compaction removed are gaps a fetch skips, never
+        delivered, so never processed; the ones this group had not handled yet were lost to a
+        newer record of their key (looked up as the batch completes, not as it was fetched)."""
+        tp = (topic, p)
+        handled = self.handled[tp]
+        log = sim.components[topic].logs[p]
+        failed = np.zeros(end - first, dtype=bool)
+        failed[np.asarray(self._failed_first(p, first, end), dtype=np.int64) - first] = True
+        live = log.live(first, end)
+        gone = ~live
+        gone[:max(0, min(end, handled) - first)] = False
+        lost = int(gone.sum())
+        if lost:
+            drops = self.dropped[topic]
+            drops[DROP_COMPACTION] = drops.get(DROP_COMPACTION, 0) + lost
+        failed &= live
+        skipped = int((~live).sum())
         n = end - first
         n_failed = int(failed.sum())
         self.processed += n - skipped
         duplicates = max(0, min(end, handled) - first)
-        self.duplicates += int(live[:duplicates].sum()) if live is not None else duplicates
-        new_ok = ~failed[duplicates:]
-        if live is not None:
-            new_ok &= live[duplicates:]
+        self.duplicates += int(live[:duplicates].sum())
+        new_ok = ~failed[duplicates:] & live[duplicates:]
         self.acked[topic] += int(new_ok.sum()) if duplicates < n else 0
-        if n_failed:
-            for o in offsets[failed].tolist():
-                self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+        for o in (np.flatnonzero(failed) + first).tolist():
+            self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
         self.handled[tp] = max(handled, end)
         if sim.record_flow:
             sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
@@ -561,24 +582,27 @@ class GroupRuntime(Runtime):
             done -= upto - first
         member.batch = []
 
-    def _fails(self, partition: int, offsets: np.ndarray, attempt: int) -> np.ndarray:
-        """Which attempts fail: poison records always, others with the transient probability.
+    def _failed_first(self, partition: int, first: int, end: int) -> list[int]:
+        """Offsets of [first, end) whose first attempt fails: poison records always, others with
+        the transient probability.
 
         Both are properties of the record (a hash of group, partition, offset and attempt), so a
         record delivered again after a rebalance behaves as it did the first time.
         """
-        failed = np.zeros(len(offsets), dtype=bool)
-        if self.p["poison_rate"] > 0:
-            failed |= uniform_hash(self.salt, partition, offsets, 0) < self.p["poison_rate"]
-        if self.p["failure_rate"] > 0:
-            failed |= uniform_hash(self.salt ^ 0x5A5A5A5A, partition, offsets, attempt) < self.p["failure_rate"]
-        return failed
+        poison = self.poison.hits(partition, first, end)
+        if self.transient.rate <= 0:
+            return poison
+        return sorted(set(poison).union(self.transient.hits(partition, first, end)))
+
+    def _fails(self, partition: int, offset: int, attempt: int) -> bool:
+        """Whether attempt ``attempt`` of one record fails (see _failed_first)."""
+        if self.poison.hit(partition, offset):
+            return True
+        rate = self.transient.rate
+        return rate > 0 and uniform_hash_one(self.salt ^ 0x5A5A5A5A, partition, offset, attempt) < rate
 
     def _is_poison(self, partition: int, offset: int) -> bool:
-        if self.p["poison_rate"] <= 0:
-            return False
-        value = uniform_hash(self.salt, partition, np.array([offset], dtype=np.int64), 0)[0]
-        return bool(value < self.p["poison_rate"])
+        return self.poison.hit(partition, offset)
 
     # -- retries and dead letters -----------------------------------------------------------
 
@@ -616,7 +640,7 @@ class GroupRuntime(Runtime):
     def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:
         topic, p, o, key, attempt, dup = arg
         self.retried += 1
-        failed = bool(self._fails(p, np.array([o], dtype=np.int64), attempt)[0])
+        failed = self._fails(p, o, attempt)
         if failed:
             self._failed_attempt(sim, topic, p, o, key, attempt, dup)
             return

@@ -29,11 +29,12 @@ import numpy as np
 class Batch:
     """A produced batch in the leader's log above the high watermark."""
 
-    __slots__ = ("first", "keys", "tombs", "producer", "seq", "acks", "req", "epoch")
+    __slots__ = ("first", "end", "keys", "tombs", "producer", "seq", "acks", "req", "epoch")
 
     def __init__(self, first: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str | None,
                  seq: int | None, acks: str, req: Any, epoch: int) -> None:
         self.first = first
+        self.end = first + len(keys)
         self.keys = keys
         self.tombs = tombs
         self.producer = producer
@@ -41,10 +42,6 @@ class Batch:
         self.acks = acks
         self.req = req  # the producer's request still waiting for this batch (acks=all), or None
         self.epoch = epoch
-
-    @property
-    def end(self) -> int:
-        return self.first + len(self.keys)
 
 
 class PartitionState:
@@ -87,7 +84,11 @@ class PartitionState:
 
     def new_hw(self) -> int:
         """min LEO over the ISR (never below the current HW: the HW does not go back)."""
-        return max(self.hw, min(self.leo[r] for r in self.isr)) if self.isr else self.hw
+        if not self.isr:
+            return self.hw
+        leo = self.leo
+        low = min([leo[r] for r in self.isr])
+        return low if low > self.hw else self.hw
 
     def view(self, brokers_up: dict[int, bool]) -> dict[str, Any]:
         return {"leader": self.leader, "replicas": list(self.replicas), "isr": list(self.isr),
@@ -179,30 +180,33 @@ class ReplicatedTopic:
         log, readers told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR
         shrank below min.insync.replicas meanwhile: the record stays, the producer retries)."""
         part = self.parts[p]  # type: ignore[index]
-        cluster = sim.components[self.cluster]
-        if part.leader is None or not cluster.brokers[part.leader].up:
-            return
         hw = part.new_hw()
         if hw <= part.hw:
             return
+        cluster = sim.components[self.cluster]
+        if part.leader is None or not cluster.brokers[part.leader].up:
+            return
+        pending = part.pending
+        components = sim.components
+        short = len(part.isr) < self.min_isr
         committed = False
-        while part.pending and part.pending[0].end <= hw:
-            batch = part.pending.popleft()
+        while pending and pending[0].end <= hw:
+            batch = pending.popleft()
             part.hw = batch.end
             self.append(sim, p, batch.keys, batch.tombs)  # type: ignore[attr-defined]
             committed = True
             if batch.producer is not None:
-                producer = sim.components[batch.producer]
+                producer = components[batch.producer]
                 producer.committed(len(batch.keys))
                 if batch.req is not None:
-                    if len(part.isr) < self.min_isr:
+                    if short:
                         producer.request_failed(sim, batch.req, "NotEnoughReplicasAfterAppend")
                     else:
                         producer.acked(sim, batch.req)
                     batch.req = None
         if committed:
             for reader in self.readers:
-                sim.components[reader].on_append(sim, self.id, p)
+                components[reader].on_append(sim, self.id, p)
 
     def leader_lost(self, sim: Any, p: int) -> None:
         """The partition went offline: requests waiting on its old leader fail (it is gone)."""

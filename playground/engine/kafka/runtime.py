@@ -46,11 +46,14 @@ class TopicRuntime(ReplicatedTopic, Runtime):
         return len(self.logs)
 
     def append(self, sim: Simulation, partition: int, keys: np.ndarray, tombstones: np.ndarray | None = None) -> int:
-        keep_from = self.logs[partition].leo
-        for reader in self.readers:
-            keep_from = min(keep_from, sim.components[reader].keep_from(self.id, partition))
-        self.storage.start(sim)
-        return self.logs[partition].append(keys, keep_from, sim.kernel.now, tombstones)
+        log = self.logs[partition]
+        keep_from = log.leo
+        if log.hi + len(keys) > len(log.offs):  # the rows are full: find what readers still need
+            for reader in self.readers:
+                keep_from = min(keep_from, sim.components[reader].keep_from(self.id, partition))
+        if not self.storage.started:
+            self.storage.start(sim)
+        return log.append(keys, keep_from, sim.kernel.now, tombstones)
 
     def log_start_offset(self, partition: int) -> int:
         """The first offset a fetch may ask for: a reader below it has lost what retention deleted."""

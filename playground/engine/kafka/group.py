@@ -150,6 +150,10 @@ class GroupRuntime(Runtime):
         self.dead_lettered = {t: 0 for t in self.topics}
         self.dropped: dict[str, dict[str, int]] = {t: {} for t in self.topics}
         self.duplicates = 0
+        self.check_order = bool(params.get("check_order", False))
+        self.order_max_ts = float("-inf")  # latest append time among the records processed
+        self.out_of_order = 0  # processed after a record appended later (total order broken)
+        self.out_of_key_order = 0  # processed after a later record of its key was delivered
         self.retried = 0
         self.processed = 0
         self.generation = 0
@@ -524,6 +528,8 @@ class GroupRuntime(Runtime):
                 self.acked[topic] += n - duplicates - sum(1 for o in failed if o >= handled)
         else:
             self.acked[topic] += n - n_failed
+        if self.check_order and end > handled:
+            self._check_total_order(log, max(first, handled), end, failed)
         for o in failed:
             self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
         if end > handled:
@@ -531,6 +537,36 @@ class GroupRuntime(Runtime):
         if sim.record_flow:
             sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
                       "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+
+    def _check_total_order(self, log: Any, first: int, end: int, failed: list[int]) -> None:
+        """Count the records of [first, end) processed now (not failed) that the brokers appended
+        before the latest record the group processed so far: the group's total order is broken.
+
+        Append times only grow along a partition, so within the range the count is a bisection.
+        """
+        ts = log.timestamps(first, end)
+        if failed:
+            keep = np.ones(end - first, dtype=bool)
+            keep[np.asarray(failed, dtype=np.int64) - first] = False
+            ts = ts[keep]
+        if not len(ts):
+            return
+        self.out_of_order += int(np.searchsorted(ts, self.order_max_ts, side="left"))
+        latest = float(ts[-1])
+        if latest > self.order_max_ts:
+            self.order_max_ts = latest
+
+    def _check_order_of_retry(self, sim: Simulation, topic: str, p: int, o: int, key: int) -> None:
+        """A record that succeeded on a retry: out of total order if a record appended after it was
+        processed meanwhile, out of key order if a later record of its key was delivered first."""
+        log = sim.components[topic].logs[p]
+        ts = float(log.timestamps(o, o + 1)[0])
+        if ts < self.order_max_ts:
+            self.out_of_order += 1
+        elif ts > self.order_max_ts:
+            self.order_max_ts = ts
+        if key >= 0 and bool((log.keys(o + 1, self.handled[(topic, p)]) == key).any()):
+            self.out_of_key_order += 1
 
     def _complete_compacted(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """``_complete`` on a compacted log: offsets compaction removed are gaps a fetch skips, never
@@ -647,6 +683,8 @@ class GroupRuntime(Runtime):
         if not dup:
             self.retry_waiting[topic] -= 1
             self.acked[topic] += 1
+            if self.check_order:
+                self._check_order_of_retry(sim, topic, p, o, key)
         sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
                   "key": key_name(key) if key >= 0 else None, "attempt": attempt})
 
@@ -985,6 +1023,8 @@ class GroupRuntime(Runtime):
             "protocol": self._protocol(),
             "paused_s": self.paused_s,
             "duplicates": self.duplicates,
+            "order": {"out_of_order": self.out_of_order, "out_of_key_order": self.out_of_key_order}
+            if self.check_order else None,
             "retried": self.retried,
             "processed": self.processed,
             "rebalancing_since": self.rebalance["started"] if self.rebalance else None,

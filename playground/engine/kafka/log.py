@@ -184,6 +184,13 @@ class PartitionLog:
         out[self.offs[a:b] - first] = self.keybuf[a:b]
         return out
 
+    def timestamps(self, first: int, end: int) -> np.ndarray:
+        """Append times of offsets [first, end); offsets not stored give NaN."""
+        out = np.full(max(0, end - first), np.nan)
+        a, b = self._row(first), self._row(end)
+        out[self.offs[a:b] - first] = self.tsbuf[a:b]
+        return out
+
     def key_at(self, offset: int) -> int:
         if offset < self.log_start or offset >= self.leo:
             return -1

@@ -255,6 +255,11 @@ class ConsumerGroup(NodeType):
         Param("restart_down_ms", "Restart downtime", "int", 3000,
               "How long each scheduled restart keeps the consumer's process down.", min=0, max=600_000,
               step=100, unit="ms"),
+        Param("check_order", "Check order", "bool", False,
+              "Count records processed out of order: after a record the brokers appended later (total "
+              "order, which only a single partition keeps) and after a later record of the same key (the "
+              "per-key order Kafka keeps within a partition, broken by retries that move a record later). "
+              "Costs some simulation speed."),
         Param("lag_alert", "Lag alert threshold", "int", 0,
               "Raise an alert while the group's lag (log end minus committed offsets, summed) is above "
               "this many records, sampled every 0.5 s; 0 = no alert.", min=0, max=100_000_000, step=1,

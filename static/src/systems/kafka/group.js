@@ -36,13 +36,20 @@ export class GroupMembers {
       ? `⚠ lag ${fmtCompact(state.lag ?? 0)} > ${fmtCompact(state.lag_alert)}`
       : `lag ${fmtCompact(state.lag ?? 0)}`;
     const pausedText = state.paused_s ? `${state.protocol} · partitions paused ${fmtSeconds(state.paused_s)}` : state.protocol || "";
-    const statusSig = statusText + lagText + pausedText;
+    // "Check order" on: how many records were processed out of total order and out of key order.
+    const order = state.order;
+    const orderText = order
+      ? `out of order ${fmtCompact(order.out_of_order)} · out of key order ${fmtCompact(order.out_of_key_order)}`
+      : "";
+    const statusSig = statusText + lagText + pausedText + orderText;
     if (this.status.dataset.sig !== statusSig) {
       this.status.dataset.sig = statusSig;
       this.status.replaceChildren(
         h("span", { class: `grp-state ${rebalancing ? "is-warn" : ""}` }, statusText),
         h("span", { class: `grp-lag ${state.alerting ? "is-alert" : ""}`, "data-testid": "group-lag" }, lagText),
         h("span", { class: "grp-protocol" }, pausedText),
+        ...(order ? [h("span", { class: `grp-order ${order.out_of_key_order ? "is-alert" : ""}`,
+          "data-testid": "group-order" }, orderText)] : []),
       );
     }
     if (!this.chart && this.chartRoot.isConnected) this.chart = new GroupLagChart(this.chartRoot);

@@ -299,6 +299,8 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
         outgoing = [(paths[e.id], e) for e in edges if e.source == node.id]
         if outgoing:
             errors.extend(get_node_type(node.type).check_edges(node, outgoing, by_id))
+    for node in by_id.values():
+        errors.extend(get_node_type(node.type).check_graph(node, edges, paths, by_id))
     return edges
 
 

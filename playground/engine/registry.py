@@ -195,6 +195,12 @@ class NodeType:
         return []
 
     @classmethod
+    def check_graph(cls, node: Any, edges: list[Any], paths: dict[str, str], nodes: dict[str, Any]) -> list[FieldError]:
+        """Rules that need the whole graph (what else connects to the node's neighbours): ``edges``
+        are the document's valid edges, ``paths`` their paths by edge id."""
+        return []
+
+    @classmethod
     def param(cls, name: str) -> Param:
         for p in cls.params:
             if p.name == name:

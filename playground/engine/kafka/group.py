@@ -32,6 +32,27 @@ The rules followed, from the Kafka consumer and group coordinator:
   partitions until session.timeout.ms). When processing ends the offset commit fails (the
   generation is gone) and the member rejoins; its records are delivered again: duplicates.
 
+Transactions (KIP-98, KIP-447; see transactions.py for the topic side):
+
+- isolation.level=read_committed: the group fetches below each partition's last stable offset and
+  skips the records of aborted transactions (counted, with the reason); read_uncommitted (the
+  default) reads up to the high watermark. Markers are stepped over, never processed.
+- A group with an output topic does consume-process-produce: every record it processes writes
+  one record with the same key (and origin) to the output topic. processing_guarantee=
+  at_least_once writes them at once and commits offsets by its commit strategy: a crash after
+  the writes and before the commit writes them again when the records are reprocessed.
+  exactly_once (Kafka Streams' EOS v2): each member is a transactional producer; its writes
+  and its input offsets (sendOffsetsToTransaction) are committed together every
+  commit.interval.ms, at revocation and on leaving. A member that crashes leaves its
+  transaction open (read_committed readers of the output stall at it) until its process
+  restarts (initTransactions fences and aborts it) or transaction.timeout.ms passes; a member
+  kicked out for exceeding max.poll.interval.ms is fenced when it tries to commit, and aborts.
+  Either way its offsets were not committed, its records are processed again, and only the new
+  transaction's writes are committed. Retries that succeed write in the owner's transaction.
+- count_duplicates: records are counted by origin (the message the first producer sent, kept
+  through every consume-process-produce step); one processed again under the same origin is an
+  end-to-end duplicate.
+
 Failures use the non-blocking retry pattern (retry topics, as Spring Kafka's @RetryableTopic):
 a record whose processing fails is handed to a retry queue with backoff so its partition keeps
 flowing; after max attempts it goes to the dead letter topic, or is dropped with a reason when
@@ -49,8 +70,10 @@ import numpy as np
 
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
-from playground.engine.kafka.partitioner import key_name
+from playground.engine.kafka.log import ABORTED, CONTROL, TXN
+from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
+from playground.engine.kafka.transactions import DROP_ABORTED
 from playground.engine.kernel import HashSieve, uniform_hash_one
 
 if TYPE_CHECKING:
@@ -69,6 +92,9 @@ POLL_TIMEOUT = 19
 STATIC_EXPIRE = 20
 LAG_CHECK = 21
 ROLLING_RESTART = 22
+TXN_TIMEOUT = 23
+ORIGIN_SHIFT = 40  # origin id = tag << 40 | serial (see origin_ids)
+ORIGIN_MASK = (1 << ORIGIN_SHIFT) - 1
 LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
@@ -118,9 +144,24 @@ class GroupRuntime(Runtime):
                 "slow_consumer": "cmd_slow_consumer"}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
-                 dlq: str | None) -> None:
+                 dlq: str | None, output: str | None = None) -> None:
         self.id = node_id
         self.p = params
+        self.output = output  # consume-process-produce: the topic it writes to
+        self.eos = output is not None and params.get("processing_guarantee") == "exactly_once"
+        self.txn_commit_s = float(params.get("commit_interval_ms", 100)) / 1000.0
+        self.txn_timeout_s = float(params.get("transaction_timeout_ms", 10_000)) / 1000.0
+        self.txns: dict[str, int] = {}  # member id -> serial of its open transaction
+        self.txn_serial = 0
+        self.txn_commits = 0
+        self.txn_aborts = 0
+        self.written = 0  # records written to the output topic
+        self.out_table = np.zeros(0, dtype=np.int32)  # key index -> output partition (murmur2)
+        self.count_dups = bool(params.get("count_duplicates", False))
+        self.seen: dict[int, np.ndarray] = {}  # origin tag -> which serials were processed
+        self.e2e_duplicates = 0
+        # Kafka Streams under exactly-once sets isolation.level=read_committed on its consumers.
+        read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
         self.dlq = dlq
@@ -139,6 +180,8 @@ class GroupRuntime(Runtime):
         self.handled: dict[TP, int] = {}
         for t in topics:
             t.readers.append(node_id)
+            if read_committed:
+                t.read_committed.add(node_id)
             for p in range(t.partition_count):
                 tp = (t.id, p)
                 self.owner[tp] = None
@@ -189,13 +232,19 @@ class GroupRuntime(Runtime):
     def stream(self, sim: Simulation, topic: str) -> dict[str, Any]:
         t: TopicRuntime = sim.components[topic]
         in_flight = waiting = 0
+        markers = 0
         for p, log in enumerate(t.logs):
             tp = (topic, p)
             pos, handled = self.position[tp], self.handled[tp]
+            ahead = max(pos, handled)
             in_flight += max(0, pos - handled)
-            waiting += log.leo - max(pos, handled) - t.gap_ahead(self.id, p, max(pos, handled))
+            waiting += log.leo - ahead - t.gap_ahead(self.id, p, ahead)
+            if t.transactional:  # markers take offsets but are not messages
+                in_flight -= t.markers_in(p, handled, pos) if pos > handled else 0
+                waiting -= t.markers_in(p, ahead)
+                markers += len(t.markers[p])
         return {
-            "produced": t.leo_total(),
+            "produced": t.leo_total() - markers,
             "acknowledged": self.acked[topic],
             "in_flight": in_flight,
             "waiting": waiting + self.retry_waiting[topic],
@@ -280,6 +329,8 @@ class GroupRuntime(Runtime):
         now = sim.kernel.now
         if member.state == "processing":
             self._crash_mid_batch(sim, member)
+        if self.eos and member_id in self.txns:  # left open: aborted at restart or transaction.timeout.ms
+            sim.kernel.schedule(now + self.txn_timeout_s, TXN_TIMEOUT, self.id, (member_id, self.txns[member_id]))
         if member.out == "left":  # no longer in the group: nothing for the coordinator to notice
             del self.members[member_id]
             sim.emit({"k": "member", "t": now, "g": self.id, "c": member_id, "change": "killed"})
@@ -312,6 +363,7 @@ class GroupRuntime(Runtime):
         id: its join rebalances the group, and the old member's expiry rebalances it again.
         """
         now = sim.kernel.now
+        self._abort_open(sim, member_id)  # initTransactions with its transactional.id fences and aborts it
         member = self.members.get(member_id)
         if self.p["static_membership"] and member is not None and member.state == "dead":
             member.killed_at = None
@@ -352,6 +404,10 @@ class GroupRuntime(Runtime):
             return
         if kind == RESTART:
             self._restart(sim, arg)
+            return
+        if kind == TXN_TIMEOUT:
+            if self.txns.get(arg[0]) == arg[1]:  # still the same open transaction
+                self._end_txn(sim, arg[0], commit=False)
             return
         if kind == ROLLING_RESTART:
             self._rolling_restart(sim)
@@ -415,12 +471,14 @@ class GroupRuntime(Runtime):
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
         for tp in member.assigned:
-            if sim.components[tp[0]].fetchable_end(tp[1]) > self.position[tp]:
+            if sim.components[tp[0]].readable_end(self.id, tp[1]) > self.position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
         member.state = "idle"
-        if self.p["commit"] == "auto" and any(self.committed[tp] != self.position[tp] for tp in member.assigned):
+        if self.eos and member.id in self.txns:  # Streams commits on its interval, idle or not
+            sim.kernel.schedule(member.last_commit + self.txn_commit_s, AUTO_COMMIT, self.id, (member.id, member.token))
+        elif self.p["commit"] == "auto" and any(self.committed[tp] != self.position[tp] for tp in member.assigned):
             due = member.last_commit + self.p["auto_commit_interval_ms"] / 1000.0
             sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
 
@@ -453,7 +511,7 @@ class GroupRuntime(Runtime):
             self._poll(sim, member)
             return
         total = self.p["max_poll_records"] - room
-        if self.p["commit"] == "before_processing":
+        if self.p["commit"] == "before_processing" and not self.eos:
             self._commit(sim, member)
         member.state = "processing"
         now = sim.kernel.now
@@ -496,7 +554,10 @@ class GroupRuntime(Runtime):
         if member.out is not None:
             self._come_back(sim, member)  # its commit fails: the generation it had is gone
             return
-        if self.p["commit"] == "after_processing" or (
+        if self.eos:
+            if now - member.last_commit >= self.txn_commit_s:
+                self._commit(sim, member)
+        elif self.p["commit"] == "after_processing" or (
                 self.p["commit"] == "auto" and now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0):
             self._commit(sim, member)
         if member.revoke_pending:
@@ -511,9 +572,10 @@ class GroupRuntime(Runtime):
 
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """Records [first, end) of a partition have been through processing (first attempt)."""
-        log = sim.components[topic].logs[p]
-        if log.config.compacts:
-            self._complete_compacted(sim, member, topic, p, first, end)
+        t = sim.components[topic]
+        log = t.logs[p]
+        if log.config.compacts or t.transactional:
+            self._complete_masked(sim, member, topic, p, first, end)
             return
         tp = (topic, p)
         handled = self.handled[tp]
@@ -534,6 +596,11 @@ class GroupRuntime(Runtime):
             self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
         if end > handled:
             self.handled[tp] = end
+        if self.output is not None or self.count_dups:
+            ok = np.ones(n, dtype=bool)
+            if failed:
+                ok[np.asarray(failed, dtype=np.int64) - first] = False
+            self._processed(sim, member.id, t, p, first, end, ok)
         if sim.record_flow:
             sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
                       "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
@@ -568,37 +635,145 @@ class GroupRuntime(Runtime):
         if key >= 0 and bool((log.keys(o + 1, self.handled[(topic, p)]) == key).any()):
             self.out_of_key_order += 1
 
-    def _complete_compacted(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
-        """``_complete`` on a compacted log: offsets compaction removed are gaps a fetch skips, never
-        delivered, so never processed; the ones this group had not handled yet were lost to a
-        newer record of their key (looked up as the batch completes, not as it was fetched)."""
+    def _complete_masked(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
+        """``_complete`` on a log whose fetches skip offsets: gaps compaction left, transaction
+        markers, and (read_committed) the records of aborted transactions. Skipped offsets are
+        never processed; the ones this group had not handled yet are counted with their reason
+        (a compacted record was lost to a newer one of its key, looked up as the batch completes;
+        an aborted one was skipped). Markers are not messages: they are stepped over."""
         tp = (topic, p)
         handled = self.handled[tp]
-        log = sim.components[topic].logs[p]
-        failed = np.zeros(end - first, dtype=bool)
-        failed[np.asarray(self._failed_first(p, first, end), dtype=np.int64) - first] = True
-        live = log.live(first, end)
-        gone = ~live
-        gone[:max(0, min(end, handled) - first)] = False
-        lost = int(gone.sum())
-        if lost:
-            drops = self.dropped[topic]
-            drops[DROP_COMPACTION] = drops.get(DROP_COMPACTION, 0) + lost
-        failed &= live
-        skipped = int((~live).sum())
+        t = sim.components[topic]
+        log = t.logs[p]
         n = end - first
+        failed = np.zeros(n, dtype=bool)
+        failed[np.asarray(self._failed_first(p, first, end), dtype=np.int64) - first] = True
+        live = log.live(first, end) if log.config.compacts else np.ones(n, dtype=bool)
+        new = np.zeros(n, dtype=bool)
+        new[max(0, min(end, handled) - first):] = True  # not handled before
+        drops = self.dropped[topic]
+        lost = int((~live & new).sum())
+        if lost:
+            drops[DROP_COMPACTION] = drops.get(DROP_COMPACTION, 0) + lost
+        deliver = live
+        if t.transactional:
+            flags = log.flags(first, end)
+            deliver = live & ((flags & CONTROL) == 0)
+            if self.id in t.read_committed:
+                aborted = deliver & ((flags & ABORTED) != 0)
+                skipped = int((aborted & new).sum())
+                if skipped:
+                    drops[DROP_ABORTED] = drops.get(DROP_ABORTED, 0) + skipped
+                deliver = deliver & ~aborted
+        failed &= deliver
+        delivered = int(deliver.sum())
         n_failed = int(failed.sum())
-        self.processed += n - skipped
-        duplicates = max(0, min(end, handled) - first)
-        self.duplicates += int(live[:duplicates].sum())
-        new_ok = ~failed[duplicates:] & live[duplicates:]
-        self.acked[topic] += int(new_ok.sum()) if duplicates < n else 0
+        self.processed += delivered
+        self.duplicates += int((deliver & ~new).sum())
+        self.acked[topic] += int((deliver & ~failed & new).sum())
         for o in (np.flatnonzero(failed) + first).tolist():
             self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
         self.handled[tp] = max(handled, end)
+        if self.output is not None or self.count_dups:
+            self._processed(sim, member.id, t, p, first, end, deliver & ~failed)
         if sim.record_flow:
             sim.emit({"k": "process", "t": sim.kernel.now, "g": self.id, "c": member.id, "p": p, "topic": topic,
-                      "o": first, "n": n, "ok": n - n_failed, "failed": n_failed})
+                      "o": first, "n": delivered, "ok": delivered - n_failed, "failed": n_failed})
+
+    # -- consume-process-produce and end-to-end duplicates ----------------------------------
+
+    def _processed(self, sim: Simulation, writer: str | None, t: TopicRuntime, p: int, first: int, end: int,
+                   ok: np.ndarray) -> None:
+        """Records of [first, end) where ``ok`` went through processing: count them by origin and
+        write their output records (``writer``: the member whose transaction they join)."""
+        if not ok.any():
+            return
+        log = t.logs[p]
+        origins = log.origins(first, end)[ok]
+        missing = origins < 0
+        if missing.any():  # no origin recorded: the record is its own origin
+            offsets = np.arange(first, end, dtype=np.int64)[ok][missing]
+            origins[missing] = (origin_tag(t.id) << ORIGIN_SHIFT) | (offsets * t.partition_count + p)
+        if self.count_dups:
+            self._count_duplicates(origins)
+        if self.output is not None:
+            self._write_output(sim, writer, log.keys(first, end)[ok], origins)
+
+    def _count_duplicates(self, origins: np.ndarray) -> None:
+        tags = origins >> ORIGIN_SHIFT
+        for tag in np.unique(tags).tolist():
+            serials = origins[tags == tag] & ORIGIN_MASK if len(tags) > 1 else origins & ORIGIN_MASK
+            seen = self.seen.get(tag)
+            top = int(serials.max()) + 1
+            if seen is None or len(seen) < top:
+                grown = np.zeros(max(top, 2 * (len(seen) if seen is not None else 512)), dtype=bool)
+                if seen is not None:
+                    grown[:len(seen)] = seen
+                seen = self.seen[tag] = grown
+            unique = np.unique(serials)
+            self.e2e_duplicates += len(serials) - len(unique) + int(seen[unique].sum())
+            seen[unique] = True
+
+    def _out_partitions(self, keys: np.ndarray, count: int) -> np.ndarray:
+        """murmur2(key) % partitions of the output topic, as its producer's partitioner does;
+        records without a key go round the partitions."""
+        top = int(keys.max()) + 1 if len(keys) else 0
+        if top > len(self.out_table):
+            size = max(top, 2 * len(self.out_table), 256)
+            self.out_table = np.fromiter((partition_for_key(key_name(k).encode(), count) for k in range(size)),
+                                         dtype=np.int32, count=size)
+        parts = self.out_table[np.maximum(keys, 0)]
+        null = keys < 0
+        if null.any():
+            parts[null] = (np.arange(int(null.sum())) + self.written) % count
+        return parts
+
+    def _write_output(self, sim: Simulation, writer: str | None, keys: np.ndarray, origins: np.ndarray) -> None:
+        out: TopicRuntime = sim.components[self.output]
+        parts = self._out_partitions(keys, out.partition_count)
+        order = np.argsort(parts, kind="stable")
+        keys, origins, parts = keys[order], origins[order], parts[order]
+        counts = np.bincount(parts, minlength=out.partition_count)
+        transactional = self.eos and writer is not None
+        if self.eos and writer is None:  # no live owner: a transaction of its own, committed at once
+            writer = "retries"
+        start = 0
+        for p in np.flatnonzero(counts).tolist():
+            stop = start + int(counts[p])
+            n = stop - start
+            flags = np.full(n, TXN, dtype=np.uint8) if self.eos else None
+            first = out.append(sim, p, keys[start:stop], flags, origins[start:stop])
+            if self.eos:
+                out.txn_add(p, f"{self.id}/{writer}", first, first + n)
+            if sim.record_flow:
+                key = int(keys[start])
+                sim.emit({"k": "produce", "t": sim.kernel.now, "src": self.id, "dst": out.id, "p": p, "o": first,
+                          "n": n, "key": key_name(key) if key >= 0 else None})
+            for reader in out.readers:
+                sim.components[reader].on_append(sim, out.id, p)
+            start = stop
+        self.written += len(keys)
+        if transactional and writer not in self.txns:
+            self.txn_serial += 1
+            self.txns[writer] = self.txn_serial
+        elif self.eos and not transactional:
+            self._end_txn(sim, writer, commit=True)
+
+    def _end_txn(self, sim: Simulation, member_id: str, commit: bool) -> None:
+        """EndTxn: COMMIT or ABORT markers to every output partition the transaction wrote."""
+        self.txns.pop(member_id, None)
+        out: TopicRuntime = sim.components[self.output]
+        writer = f"{self.id}/{member_id}"
+        for p in out.txn_partitions(writer):
+            out.end_txn(sim, p, writer, commit)
+        if commit:
+            self.txn_commits += 1
+        else:
+            self.txn_aborts += 1
+
+    def _abort_open(self, sim: Simulation, member_id: str) -> None:
+        if self.eos and member_id in self.txns:
+            self._end_txn(sim, member_id, commit=False)
 
     def _crash_mid_batch(self, sim: Simulation, member: Member) -> None:
         """A member dies while processing: the records it got through had their effects.
@@ -685,13 +860,20 @@ class GroupRuntime(Runtime):
             self.acked[topic] += 1
             if self.check_order:
                 self._check_order_of_retry(sim, topic, p, o, key)
+        if self.output is not None or self.count_dups:
+            owner = self.owner.get((topic, p))
+            live = owner is not None and self.members[owner].state != "dead" and self.members[owner].out is None
+            self._processed(sim, owner if live else None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
         sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
                   "key": key_name(key) if key >= 0 else None, "attempt": attempt})
 
     # -- offsets ----------------------------------------------------------------------------
 
     def _commit(self, sim: Simulation, member: Member, partitions: list[TP] | None = None) -> None:
+        """Commit offsets (under exactly_once: the member's transaction, its offsets inside it)."""
         member.last_commit = sim.kernel.now
+        if self.eos and member.id in self.txns:
+            self._end_txn(sim, member.id, commit=True)
         for tp in member.assigned if partitions is None else partitions:
             pos = self.position[tp]
             if self.committed[tp] != pos:
@@ -876,6 +1058,7 @@ class GroupRuntime(Runtime):
         rebalance, but from the committed offsets (its positions went with its generation).
         """
         now = sim.kernel.now
+        self._abort_open(sim, member.id)  # fenced: its TxnOffsetCommit carries a dead generation
         stalled = member.out == "stalled"
         member.out = None
         member.generation = None
@@ -1030,3 +1213,8 @@ class GroupRuntime(Runtime):
             "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
             "rebalances": self.rebalances[-20:],
         }
+
+
+def origin_tag(name: str) -> int:
+    """The 16-bit tag of a record's origin id for records that have no origin of their own."""
+    return (zlib.crc32(name.encode()) & 0x7FFF) | 0x8000

@@ -1,7 +1,9 @@
 """A partition's log: segments over compact numpy columns, one row per stored record.
 
-Rows hold each record's offset (int64), key index (int32), flags (uint8: tombstone) and
-timestamp (float64, simulated seconds): 21 bytes a record. Only records that still matter are
+Rows hold each record's offset (int64), key index (int32), flags (uint8: tombstone, control
+marker, transactional, aborted) and timestamp (float64, simulated seconds): 21 bytes a record;
+when the run counts end-to-end duplicates, also its origin (int64: which message the first
+producer sent, kept through consume-process-produce), 29 bytes. Only records that still matter are
 kept as rows:
 
 - Retention deletes whole segments (segments.py) and frees their rows at once.
@@ -37,13 +39,20 @@ from playground.engine.kafka.segments import (
     retention_deletable,
 )
 
+# Row flags besides compaction's TOMBSTONE (1). A transaction marker is a control record: it
+# takes an offset but is never handed to an application (KIP-98).
+CONTROL = 2  # a COMMIT or ABORT marker
+ABORT_MARKER = 4  # with CONTROL: the marker is ABORT
+TXN = 8  # written by a transactional producer
+ABORTED = 16  # a record of a transaction that was aborted (the broker's aborted-transaction index)
+
 TAIL = 8
 MIN_ROWS = 256
 DEFAULT_CONFIG = LogConfig()
 
 
 class PartitionLog:
-    __slots__ = ("config", "leo", "log_start", "segments", "offs", "keybuf", "flagbuf", "tsbuf", "lo", "hi",
+    __slots__ = ("config", "leo", "log_start", "segments", "offs", "keybuf", "flagbuf", "tsbuf", "origbuf", "lo", "hi",
                  "first_dirty", "horizons", "removed_by_retention", "removed_by_compaction", "tombstones_removed",
                  "cleaner_runs", "retention_runs", "last_cleaned", "last_deleted", "rolls")
 
@@ -56,6 +65,7 @@ class PartitionLog:
         self.keybuf = np.zeros(MIN_ROWS, dtype=np.int32)
         self.flagbuf = np.zeros(MIN_ROWS, dtype=np.uint8)
         self.tsbuf = np.zeros(MIN_ROWS, dtype=np.float64)
+        self.origbuf: np.ndarray | None = None  # allocated by the first append that brings origins
         self.lo = self.hi = 0  # rows [lo, hi) are stored
         self.first_dirty = 0  # the cleaner checkpoint
         self.horizons: dict[int, float] = {}  # tombstone offset -> delete horizon (KIP-534)
@@ -91,11 +101,13 @@ class PartitionLog:
         return sum(seg.records for seg in self.segments)
 
     def append(self, keys: np.ndarray, keep_from: int, now: float = 0.0,
-               tombstones: np.ndarray | None = None) -> int:
+               tombstones: np.ndarray | None = None, origins: np.ndarray | None = None) -> int:
         """Append one batch of records with these key indexes; return the first one's offset.
 
         ``keep_from`` is the oldest offset a reader may still need: with cleanup.policy=delete
-        older rows may be forgotten. ``tombstones`` marks records with a null value.
+        older rows may be forgotten. ``tombstones`` marks records with a null value (a bool
+        array), or gives each record's flags (a uint8 array: TOMBSTONE, CONTROL, TXN ...).
+        ``origins`` are the records' origin ids (end-to-end duplicate counting).
         """
         n = len(keys)
         first = self.leo
@@ -105,7 +117,7 @@ class PartitionLog:
         total = n * config.record_bytes
         if (tombstones is None or not tombstones.any()) and total <= config.segment_bytes:
             # The common case, kept cheap: one batch of plain records that fits in a segment.
-            self._store(keys, 0, now, keep_from)
+            self._store(keys, 0, now, keep_from, origins)
             active = self.segments[-1]
             if active.should_roll(total, now, config):
                 self._roll(first, now)
@@ -113,9 +125,15 @@ class PartitionLog:
             active.add_batch(first, n, total, now, config.index_interval_bytes)
             self.leo += n
             return first
-        flags = np.zeros(n, dtype=np.uint8) if tombstones is None else tombstones.astype(np.uint8) * TOMBSTONE
-        sizes = np.where(flags & TOMBSTONE, config.tombstone_bytes, config.record_bytes)
-        self._store(keys, flags, now, keep_from)
+        if tombstones is None:
+            flags = np.zeros(n, dtype=np.uint8)
+        elif tombstones.dtype == np.uint8:
+            flags = tombstones
+        else:
+            flags = tombstones.astype(np.uint8) * TOMBSTONE
+        # A tombstone and a control marker are small records: a key and no value.
+        sizes = np.where(flags & (TOMBSTONE | CONTROL), config.tombstone_bytes, config.record_bytes)
+        self._store(keys, flags, now, keep_from, origins)
         # A producer never sends a batch larger than a segment; split as its batch.size would.
         cum = np.cumsum(sizes)
         start = 0
@@ -136,8 +154,11 @@ class PartitionLog:
         self.segments.append(Segment(base, now))
         self.rolls += 1
 
-    def _store(self, keys: np.ndarray, flags: np.ndarray | int, now: float, keep_from: int) -> None:
+    def _store(self, keys: np.ndarray, flags: np.ndarray | int, now: float, keep_from: int,
+               origins: np.ndarray | None = None) -> None:
         n = len(keys)
+        if origins is not None and self.origbuf is None:
+            self.origbuf = np.full(len(self.offs), -1, dtype=np.int64)
         if self.hi + n > len(self.offs):
             if self.config.compacts:
                 keep_from = self.log_start  # the cleaner needs every key
@@ -150,6 +171,8 @@ class PartitionLog:
         self.keybuf[hi:hi + n] = keys
         self.flagbuf[hi:hi + n] = flags
         self.tsbuf[hi:hi + n] = now
+        if self.origbuf is not None:
+            self.origbuf[hi:hi + n] = -1 if origins is None else origins
         self.hi = hi + n
 
     def _row(self, offset: int) -> int:
@@ -168,8 +191,10 @@ class PartitionLog:
             size *= 2
         while size > MIN_ROWS and need * 4 < size:
             size //= 2
-        for name in ("offs", "keybuf", "flagbuf", "tsbuf"):
+        for name in ("offs", "keybuf", "flagbuf", "tsbuf", "origbuf"):
             old = getattr(self, name)
+            if old is None:
+                continue
             new = old if size == len(old) else np.zeros(size, dtype=old.dtype)
             new[:live] = old[self.lo:self.hi]
             setattr(self, name, new)
@@ -190,6 +215,26 @@ class PartitionLog:
         a, b = self._row(first), self._row(end)
         out[self.offs[a:b] - first] = self.tsbuf[a:b]
         return out
+
+    def flags(self, first: int, end: int) -> np.ndarray:
+        """Row flags of offsets [first, end); offsets not stored give 0."""
+        out = np.zeros(max(0, end - first), dtype=np.uint8)
+        a, b = self._row(first), self._row(end)
+        out[self.offs[a:b] - first] = self.flagbuf[a:b]
+        return out
+
+    def origins(self, first: int, end: int) -> np.ndarray:
+        """Origin ids of offsets [first, end); -1 where none was recorded or the row is gone."""
+        out = np.full(max(0, end - first), -1, dtype=np.int64)
+        if self.origbuf is not None:
+            a, b = self._row(first), self._row(end)
+            out[self.offs[a:b] - first] = self.origbuf[a:b]
+        return out
+
+    def set_flag(self, first: int, end: int, flag: int) -> None:
+        """Set ``flag`` on the stored rows of offsets [first, end) (an abort marks its records)."""
+        a, b = self._row(first), self._row(end)
+        self.flagbuf[a:b] |= flag
 
     def key_at(self, offset: int) -> int:
         if offset < self.log_start or offset >= self.leo:
@@ -267,7 +312,16 @@ class PartitionLog:
         cut = next(i for i, seg in enumerate(self.segments) if seg.base >= uncleanable)
         a, b = self._row(self.log_start), self._row(uncleanable)
         offs, keys, flags = self.offs[a:b], self.keybuf[a:b], self.flagbuf[a:b]
-        keep = retain_mask(offs, keys, flags, self.first_dirty, self.horizons, now, config.delete_retention_ms / 1000)
+        plain = (flags & (CONTROL | ABORTED)) == 0
+        if plain.all():
+            keep = retain_mask(offs, keys, flags, self.first_dirty, self.horizons, now,
+                               config.delete_retention_ms / 1000)
+        else:
+            # The cleaner discards the records of aborted transactions and keeps the markers
+            # (simplified: Kafka removes a marker once its transaction's records are gone too).
+            keep = (flags & CONTROL) != 0
+            keep[plain] = retain_mask(offs[plain], keys[plain], flags[plain], self.first_dirty, self.horizons, now,
+                                      config.delete_retention_ms / 1000)
         removed = int(len(keep) - keep.sum())
         tombstones = int(((flags & TOMBSTONE) != 0)[~keep].sum())
         cleaned: list[Segment] = []
@@ -288,7 +342,9 @@ class PartitionLog:
         self.segments[:cut] = cleaned
         # Rewrite the rows: the survivors of the cleaned range, then everything after it.
         n_keep = int(keep.sum())
-        for buf in (self.offs, self.keybuf, self.flagbuf, self.tsbuf):
+        for buf in (self.offs, self.keybuf, self.flagbuf, self.tsbuf, self.origbuf):
+            if buf is None:
+                continue
             buf[a:a + n_keep] = buf[a:b][keep]
             buf[a + n_keep:a + n_keep + self.hi - b] = buf[b:self.hi]
         self.hi = a + n_keep + self.hi - b

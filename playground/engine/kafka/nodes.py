@@ -61,6 +61,18 @@ PRODUCER_PARAMS = (
     Param("buffer_memory", "buffer.memory", "int", 33_554_432,
           "Bytes the accumulator may hold (default 32 MiB); beyond, send() blocks and then fails.",
           min=1024, max=1_073_741_824, step=1024, unit="bytes"),
+    Param("transactional", "Transactional (transactional.id)", "bool", False,
+          "Send in transactions: every transaction.ms the producer flushes and commits, and the "
+          "coordinator writes a COMMIT (or ABORT) marker to each partition it wrote. Needs "
+          "enable.idempotence with acks=all and at most 5 requests in flight."),
+    Param("transaction_ms", "Transaction length", "int", 100,
+          "How long each transaction stays open before commitTransaction() (the application's choice; "
+          "Kafka Streams commits every commit.interval.ms, 100 ms under exactly-once).",
+          min=1, max=600_000, step=1, unit="ms"),
+    Param("abort_share", "Aborted transactions", "float", 0.0,
+          "Share of transactions the application aborts (abortTransaction()); it sends their records "
+          "again in the next one. read_committed consumers never see the aborted copies.",
+          min=0, max=1, step=0.01),
 )
 
 
@@ -131,7 +143,21 @@ class Producer(NodeType):
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         topics = [sim.components[n.id] for n in sim.document.targets(node.id) if n.type == "kafka_topic"]
-        return ProducerRuntime(sim, node.id, node.params, topics[0] if topics else None)
+        return ProducerRuntime(sim, node.id, node.params, topics[0] if topics else None,
+                               track_origins=counts_duplicates(sim.document))
+
+    @classmethod
+    def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
+        """Kafka refuses a transactional.id without idempotence (ConfigException), and
+        idempotence needs acks=all and at most 5 requests in flight."""
+        params = node.params
+        if params.get("transactional") and not (params["enable_idempotence"] and params["acks"] == "all"
+                                                and params["max_in_flight"] <= 5):
+            index = list(nodes).index(node.id)
+            return [FieldError(f"nodes[{index}].params.transactional",
+                               "a transactional producer needs enable.idempotence on, acks=all and "
+                               "max.in.flight.requests.per.connection at most 5")]
+        return []
     params = (
         Param("rate", "Rate", "float", 50.0, "Records sent per second on average (Poisson arrivals).",
               min=0, max=200_000, step=1, unit="msg/s"),
@@ -157,7 +183,7 @@ class KafkaTopic(NodeType):
     category = "Kafka"
     color = "#0f766e"
     help = "An append-only log split into partitions; order holds within a partition only."
-    accepts_from = ("producer", "kafka_cluster")
+    accepts_from = ("producer", "kafka_cluster", "consumer_group")
     max_in = None
     max_out = None
     build_order = 10
@@ -197,7 +223,7 @@ class ConsumerGroup(NodeType):
             "backoff, then dead-lettered.")
     accepts_from = ("kafka_topic",)
     max_in = None
-    max_out = 1
+    max_out = 2
     build_order = 30
     runtime_class = GroupRuntime
 
@@ -205,7 +231,42 @@ class ConsumerGroup(NodeType):
     def build(cls, sim: Any, node: Any) -> Any:
         topics = [sim.components[n.id] for n in sim.document.sources(node.id) if n.type == "kafka_topic"]
         dlqs = [n.id for n in sim.document.targets(node.id) if n.type == "dlq"]
-        return GroupRuntime(sim, node.id, node.params, topics, dlqs[0] if dlqs else None)
+        outputs = [n.id for n in sim.document.targets(node.id) if n.type == "kafka_topic"]
+        return GroupRuntime(sim, node.id, node.params, topics, dlqs[0] if dlqs else None,
+                            outputs[0] if outputs else None)
+
+    @classmethod
+    def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
+        """At most one dead letter queue and one output topic."""
+        errors = []
+        seen: set[str] = set()
+        for path, edge in outgoing:
+            kind = nodes[edge.target].type
+            if kind in seen:
+                what = "dead letter queue" if kind == "dlq" else "output topic"
+                errors.append(FieldError(path, f"a consumer group has at most one {what}"))
+            seen.add(kind)
+        return errors
+
+    @classmethod
+    def check_graph(cls, node: Any, edges: list[Any], paths: dict[str, str], nodes: dict[str, Any]) -> list[FieldError]:
+        """The output topic is not one the group reads (a loop), and not on a Kafka cluster: a
+        group writing through replication is not modelled yet."""
+        errors = []
+        for edge in edges:
+            if edge.source != node.id or nodes[edge.target].type != "kafka_topic":
+                continue
+            topic = edge.target
+            if any(e.source == topic and e.target == node.id for e in edges):
+                errors.append(FieldError(paths[edge.id], f"group {node.id!r} reads topic {topic!r}: it cannot "
+                                                         "also write to it"))
+            if any(e.target == topic and nodes[e.source].type == "kafka_cluster" for e in edges):
+                errors.append(FieldError(paths[edge.id], f"topic {topic!r} is on a Kafka cluster: a consumer "
+                                                         "group's output topic must be a topic without a cluster "
+                                                         "(writing through replication from a group is not "
+                                                         "modelled yet)"))
+        return errors
+
     params = (
         Param("consumers", "Consumers", "int", 2, "Members of the group at the start.", min=1, max=64, step=1),
         Param("processing_ms", "Processing time", "float", 20.0,
@@ -260,6 +321,27 @@ class ConsumerGroup(NodeType):
               "order, which only a single partition keeps) and after a later record of the same key (the "
               "per-key order Kafka keeps within a partition, broken by retries that move a record later). "
               "Costs some simulation speed."),
+        Param("isolation_level", "isolation.level", "enum", "read_uncommitted",
+              "read_committed: fetch only below the last stable offset and skip the records of aborted "
+              "transactions; read_uncommitted (the consumer's default): read everything up to the high "
+              "watermark, open and aborted transactions included.",
+              choices=("read_uncommitted", "read_committed")),
+        Param("processing_guarantee", "processing.guarantee", "enum", "at_least_once",
+              "With an output topic (consume-process-produce): at_least_once writes the outputs at once and "
+              "commits offsets by the commit strategy (a crash in between writes them again); exactly_once "
+              "puts each member's outputs and its offsets in one transaction and reads read_committed "
+              "(Kafka Streams' EOS v2).",
+              choices=("at_least_once", "exactly_once")),
+        Param("commit_interval_ms", "commit.interval.ms (exactly once)", "int", 100,
+              "Under exactly_once: how often each member commits its transaction (Kafka Streams' default "
+              "under exactly-once: 100).", min=1, max=600_000, step=1, unit="ms"),
+        Param("transaction_timeout_ms", "transaction.timeout.ms", "int", 10_000,
+              "Under exactly_once: a crashed member's open transaction is aborted by the coordinator after "
+              "this long, unless its process restarts first (Kafka Streams sets 10000 under exactly-once).",
+              min=1000, max=900_000, step=1000, unit="ms"),
+        Param("count_duplicates", "Count end-to-end duplicates", "bool", False,
+              "Count records processed again under the same origin: the message the first producer sent, "
+              "kept through every consume-process-produce step."),
         Param("lag_alert", "Lag alert threshold", "int", 0,
               "Raise an alert while the group's lag (log end minus committed offsets, summed) is above "
               "this many records, sampled every 0.5 s; 0 = no alert.", min=0, max=100_000_000, step=1,
@@ -366,3 +448,8 @@ class KafkaCluster(NodeType):
               "Time for a follower's fetch to reach the leader and come back with the new records.",
               min=0.1, max=10_000, step=0.1, unit="ms"),
     )
+
+
+def counts_duplicates(document: Any) -> bool:
+    """Whether some group counts end-to-end duplicates: producers then give records origin ids."""
+    return any(n.type == "consumer_group" and n.params.get("count_duplicates") for n in document.nodes)

@@ -21,6 +21,16 @@ Rules followed (KafkaProducer, RecordAccumulator, Sender; KIP-98 idempotence; KI
   a retry of a batch whose acknowledgement was lost writes it again (a duplicate, counted) and,
   with more than one request in flight, a retried batch can land after a later one (counted).
 
+Transactions (KIP-98; transactional=true, which needs idempotence): records are written flagged
+as transactional, each transaction lasting transaction.ms. Then commitTransaction() flushes:
+the records sent meanwhile wait in the application (send() is not called while a commit is in
+progress) until every request of the transaction is answered; the coordinator writes a COMMIT
+marker to each partition the transaction wrote (retrying a partition without a leader), and
+the next transaction begins. A transaction whose batch was given up, or that the application
+aborts (abort_share), gets ABORT markers instead, and its records are sent again in the next
+transaction (the application's retry): read_committed consumers see each record once,
+read_uncommitted ones see the aborted copies too.
+
 Accounting: the producer owns a stream of the records that are not (or not yet) in a topic's
 readable log: waiting in its accumulator, written above the high watermark (in flight), or lost
 before being committed (dropped, with the reason). Once committed, a record belongs to the
@@ -29,6 +39,7 @@ streams of the groups that read the topic.
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +47,7 @@ import numpy as np
 
 from playground.engine.component import Runtime
 from playground.engine.kafka.compression import CODECS, batch_cost, records_per_second
+from playground.engine.kafka.log import TOMBSTONE, TXN
 from playground.engine.kafka.partitioner import (
     key_name,
     partition_for_key,
@@ -61,7 +73,7 @@ class Req:
     """A batch on its way: waiting to be sent (again), or sent and unanswered."""
 
     __slots__ = ("n", "p", "keys", "tombs", "seq", "created", "attempts", "due", "in_log", "state", "sent_at",
-                 "error", "number")
+                 "error", "number", "origins", "txn")
 
     def __init__(self, number: int, p: int, keys: np.ndarray, tombs: np.ndarray | None, seq: int,
                  created: float) -> None:
@@ -78,11 +90,28 @@ class Req:
         self.state = "queued"  # queued | sent | done
         self.sent_at = created
         self.error = ""
+        self.origins: np.ndarray | None = None  # origin ids (end-to-end duplicate counting)
+        self.txn = 0  # the transaction it belongs to (transactional producer)
 
 
 class ProducerRuntime(Runtime):
-    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None) -> None:
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None,
+                 track_origins: bool = False) -> None:
         self.id = node_id
+        # Origin ids: tag << 40 | the record's number, when some group counts end-to-end duplicates.
+        self.origin_tag = (zlib.crc32(node_id.encode()) & 0x7FFF) if track_origins else None
+        self.transactional = bool(params.get("transactional", False))
+        self.txn_s = float(params.get("transaction_ms", 100)) / 1000.0
+        self.abort_share = float(params.get("abort_share", 0.0))
+        self.txn = 1  # the open transaction
+        self.txn_started = 0.0
+        self.txn_closing = False  # commitTransaction() called: flushing
+        self.txn_failed = False  # a batch was given up: the transaction can only abort
+        self.txn_markers: list[int] | None = None  # partitions still waiting for their marker
+        self.txn_commit = True
+        self.txn_records: dict[int, list[tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None]]] = {}
+        self.txn_commits = 0
+        self.txn_aborts = 0
         self.rate = float(params["rate"])
         self.linger = float(params["linger_ms"]) / 1000.0
         self.topic = topic.id if topic else None
@@ -154,6 +183,8 @@ class ProducerRuntime(Runtime):
         topic: TopicRuntime = sim.components[self.topic]
         if n:
             self._accumulate(sim, topic, n)
+        if self.transactional:
+            self._txn_tick(sim, topic)
         if topic.parts is not None or self.queued_total:
             self._expire(sim)
             self._drain(sim, topic)
@@ -167,6 +198,9 @@ class ProducerRuntime(Runtime):
     def _accumulate(self, sim: Simulation, topic: TopicRuntime, n: int) -> None:
         rng = self.rng
         keys = self._keys(n)
+        origins = None
+        if self.origin_tag is not None:
+            origins = (self.origin_tag << 40) | np.arange(self.sent, self.sent + n, dtype=np.int64)
         self.sent += n
         raw = n * self.record_bytes
         self.bytes_sent += raw
@@ -179,19 +213,28 @@ class ProducerRuntime(Runtime):
         order = np.argsort(parts, kind="stable")
         counts = np.bincount(parts, minlength=topic.partition_count)
         keys = keys[order]
+        if origins is not None:
+            origins = origins[order]
         # A tombstone is a record with a null value: "delete this key" on a compacted topic.
         tombs = rng.random(n)[order] < self.tombstone_share if self.tombstone_share > 0 else None
+        if self.transactional:  # per-record flags: transactional, and tombstone where it is one
+            flags = np.full(n, TXN, dtype=np.uint8)
+            if tombs is not None:
+                flags[tombs] |= TOMBSTONE
+            tombs = flags
         now = sim.kernel.now
-        direct = topic.parts is None and not self.queued_total and self._sender_free(now, n)
+        direct = (topic.parts is None and not self.queued_total and not self.transactional
+                  and self._sender_free(now, n))
         start = 0
         for p in np.flatnonzero(counts).tolist():
             end = start + int(counts[p])
             for lo in range(start, end, self.batch_records):
                 hi = min(end, lo + self.batch_records)
                 batch_tombs = None if tombs is None else tombs[lo:hi]
+                batch_origins = None if origins is None else origins[lo:hi]
                 if direct:  # the single ideal broker: written and committed at once
                     self._compress(hi - lo, now)
-                    first = topic.append(sim, p, keys[lo:hi], batch_tombs)
+                    first = topic.append(sim, p, keys[lo:hi], batch_tombs, batch_origins)
                     self._emit_produce(sim, topic.id, p, first, keys[lo:hi])
                     self.acknowledged += hi - lo
                     for reader in topic.readers:
@@ -200,13 +243,58 @@ class ProducerRuntime(Runtime):
                 if self.queued_total + hi - lo > self.buffer_records:
                     self._drop(sim, hi - lo, DROP_BUFFER_FULL, topic.id, p)
                     continue
-                self.number += 1
-                req = Req(self.number, p, keys[lo:hi], batch_tombs, self.next_seq[p], now)
-                self.next_seq[p] += 1
-                self.queues[p].append(req)
-                self.queued_total += req.n
-                self.waiting_n += req.n
+                self._enqueue(p, keys[lo:hi], batch_tombs, batch_origins, now)
             start = end
+
+    def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
+                 now: float) -> None:
+        self.number += 1
+        req = Req(self.number, p, keys, tombs, self.next_seq[p], now)
+        req.origins = origins
+        self.next_seq[p] += 1
+        if self.transactional:
+            req.txn = self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn
+            self.txn_records.setdefault(req.txn, []).append((p, keys, tombs, origins))
+        self.queues[p].append(req)
+        self.queued_total += req.n
+        self.waiting_n += req.n
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def _txn_tick(self, sim: Simulation, topic: TopicRuntime) -> None:
+        """Every linger tick: begin committing once transaction.ms has passed; once the flush is
+        over, write the markers (a partition without a leader is retried at the next tick)."""
+        now = sim.kernel.now
+        if self.txn_markers is None and not self.txn_closing:
+            if now - self.txn_started < self.txn_s:
+                return
+            if not self.txn_records.get(self.txn):
+                self.txn_started = now  # nothing was sent in it: nothing to commit
+                return
+            self.txn_closing = True
+        if self.txn_markers is None:
+            if any(req.txn == self.txn for req in self.outstanding.values()) or any(
+                    req.txn == self.txn for queue in self.queues for req in queue):
+                return  # still flushing
+            self.txn_commit = not self.txn_failed and not (self.abort_share > 0
+                                                           and float(self.rng.random()) < self.abort_share)
+            self.txn_markers = topic.txn_partitions(self.id)
+        self.txn_markers = [p for p in self.txn_markers if not topic.end_txn(sim, p, self.id, self.txn_commit)]
+        if self.txn_markers:
+            return
+        records = self.txn_records.pop(self.txn, [])
+        if self.txn_commit:
+            self.txn_commits += 1
+        else:
+            self.txn_aborts += 1
+        self.txn += 1
+        self.txn_started = now
+        self.txn_closing = False
+        self.txn_failed = False
+        self.txn_markers = None
+        if not self.txn_commit:  # the application sends the aborted records again
+            for p, keys, tombs, origins in records:
+                self._enqueue(p, keys, tombs, origins, now)
 
     def _sticky_partitions(self, sim: Simulation, topic: TopicRuntime, count: int) -> np.ndarray:
         """Partitions of ``count`` records without a key, in order (KIP-794)."""
@@ -258,6 +346,8 @@ class ProducerRuntime(Runtime):
         for p, queue in enumerate(self.queues):
             while queue:
                 req = queue[0]
+                if req.txn > self.txn:
+                    break  # the next transaction's: sent once the commit in progress is over
                 if req.due > now:
                     break  # the head is backing off: the partition waits (RecordAccumulator.drain)
                 if self.acks != "0" and self.in_flight[p] >= self.max_in_flight:
@@ -279,7 +369,9 @@ class ProducerRuntime(Runtime):
             self.busy_until += req.n / self.capacity if self.capacity != float("inf") else 0.0
         req.attempts += 1
         if topic.parts is None:
-            first = topic.append(sim, req.p, req.keys, req.tombs)
+            first = topic.append(sim, req.p, req.keys, req.tombs, req.origins)
+            if self.transactional:
+                topic.txn_add(req.p, self.id, first, first + req.n)
             self._emit_produce(sim, topic.id, req.p, first, req.keys)
             self.acknowledged += req.n
             req.state = "done"
@@ -300,6 +392,9 @@ class ProducerRuntime(Runtime):
             self.last_written[req.p] = max(self.last_written[req.p], req.seq)
             self.pending_n += req.n
             req.in_log = True
+            batch.origins = req.origins
+            if self.transactional:
+                topic.txn_add(req.p, self.id, batch.first, batch.end)
             self._emit_produce(sim, topic.id, req.p, batch.first, req.keys)
             if self.acks == "all":
                 self._outstanding(req, now)
@@ -426,6 +521,8 @@ class ProducerRuntime(Runtime):
                 req.state = "done"
 
     def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
+        if self.transactional:
+            self.txn_failed = True  # an abortable error: the transaction can only abort
         self.dropped[reason] = self.dropped.get(reason, 0) + n
         sim.emit({"k": "drop", "t": sim.kernel.now, "reason": reason, "n": n, "node": self.id, "topic": topic,
                   "p": p})
@@ -449,4 +546,8 @@ class ProducerRuntime(Runtime):
                 "accumulated": self.queued_total, "in_flight_requests": len(self.outstanding),
                 "bytes_sent": self.bytes_sent, "bytes_compressed": self.bytes_compressed,
                 "compression_ratio": self.ratio, "cpu_busy": min(1.0, self.cpu_s / now),
-                "max_records_per_s": None if self.capacity == float("inf") else round(self.capacity)}
+                "max_records_per_s": None if self.capacity == float("inf") else round(self.capacity),
+                "transactions": {"commits": self.txn_commits, "aborts": self.txn_aborts, "open": self.txn,
+                                 "state": "writing markers" if self.txn_markers is not None
+                                 else "committing" if self.txn_closing else "open"}
+                if self.transactional else None}

@@ -29,7 +29,7 @@ import numpy as np
 class Batch:
     """A produced batch in the leader's log above the high watermark."""
 
-    __slots__ = ("first", "end", "keys", "tombs", "producer", "seq", "acks", "req", "epoch")
+    __slots__ = ("first", "end", "keys", "tombs", "producer", "seq", "acks", "req", "epoch", "origins")
 
     def __init__(self, first: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str | None,
                  seq: int | None, acks: str, req: Any, epoch: int) -> None:
@@ -42,6 +42,7 @@ class Batch:
         self.acks = acks
         self.req = req  # the producer's request still waiting for this batch (acks=all), or None
         self.epoch = epoch
+        self.origins: np.ndarray | None = None  # origin ids, when the run counts end-to-end duplicates
 
 
 class PartitionState:
@@ -133,7 +134,7 @@ class ReplicatedTopic:
         """(position, end) of what ``reader`` may fetch next: up to the HW, or to the next lost
         range; once nothing before the range is in hand, the position jumps over it (KIP-320: the
         consumer notices the truncation and goes on where the new leader's log goes on)."""
-        end = self.fetchable_end(p)
+        end = self.readable_end(reader, p)  # type: ignore[attr-defined]  # the HW, or the LSO (read_committed)
         gaps = self.gaps.get((reader, p))  # type: ignore[attr-defined]
         while gaps:
             start, stop = gaps[0]
@@ -193,7 +194,7 @@ class ReplicatedTopic:
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
             part.hw = batch.end
-            self.append(sim, p, batch.keys, batch.tombs)  # type: ignore[attr-defined]
+            self.append(sim, p, batch.keys, batch.tombs, batch.origins)  # type: ignore[attr-defined]
             committed = True
             if batch.producer is not None:
                 producer = components[batch.producer]
@@ -231,9 +232,10 @@ class ReplicatedTopic:
             n = len(batch.keys)
             if batch.first < new_leo:  # keep the part the new leader has (batches align, but be safe)
                 keep = new_leo - batch.first
-                part.pending.append(Batch(batch.first, batch.keys[:keep],
-                                          None if batch.tombs is None else batch.tombs[:keep], batch.producer,
-                                          batch.seq, batch.acks, batch.req, batch.epoch))
+                kept = Batch(batch.first, batch.keys[:keep], None if batch.tombs is None else batch.tombs[:keep],
+                             batch.producer, batch.seq, batch.acks, batch.req, batch.epoch)
+                kept.origins = None if batch.origins is None else batch.origins[:keep]
+                part.pending.append(kept)
                 n -= keep
             if batch.producer is None:
                 continue
@@ -270,6 +272,8 @@ class ReplicatedTopic:
             sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_UNCLEAN, "n": below, "node": self.id,
                       "topic": self.id, "p": p, "below_hw": True})
         part.lost += lost
+        if self.transactional:  # type: ignore[attr-defined]
+            self.txn_truncated(sim, p, new_leo)  # type: ignore[attr-defined]
         return lost
 
     def replication_views(self, sim: Any) -> list[dict[str, Any]] | None:

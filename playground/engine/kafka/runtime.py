@@ -12,6 +12,7 @@ from playground.engine.kafka.log import PartitionLog
 from playground.engine.kafka.producer import ProducerRuntime  # noqa: F401  (moved to producer.py)
 from playground.engine.kafka.replication import PartitionState, ReplicatedTopic
 from playground.engine.kafka.storage import TopicStorage
+from playground.engine.kafka.transactions import TransactionalTopic
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 PRODUCE = 1
 
 
-class TopicRuntime(ReplicatedTopic, Runtime):
+class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
     """A topic's partitions. Groups reading it register as readers to be told of new records.
 
     With a cluster (``attach_cluster``) each partition is replicated (see replication.py) and
@@ -35,6 +36,7 @@ class TopicRuntime(ReplicatedTopic, Runtime):
         self.cluster: str | None = None
         self.min_isr = 1
         self.gaps: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (reader, p) -> ranges it skips
+        self.init_transactions(partitions)
 
     def attach_cluster(self, sim: Simulation, cluster: Any, replication_factor: int, min_isr: int) -> None:
         self.cluster = cluster.id
@@ -45,7 +47,10 @@ class TopicRuntime(ReplicatedTopic, Runtime):
     def partition_count(self) -> int:
         return len(self.logs)
 
-    def append(self, sim: Simulation, partition: int, keys: np.ndarray, tombstones: np.ndarray | None = None) -> int:
+    def append(self, sim: Simulation, partition: int, keys: np.ndarray, tombstones: np.ndarray | None = None,
+               origins: np.ndarray | None = None) -> int:
+        """Append records to the readable log (committed); ``tombstones`` may be per-record flags
+        (uint8, see log.py), ``origins`` their origin ids."""
         log = self.logs[partition]
         keep_from = log.leo
         if log.hi + len(keys) > len(log.offs):  # the rows are full: find what readers still need
@@ -53,7 +58,10 @@ class TopicRuntime(ReplicatedTopic, Runtime):
                 keep_from = min(keep_from, sim.components[reader].keep_from(self.id, partition))
         if not self.storage.started:
             self.storage.start(sim)
-        return log.append(keys, keep_from, sim.kernel.now, tombstones)
+        first = log.append(keys, keep_from, sim.kernel.now, tombstones, origins)
+        if tombstones is not None and tombstones.dtype == np.uint8:
+            self.note_markers(partition, first, tombstones)
+        return first
 
     def log_start_offset(self, partition: int) -> int:
         """The first offset a fetch may ask for: a reader below it has lost what retention deleted."""
@@ -69,7 +77,11 @@ class TopicRuntime(ReplicatedTopic, Runtime):
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         if self.readers:
             return []  # each group reading it accounts for its own copy
-        return [{"topic": self.id, "group": None, **self.storage.unread_stream(self.logs)}]
+        stream = self.storage.unread_stream(self.logs)
+        markers = self.markers_total()  # they take offsets, but are not messages
+        stream["produced"] -= markers
+        stream["waiting"] -= markers
+        return [{"topic": self.id, "group": None, **stream}]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         views = self.storage.partition_views(self.logs, sim.kernel.now)
@@ -77,12 +89,17 @@ class TopicRuntime(ReplicatedTopic, Runtime):
         if replicated:
             for view, rep in zip(views, replicated, strict=True):
                 view.update(rep)
+        if self.transactional:
+            for p, view in enumerate(views):
+                view["txn"] = self.txn_view(p)
         return {
             "leo": self.leo_total(),
             "partitions": [{"p": p, "leo": log.leo, "hw": log.leo, "tail": log.tail(), **views[p]}
                            for p, log in enumerate(self.logs)],
             "storage": self.storage.summary(self.logs),
             "cluster": self.cluster,
+            "transactions": {"commits": self.commits, "aborts": self.aborts, "aborted_records": self.aborted_records,
+                             "markers": self.markers_total()} if self.transactional else None,
         }
 
 

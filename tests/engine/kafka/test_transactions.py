@@ -1,0 +1,213 @@
+"""Kafka transactions: markers, the last stable offset, isolation levels, exactly-once pipelines.
+
+Rules from KIP-98 (exactly-once delivery and transactional messaging) and KIP-447 (producer
+scalability for exactly-once: one transactional producer per consumer, fenced by generation),
+as the Kafka broker, consumer and Streams implement them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playground import engine
+from playground.engine.kafka.transactions import DROP_ABORTED
+from tests.engine.factories import stream_conserved
+
+
+def doc(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"fanout": 1, "name": "txn", "nodes": nodes,
+            "edges": [{"source": a, "target": b} for a, b in edges]}
+
+
+def producer_doc(*, abort_share: float = 0.0, transaction_ms: int = 200, cluster: bool = False,
+                 rate: float = 400, **producer: Any) -> dict[str, Any]:
+    """A transactional producer, one topic, a read_committed and a read_uncommitted group."""
+    nodes = [
+        {"id": "src", "type": "producer",
+         "params": {"rate": rate, "keys": 100, "transactional": True, "abort_share": abort_share,
+                    "transaction_ms": transaction_ms, **producer}},
+        {"id": "t", "type": "kafka_topic", "params": {"partitions": 3}},
+        {"id": "rc", "type": "consumer_group",
+         "params": {"consumers": 1, "processing_ms": 0.2, "isolation_level": "read_committed",
+                    "count_duplicates": True, "commit": "after_processing"}},
+        {"id": "ru", "type": "consumer_group",
+         "params": {"consumers": 1, "processing_ms": 0.2, "count_duplicates": True, "commit": "after_processing"}},
+    ]
+    edges = [("src", "t"), ("t", "rc"), ("t", "ru")]
+    if cluster:
+        nodes.append({"id": "k", "type": "kafka_cluster", "params": {}})
+        edges.append(("k", "t"))
+    return doc(nodes, edges)
+
+
+def pipeline_doc(*, guarantee: str = "exactly_once", isolation: str = "read_committed", restart_every_ms: int = 3000,
+                 **processor: Any) -> dict[str, Any]:
+    """producer -> in -> processor (consume-process-produce) -> out -> sink counting duplicates."""
+    return doc([
+        {"id": "src", "type": "producer", "params": {"rate": 300, "keys": 100}},
+        {"id": "in", "type": "kafka_topic", "params": {"partitions": 4}},
+        {"id": "proc", "type": "consumer_group",
+         "params": {"consumers": 2, "processing_ms": 4, "commit": "after_processing", "max_poll_records": 100,
+                    "processing_guarantee": guarantee, "static_membership": True,
+                    "restart_every_ms": restart_every_ms, "restart_down_ms": 1000, **processor}},
+        {"id": "out", "type": "kafka_topic", "params": {"partitions": 4}},
+        {"id": "sink", "type": "consumer_group",
+         "params": {"consumers": 2, "processing_ms": 0.5, "isolation_level": isolation, "count_duplicates": True,
+                    "commit": "after_processing"}},
+    ], [("src", "in"), ("in", "proc"), ("proc", "out"), ("out", "sink")])
+
+
+def run(document: dict[str, Any], seconds: float, seed: int = 7, check_books: bool = True) -> engine.Simulation:
+    sim = engine.Simulation(engine.parse_document(document), seed, record_flow=False)
+    for _ in range(int(seconds / 0.5)):
+        sim.advance(0.5)
+        if check_books:
+            for stream in sim.streams():
+                assert stream_conserved(stream), (sim.now, stream)
+    return sim
+
+
+def test_markers_take_offsets_and_are_never_delivered() -> None:
+    """A COMMIT marker is a control record: it takes an offset in every partition the
+    transaction wrote, and a consumer's position steps over it without returning it."""
+    sim = run(producer_doc(), 10)
+    topic, src, rc = sim.components["t"], sim.components["src"], sim.components["rc"]
+    markers = topic.markers_total()
+    assert markers == topic.commits > 0
+    assert src.txn_commits * 3 >= markers >= src.txn_commits  # one marker per partition written
+    assert sum(log.leo for log in topic.logs) == src.acknowledged + markers
+    assert rc.acked["t"] <= src.acknowledged
+    assert rc.e2e_duplicates == 0
+
+
+def test_read_committed_stops_at_the_last_stable_offset() -> None:
+    """The LSO is the first offset of the earliest open transaction: a read_committed consumer
+    fetches nothing past it, while read_uncommitted reads up to the high watermark."""
+    sim = run(producer_doc(transaction_ms=60_000), 5)
+    topic, rc, ru = sim.components["t"], sim.components["rc"], sim.components["ru"]
+    assert all(topic.lso(p) == 0 for p in range(3))  # one transaction open since offset 0
+    assert rc.processed == 0
+    assert ru.processed > 1000
+    view = topic.metrics(sim)["partitions"][0]["txn"]
+    assert view["lso"] == 0 and view["open"] == 1
+
+
+def test_aborted_records_are_skipped_by_read_committed_and_seen_by_read_uncommitted() -> None:
+    """read_committed drops the records of aborted transactions (the aborted-transaction index);
+    read_uncommitted delivers them, so the application's resend shows up as duplicates."""
+    sim = run(producer_doc(abort_share=0.3), 20)
+    topic, rc, ru = sim.components["t"], sim.components["rc"], sim.components["ru"]
+    assert topic.aborts > 0 and topic.aborted_records > 0
+    assert rc.e2e_duplicates == 0
+    assert rc.dropped["t"][DROP_ABORTED] > 0.9 * topic.aborted_records
+    assert ru.e2e_duplicates > 0.9 * topic.aborted_records
+    assert DROP_ABORTED not in ru.dropped["t"]
+
+
+def test_aborts_on_a_replicated_topic_flag_batches_above_the_high_watermark() -> None:
+    """On a cluster the markers are replicated like any record and the LSO waits for the
+    marker to pass the high watermark; with a broker killed and restarted on the way, a
+    read_committed reader still sees each record exactly once."""
+    document = producer_doc(abort_share=0.3, cluster=True)
+    sim = engine.Simulation(engine.parse_document(document), 5, record_flow=False)
+    for i in range(40):
+        sim.advance(0.5)
+        if i == 8:
+            sim.apply({"op": "kill_broker", "node": "k", "broker": 1})
+        if i == 20:
+            sim.apply({"op": "restart_broker", "node": "k", "broker": 1})
+        for stream in sim.streams():
+            assert stream_conserved(stream), (sim.now, stream)
+    topic, rc, ru = sim.components["t"], sim.components["rc"], sim.components["ru"]
+    assert topic.aborts > 0
+    assert rc.e2e_duplicates == 0
+    assert ru.e2e_duplicates > 0
+
+
+def test_a_transactional_producer_needs_idempotence() -> None:
+    """KafkaProducer refuses transactional.id without enable.idempotence (ConfigException)."""
+    document = producer_doc(enable_idempotence=False)
+    with pytest.raises(engine.DocumentError) as err:
+        engine.parse_document(document)
+    assert "transactional" in str(err.value) and "enable.idempotence" in str(err.value)
+
+
+def test_exactly_once_pipeline_has_no_duplicates_under_crashes() -> None:
+    """Consume-process-produce with the input offsets in the output transaction: a member that
+    crashes mid-transaction is aborted, its records are processed again, and a read_committed
+    sink sees every origin once."""
+    sim = run(pipeline_doc(), 20)
+    proc, sink, out = sim.components["proc"], sim.components["sink"], sim.components["out"]
+    assert proc.duplicates > 0  # the processor did reprocess records after crashes
+    assert proc.txn_aborts > 0 and out.aborted_records > 0
+    assert sink.e2e_duplicates == 0
+    assert sink.dropped["out"][DROP_ABORTED] > 0
+
+
+def test_at_least_once_pipeline_duplicates_what_was_written_before_the_crash() -> None:
+    """Without transactions the outputs are written at once and the offsets committed later: a
+    crash in between writes them again when the records are reprocessed."""
+    sim = run(pipeline_doc(guarantee="at_least_once"), 20)
+    proc, sink = sim.components["proc"], sim.components["sink"]
+    assert proc.duplicates > 0
+    assert sink.e2e_duplicates > 0
+    assert sim.components["out"].markers_total() == 0
+
+
+def test_read_uncommitted_sink_sees_the_aborted_outputs() -> None:
+    """The transactions are there, but a read_uncommitted reader does not honour them."""
+    sim = run(pipeline_doc(isolation="read_uncommitted"), 20)
+    assert sim.components["proc"].txn_aborts > 0
+    assert sim.components["sink"].e2e_duplicates > 0
+
+
+def test_a_crashed_members_open_transaction_holds_the_lso_until_transaction_timeout() -> None:
+    """A consumer that dies mid-transaction leaves it open: the output's LSO stays at its first
+    offset (read_committed readers stall) until the coordinator aborts it after
+    transaction.timeout.ms, when the LSO moves on."""
+    document = pipeline_doc(restart_every_ms=0, transaction_timeout_ms=5000, commit_interval_ms=60_000)
+    sim = engine.Simulation(engine.parse_document(document), 3, record_flow=False)
+    sim.advance(2.0)
+    proc, out = sim.components["proc"], sim.components["out"]
+    victim = next(iter(proc.txns))
+    held = min(out.lso(p) for p in range(4))
+    sim.apply({"op": "kill_consumer", "node": "proc", "member": victim})
+    sim.advance(4.0)  # within the timeout: still open
+    assert victim in proc.txns
+    assert min(out.lso(p) for p in range(4)) == held
+    sim.advance(2.0)  # past transaction.timeout.ms: aborted
+    assert victim not in proc.txns
+    assert out.aborts >= 1
+
+
+def test_a_group_cannot_write_to_a_topic_it_reads_or_to_a_replicated_topic() -> None:
+    document = pipeline_doc()
+    document["edges"].append({"source": "out", "target": "proc"})
+    with pytest.raises(engine.DocumentError) as err:
+        engine.parse_document(document)
+    assert "reads topic 'out'" in str(err.value)
+    document = pipeline_doc()
+    document["nodes"].append({"id": "k", "type": "kafka_cluster", "params": {}})
+    document["edges"].append({"source": "k", "target": "out"})
+    with pytest.raises(engine.DocumentError) as err:
+        engine.parse_document(document)
+    assert "is on a Kafka cluster" in str(err.value)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), abort_share=st.sampled_from([0.0, 0.2, 0.5]),
+       guarantee=st.sampled_from(["exactly_once", "at_least_once"]))
+def test_transactions_conserve_messages_and_are_deterministic(seed: int, abort_share: float, guarantee: str) -> None:
+    """Books balance at every tick with markers, aborts and crashes; the same seed gives the
+    same run."""
+    document = pipeline_doc(guarantee=guarantee, restart_every_ms=2000)
+    document["nodes"][0]["params"].update(transactional=True, abort_share=abort_share)
+    a = run(document, 8, seed=seed)
+    b = run(document, 8, seed=seed, check_books=False)
+    assert a.metrics() == b.metrics()
+    if guarantee == "exactly_once":
+        assert a.components["sink"].e2e_duplicates == 0

@@ -161,7 +161,7 @@ class GroupRuntime(Runtime):
         self.seen: dict[int, np.ndarray] = {}  # origin tag -> which serials were processed
         self.e2e_duplicates = 0
         # Kafka Streams under exactly-once sets isolation.level=read_committed on its consumers.
-        read_committed = params.get("isolation_level") == "read_committed" or self.eos
+        read_committed = self.read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
         self.dlq = dlq
@@ -1206,6 +1206,12 @@ class GroupRuntime(Runtime):
             "protocol": self._protocol(),
             "paused_s": self.paused_s,
             "duplicates": self.duplicates,
+            "e2e_duplicates": self.e2e_duplicates if self.count_dups else None,
+            "isolation_level": "read_committed" if self.read_committed else "read_uncommitted",
+            "output": {"topic": self.output, "written": self.written,
+                       "guarantee": "exactly_once" if self.eos else "at_least_once",
+                       "commits": self.txn_commits, "aborts": self.txn_aborts, "open": len(self.txns)}
+            if self.output is not None else None,
             "order": {"out_of_order": self.out_of_order, "out_of_key_order": self.out_of_key_order}
             if self.check_order else None,
             "retried": self.retried,

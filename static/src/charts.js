@@ -75,28 +75,49 @@ export class ThroughputChart {
 
 // One group's lag over simulated time, drawn inside its card: the lag as a filled line and,
 // when the group has a lag alert, its threshold as a dashed line. Sized for a projector: thick
-// strokes, bold axis labels, few ticks.
+// strokes, bold axis labels, three round ticks (0, half, top) in short numbers ("7.5k").
 export class GroupLagChart {
   constructor(root) {
     this.root = root;
     this.data = [[], [], []];
-    this.threshold = 0;
+    this.lastT = null; // the last frame's time, unrounded: a frame may repeat it (pause, a command)
     const axisFont = "700 12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
     this.plot = new uPlot(
       {
         width: Math.max(180, root.clientWidth || 220),
-        height: 92,
+        height: GROUP_CHART_HEIGHT,
         legend: { show: false },
         cursor: { show: false },
-        scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(10, max * 1.15)] } },
+        scales: { x: { time: false }, y: { range: (u, min, max) => [0, niceCeil(Math.max(10, max * 1.1))] } },
         axes: [
-          { stroke: "#334155", font: axisFont, size: 22, grid: { show: false }, values: (u, v) => v.map((s) => `${s}s`) },
-          { stroke: "#334155", font: axisFont, size: 44, grid: { stroke: "#e2e8f0" }, values: (u, v) => v.map(fmtCompact), splits: (u, i, min, max) => [0, max / 2, max] },
+          // Short ticks and a small gap: uPlot's defaults (10 + 5 px) leave a 12 px label no room
+          // in an axis this size and cut the x labels off at the bottom.
+          {
+            stroke: "#334155",
+            font: axisFont,
+            size: 22,
+            gap: 2,
+            ticks: { size: 4 },
+            grid: { show: false },
+            values: (u, v) => v.map((s) => `${s}s`),
+          },
+          {
+            stroke: "#334155",
+            font: axisFont,
+            size: 40,
+            gap: 3,
+            ticks: { size: 4 },
+            grid: { stroke: "#e2e8f0" },
+            values: (u, v) => v.map(fmtTick),
+            splits: (u, i, min, max) => [0, max / 2, max],
+          },
         ],
         series: [
           {},
-          { label: "lag", stroke: "#7c3aed", width: 3, fill: "rgba(124,58,237,0.12)" },
-          { label: "alert at", stroke: "#dc2626", width: 2, dash: [6, 4] },
+          // No point markers: uPlot draws them while the data is sparse (the first seconds, a
+          // fast speed), and circles on a threshold make it read as data.
+          { label: "lag", stroke: "#7c3aed", width: 3, fill: "rgba(124,58,237,0.12)", points: { show: false } },
+          { label: "alert at", stroke: "#dc2626", width: 2, dash: [6, 4], points: { show: false } },
         ],
       },
       this.data,
@@ -104,19 +125,39 @@ export class GroupLagChart {
     );
     new ResizeObserver(() => {
       const width = Math.max(180, root.clientWidth);
-      if (width !== this.plot.width) this.plot.setSize({ width, height: 92 });
+      if (width !== this.plot.width) this.plot.setSize({ width, height: GROUP_CHART_HEIGHT });
     }).observe(root);
   }
 
   update(t, lag, threshold) {
     if (!Number.isFinite(t)) return;
+    if (this.lastT != null && t < this.lastT) for (const s of this.data) s.length = 0; // a reset
+    else if (t === this.lastT) return;
+    this.lastT = t;
     const [xs, ls, th] = this.data;
-    if (xs.length && t < xs[xs.length - 1]) for (const s of this.data) s.length = 0; // a reset
-    if (xs.length && t === xs[xs.length - 1]) return;
     xs.push(+t.toFixed(2));
     ls.push(lag || 0);
     th.push(threshold > 0 ? threshold : null);
     if (xs.length > MAX_POINTS) for (const s of this.data) s.shift();
     this.plot.setData(this.data);
   }
+}
+
+const GROUP_CHART_HEIGHT = 84;
+
+/** The smallest 1, 2, 3, 4, 5, 6 or 8 times a power of ten at or above x: the axis top, so its
+ * three ticks (0, half, top) are round numbers that fmtTick writes exactly (a top of 2.5k would
+ * put 1,250 in the middle, written "1.3k"). */
+function niceCeil(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 3, 4, 5, 6, 8, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+/** An axis tick in at most four characters: 750, 1.5k, 25k, 1.2M. */
+function fmtTick(v) {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(a >= 1e7 ? 0 : 1)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toFixed(a >= 1e4 ? 0 : 1)}k`;
+  return String(+v.toFixed(a >= 10 ? 0 : 1));
 }

@@ -3,7 +3,7 @@
 import { h, fmtInt } from "../dom.js";
 import { partitionColor } from "../colors.js";
 import { TopicLog } from "./kafka/topic.js";
-import { SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
+import { SEGMENTS_CARD_WIDTH, SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
 import { GroupMembers } from "./kafka/group.js";
 import { clusterCard, ReplicationStrip } from "./kafka/cluster.js";
 
@@ -41,8 +41,11 @@ export const cards = {
       const p = Math.max(1, Number(params.partitions) || 1);
       const shown = Math.min(p, MAX_PARTITION_ROWS);
       const row = p <= 12 ? 24 : 17;
-      const segments = showsSegments(params) ? SEGMENTS_PANEL_HEIGHT : 0;
-      return { width: 276, height: 96 + shown * row + (p > shown ? 18 : 0) + segments };
+      const segments = showsSegments(params);
+      return {
+        width: segments ? SEGMENTS_CARD_WIDTH : 276,
+        height: 96 + shown * row + (p > shown ? 18 : 0) + (segments ? SEGMENTS_PANEL_HEIGHT : 0),
+      };
     },
     /** Before a run: the empty logs, one row per partition. */
     preview(slot, data) {

@@ -2,6 +2,11 @@
 // leads), and per partition its leader and ISR as chips. Also the replication strip under a
 // clustered topic's log: leader, ISR, and the high watermark against the leader's LEO.
 // Commands (kill, restart, slow, isolate, reconnect a broker) come from the generic controls.
+//
+// Test hooks: [data-testid=broker][data-broker=<id>][data-state=up|slow|isolated|down] on the
+// cluster card; [data-testid=cluster-partition] (cluster card) and [data-testid=replica-row]
+// (topic card) per partition, with data-partition (<topic>/<p>, or <p> on the topic card),
+// data-leader (a broker id, empty when it has none) and data-isr (ids, comma-separated).
 import { h, fmtCompact } from "../../dom.js";
 import { partitionColor } from "../../colors.js";
 
@@ -12,6 +17,10 @@ function brokerChip(id, state, inIsr, leader) {
   if (inIsr === false) cls.push("is-out");
   if (leader) cls.push("is-leader");
   return h("span", { class: cls.join(" "), title: leader ? `broker ${id}: leader` : `broker ${id}` }, String(id));
+}
+
+function partitionHooks(name, part) {
+  return { "data-partition": name, "data-leader": part.leader ?? "", "data-isr": (part.isr || []).join(",") };
 }
 
 export const clusterCard = {
@@ -41,7 +50,7 @@ export const clusterCard = {
         if (!state) return;
         brokers.replaceChildren(
           ...(state.brokers || []).map((b) =>
-            h("span", { class: `kc-broker is-${b.state}`, "data-testid": "broker", "data-broker": b.id,
+            h("span", { class: `kc-broker is-${b.state}`, "data-testid": "broker", "data-broker": b.id, "data-state": b.state,
               title: b.slow > 1 ? `replication ×${b.slow}` : b.fenced ? "fenced by the controller" : b.state },
             `broker ${b.id}`, h("small", {}, b.state === "up" ? ` ${b.leaders} led` : ` ${b.state}`)),
           ),
@@ -55,7 +64,7 @@ export const clusterCard = {
         const brokerState = new Map((state.brokers || []).map((b) => [b.id, b.state]));
         parts.replaceChildren(
           ...(state.partitions || []).slice(0, MAX_PARTITION_ROWS).map((part) =>
-            h("div", { class: "kc-row", "data-testid": "cluster-partition" },
+            h("div", { class: "kc-row", "data-testid": "cluster-partition", ...partitionHooks(`${part.topic}/${part.p}`, part) },
               h("span", { class: "kc-p", style: { background: partitionColor(part.p) } }, `${part.topic}/${part.p}`),
               h("span", { class: "kc-chips" },
                 part.replicas.map((r) => brokerChip(r, brokerState.get(r), part.isr.includes(r), r === part.leader))),
@@ -81,7 +90,7 @@ export class ReplicationStrip {
     if (!parts.length) return;
     this.el.replaceChildren(
       ...parts.slice(0, MAX_PARTITION_ROWS).map((part) =>
-        h("div", { class: `kc-row ${part.offline ? "is-offline" : ""}`, "data-testid": "replica-row" },
+        h("div", { class: `kc-row ${part.offline ? "is-offline" : ""}`, "data-testid": "replica-row", ...partitionHooks(part.p, part) },
           h("span", { class: "kc-p", style: { background: partitionColor(part.p) } }, `P${part.p}`),
           h("span", { class: "kc-chips" },
             part.replicas.map((r) => brokerChip(r, part.offline && r === part.leader ? "down" : "up",

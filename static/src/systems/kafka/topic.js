@@ -29,16 +29,28 @@ export class TopicLog {
       const lagText = h("span", { class: "plog-lagtext" });
       const row = h(
         "div",
-        { class: "plog-row", "data-testid": "partition-row", "data-partition": p, onclick: () => this.segments.select(p) },
+        { class: "plog-row", "data-testid": "partition-row", "data-partition": p, onclick: () => this.select(p) },
         h("span", { class: "plog-p", style: { background: partitionColor(p) } }, `P${p}`),
         h("div", { class: "plog-track" }, fill, lag, marks),
         h("span", { class: "plog-nums" }, leo, lagText),
       );
       list.append(row);
-      this.rows.push({ fill, lag, marks, leo, lagText, markEls: [] });
+      this.rows.push({ row, fill, lag, marks, leo, lagText, markEls: [] });
     }
     if (n > shown) list.append(h("div", { class: "plog-more" }, `+ ${n - shown} more partitions`));
     this.slot.replaceChildren(list, this.segments.el);
+    this.markSelected();
+  }
+
+  /** Show partition p's segments (when the topic has the segments panel) and mark its row. */
+  select(p) {
+    this.segments.select(p);
+    this.markSelected();
+  }
+
+  markSelected() {
+    const withSegments = !this.segments.el.hidden;
+    this.rows.forEach(({ row }, p) => row.classList.toggle("is-selected", withSegments && p === this.segments.partition));
   }
 
   /**
@@ -48,7 +60,9 @@ export class TopicLog {
   update(state, groupsByPartition) {
     const parts = state?.partitions || [];
     if (parts.length !== this.count) this.build(parts.length);
+    const hadSegments = !this.segments.el.hidden;
     this.segments.update(state);
+    if (hadSegments !== !this.segments.el.hidden) this.markSelected();
     let maxLeo = 1;
     for (const part of parts) maxLeo = Math.max(maxLeo, part.leo || 0);
     for (const part of parts) {

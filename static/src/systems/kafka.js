@@ -23,11 +23,19 @@ export const cards = {
     },
     live(slot) {
       const sent = h("span", { class: "kv-value" });
-      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent));
+      const txn = h("div", { class: "kv-note", "data-testid": "producer-txn", hidden: true });
+      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent), txn);
       return {
         update(state) {
           const text = fmtInt(state?.sent ?? 0);
           if (sent.textContent !== text) sent.textContent = text;
+          // A transactional producer: the open transaction and how the previous ones ended.
+          const t = state?.transactions;
+          const note = t ? `txn #${fmtInt(t.open)} ${t.state} · ${fmtInt(t.commits)} committed · ${fmtInt(t.aborts)} aborted` : "";
+          if (txn.textContent !== note) {
+            txn.textContent = note;
+            txn.hidden = !note;
+          }
         },
       };
     },
@@ -37,14 +45,15 @@ export const cards = {
     summary(p) {
       return `${fmtInt(p.partitions)} partition${p.partitions === 1 ? "" : "s"}`;
     },
-    size(params) {
+    size(params, state) {
       const p = Math.max(1, Number(params.partitions) || 1);
       const shown = Math.min(p, MAX_PARTITION_ROWS);
       const row = p <= 12 ? 24 : 17;
       const segments = showsSegments(params);
       return {
         width: segments ? SEGMENTS_CARD_WIDTH : 276,
-        height: 96 + shown * row + (p > shown ? 18 : 0) + (segments ? SEGMENTS_PANEL_HEIGHT : 0),
+        height: 96 + shown * row + (p > shown ? 18 : 0) + (segments ? SEGMENTS_PANEL_HEIGHT : 0)
+          + (state?.transactions ? 22 : 0),
       };
     },
     /** Before a run: the empty logs, one row per partition. */
@@ -94,7 +103,10 @@ export const cards = {
     size(params, state) {
       const live = state?.members?.length || 0;
       const m = Math.min(MAX_MEMBER_ROWS, Math.max(Number(params.consumers) || 1, live));
-      return { width: 276, height: 122 + m * 32 };
+      // Extra status lines: order counts, transactions (output or read_committed), duplicates.
+      const txn = state?.output || params.isolation_level === "read_committed" ? 1 : 0;
+      const extra = (params.check_order ? 1 : 0) + txn + (params.count_duplicates ? 1 : 0);
+      return { width: 276, height: 122 + m * 32 + extra * 20 };
     },
     preview(slot, data) {
       const n = Math.min(MAX_MEMBER_ROWS, Math.max(1, Number(data.params?.consumers) || 1));

@@ -41,7 +41,11 @@ export class GroupMembers {
     const orderText = order
       ? `out of order ${fmtCompact(order.out_of_order)} · out of key order ${fmtCompact(order.out_of_key_order)}`
       : "";
-    const statusSig = statusText + lagText + pausedText + orderText;
+    // Transactions: what it writes and how, what it reads, and duplicates counted end to end.
+    const txnText = txnLine(state);
+    const dups = state.e2e_duplicates;
+    const dupsText = dups == null ? "" : `end-to-end duplicates ${fmtCompact(dups)}`;
+    const statusSig = statusText + lagText + pausedText + orderText + txnText + dupsText;
     if (this.status.dataset.sig !== statusSig) {
       this.status.dataset.sig = statusSig;
       this.status.replaceChildren(
@@ -50,6 +54,9 @@ export class GroupMembers {
         h("span", { class: "grp-protocol" }, pausedText),
         ...(order ? [h("span", { class: `grp-order ${order.out_of_key_order ? "is-alert" : ""}`,
           "data-testid": "group-order" }, orderText)] : []),
+        ...(txnText ? [h("span", { class: "grp-txn", "data-testid": "group-txn" }, txnText)] : []),
+        ...(dupsText ? [h("span", { class: `grp-dups ${dups ? "is-alert" : "is-good"}`, "data-testid": "group-e2e-dups",
+          "data-count": String(dups) }, dupsText)] : []),
       );
     }
     if (!this.chart && this.chartRoot.isConnected) this.chart = new GroupLagChart(this.chartRoot);
@@ -82,4 +89,17 @@ export class GroupMembers {
     this.owners = nextOwners;
     this.list.replaceChildren(...rows);
   }
+}
+
+/** "exactly once → out · 12 commits · 1 aborted · reads read_committed", or "" when the group
+ * neither writes an output topic nor reads read_committed. */
+function txnLine(state) {
+  const out = state.output;
+  const reads = state.isolation_level === "read_committed" ? "reads read_committed" : "";
+  if (!out) return reads;
+  const parts = out.guarantee === "exactly_once"
+    ? [`exactly once → ${out.topic}`, `${fmtCompact(out.commits)} commits`, `${fmtCompact(out.aborts)} aborted`]
+    : [`at least once → ${out.topic}`, `${fmtCompact(out.written)} written`];
+  if (reads) parts.push(reads);
+  return parts.join(" · ");
 }

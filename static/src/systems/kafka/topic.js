@@ -25,6 +25,9 @@ export class TopicLog {
       const fill = h("div", { class: "plog-fill", style: { background: partitionColor(p) } });
       const lag = h("div", { class: "plog-lag" });
       const marks = h("div", { class: "plog-marks" });
+      // The last stable offset, when a transaction is open: read_committed readers stop here.
+      const lso = h("div", { class: "plog-lso", hidden: true, "data-testid": "partition-lso" });
+      marks.append(lso);
       const leo = h("span", { class: "plog-leo" });
       const lagText = h("span", { class: "plog-lagtext" });
       const row = h(
@@ -35,10 +38,11 @@ export class TopicLog {
         h("span", { class: "plog-nums" }, leo, lagText),
       );
       list.append(row);
-      this.rows.push({ row, fill, lag, marks, leo, lagText, markEls: [] });
+      this.rows.push({ row, fill, lag, marks, lso, leo, lagText, markEls: [] });
     }
     if (n > shown) list.append(h("div", { class: "plog-more" }, `+ ${n - shown} more partitions`));
-    this.slot.replaceChildren(list, this.segments.el);
+    this.txn = h("div", { class: "plog-txn", hidden: true, "data-testid": "topic-txn" });
+    this.slot.replaceChildren(list, this.txn, this.segments.el);
     this.markSelected();
   }
 
@@ -96,6 +100,23 @@ export class TopicLog {
           mark.title = `committed offset ${g.committed}`;
         }
       });
+      const txn = part.txn;
+      const unstable = txn && txn.lso < leo;
+      row.lso.hidden = !unstable;
+      row.row.dataset.lso = txn ? String(txn.lso) : "";
+      if (unstable) {
+        row.lso.style.left = `${(100 * txn.lso) / maxLeo}%`;
+        row.lso.title = `last stable offset ${txn.lso}: read_committed readers stop here (${txn.open} open transaction${txn.open === 1 ? "" : "s"})`;
+      }
+    }
+    // Transactions on this topic: how they ended, and the markers they left in the log.
+    const t = state?.transactions;
+    const note = t
+      ? `transactions: ${fmtCompact(t.commits)} committed · ${fmtCompact(t.aborts)} aborted (${fmtCompact(t.aborted_records)} records) · ${fmtCompact(t.markers)} markers`
+      : "";
+    if (this.txn.textContent !== note) {
+      this.txn.textContent = note;
+      this.txn.hidden = !note;
     }
   }
 }

@@ -348,3 +348,42 @@ def test_compaction_leaves_cleaned_segments_with_gaps_and_never_touches_the_acti
 
     context.close()
     assert errors == []
+
+
+# -- 4. transactions: the LSO, markers, isolation levels and end-to-end duplicates -------------
+
+E2E = """(id) => {
+    const el = document.querySelector(`.x6-node[data-cell-id='${id}'] [data-testid=group-e2e-dups]`);
+    return el ? Number(el.dataset.count) : null;
+}"""
+
+
+def test_transactional_pipeline_shows_markers_lso_and_duplicates_only_for_read_uncommitted(
+    daphne_url: str, chromium, artifacts: Path
+) -> None:
+    """The transactional pipeline: the producer card tells its transactions, the payments topic
+    its committed and aborted transactions and markers, and of the two readers counting
+    duplicates by origin only the read_uncommitted one sees any (the aborted payments)."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    page, errors = open_example(context, daphne_url, "kafka-transactional-pipeline", SPEED_10X)
+    run(page)
+    txn = page.locator(".x6-node[data-cell-id='payments'] [data-testid=producer-txn]")
+    txn.wait_for(timeout=WAIT)
+    wait_js(page, """() => /[1-9][\\d,]* aborted/.test(
+        document.querySelector(".x6-node[data-cell-id='payments'] [data-testid=producer-txn]").textContent)""")
+    topic = page.locator(".x6-node[data-cell-id='payments-topic'] [data-testid=topic-txn]")
+    topic.wait_for(timeout=WAIT)
+    assert "markers" in topic.inner_text() and "aborted" in topic.inner_text()
+    # Every partition row carries its LSO, never past the high watermark it shows.
+    lsos = page.locator(".x6-node[data-cell-id='payments-topic'] [data-testid=partition-row]")
+    wait_js(page, """() => [...document.querySelectorAll(
+        ".x6-node[data-cell-id='payments-topic'] [data-testid=partition-row]")].every((r) => r.dataset.lso !== '')""")
+    assert lsos.count() == 3
+    wait_js(page, f"() => ({E2E})('dashboard') > 0")
+    assert page.evaluate(E2E, "ledger") == 0
+    assert "read_committed" in page.locator(".x6-node[data-cell-id='ledger'] [data-testid=group-txn]").inner_text()
+    fraud = page.locator(".x6-node[data-cell-id='fraud-check'] [data-testid=group-txn]").inner_text()
+    assert fraud.startswith("exactly once → checked")
+    page.screenshot(path=str(artifacts / "kafka-transactions.png"))
+    assert errors == []
+    context.close()

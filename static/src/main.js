@@ -366,6 +366,7 @@ class App {
     const needLoad = this.mode !== "watch" && (!this.hasSimulation || fp !== this.loadedFingerprint);
     if (needLoad) {
       if (!this.send({ type: "load", document: doc })) return;
+      setRoomPage(pageAddress());
       this.loadedFingerprint = fp;
       this.loadedDocument = doc;
       this.live.setDocument(doc);
@@ -398,6 +399,15 @@ class App {
           }
         } else if (this.loadedFingerprint == null && msg.document) {
           this.loadedFingerprint = fingerprint(msg.document);
+          // This tab's room runs a topology another page loaded (the tab went on to another
+          // example or saved topology): that run is not this page's. Load this page's own
+          // topology, paused at zero, so the canvas and the figures agree. A reload of the same
+          // page keeps its run (the room page matches), edits or not.
+          const page = roomPage();
+          if (page && page !== pageAddress() && this.loadedFingerprint !== fingerprint(this.currentDocument())) {
+            this.control("reset");
+            break;
+          }
         }
         this.live.snapshot(msg);
         this.afterState(msg);
@@ -493,3 +503,24 @@ function boot() {
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
 else boot();
+
+/** The page a tab's room last loaded a topology from, so a reload can tell its run from another page's. */
+function pageAddress() {
+  return location.pathname + location.search;
+}
+
+function roomPage() {
+  try {
+    return sessionStorage.getItem("fanout.roomPage");
+  } catch {
+    return null;
+  }
+}
+
+function setRoomPage(page) {
+  try {
+    sessionStorage.setItem("fanout.roomPage", page);
+  } catch {
+    /* private mode: a reload cannot tell; it keeps the run, as before */
+  }
+}

@@ -48,3 +48,32 @@ def test_page_reconnects_after_the_server_restarts_and_keeps_the_users_graph(chr
     finally:
         context.close()
         stop_daphne(proc)
+
+
+def _sim_seconds(page) -> float:
+    return float(page.get_by_test_id("counter-sim-time").inner_text().split()[0])
+
+
+def test_a_reload_keeps_the_tabs_run_and_opening_another_topology_starts_its_own(chromium, daphne_url):
+    """The tab's room survives a reload with its run going on; going to another topology in the
+    same tab loads that topology (paused at 0) instead of showing the old run's figures."""
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{daphne_url}/new/?example=starter")
+    page.wait_for_function("document.body.dataset.ws === 'open'")
+    page.get_by_test_id("btn-run").click()
+    page.wait_for_function("() => parseFloat(document.querySelector('[data-testid=counter-sim-time]').innerText) >= 1",
+                           timeout=15_000)
+    page.reload()
+    page.wait_for_function("document.body.dataset.ws === 'open' && document.body.dataset.running === 'true'",
+                           timeout=15_000)
+    assert _sim_seconds(page) >= 1
+    page.goto(f"{daphne_url}/new/?example=kafka-retention")
+    page.wait_for_function("document.body.dataset.ws === 'open'")
+    page.wait_for_function("() => document.querySelector('[data-testid=counter-sim-time]').innerText === '0.0 s'"
+                           " && document.body.dataset.running === 'false'", timeout=15_000)
+    assert page.get_by_test_id("btn-run").is_enabled()
+    page.get_by_test_id("btn-run").click()
+    page.wait_for_function("() => document.querySelectorAll(\"[data-cell-id='clicks'] [data-testid=partition-row]\")"
+                           ".length > 0", timeout=15_000)
+    context.close()

@@ -48,7 +48,7 @@ class TopicRuntime(ReplicatedTopic, Runtime):
     def append(self, sim: Simulation, partition: int, keys: np.ndarray, tombstones: np.ndarray | None = None) -> int:
         log = self.logs[partition]
         keep_from = log.leo
-        if log.hi + len(keys) > len(log.offs):  # the rows are full: find what readers still need
+        if not log.has_room(len(keys)):  # the rows are full: find what readers still need
             for reader in self.readers:
                 keep_from = min(keep_from, sim.components[reader].keep_from(self.id, partition))
         if not self.storage.started:

@@ -136,8 +136,15 @@ class HashSieve:
         """Offsets in [first, end) below the rate, in order."""
         if self.rate <= 0 or end <= first:
             return []
-        out: list[int] = []
         block = self.BLOCK
+        index = first // block
+        if index == (end - 1) // block:  # the usual case: one block, one bisection pair
+            kept = self.blocks.get(partition)
+            hits = kept.get(index) if kept is not None else None
+            if hits is None:
+                hits = self._block(partition, index)
+            return hits[bisect_left(hits, first):bisect_left(hits, end)]
+        out: list[int] = []
         for index in range(first // block, (end - 1) // block + 1):
             hits = self._block(partition, index)
             out.extend(hits[bisect_left(hits, first):bisect_left(hits, end)])

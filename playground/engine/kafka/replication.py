@@ -183,15 +183,19 @@ class ReplicatedTopic:
         part = self.parts[p]  # type: ignore[index]
         isr = part.isr
         leo = part.leo
-        hw = part.hw
         # PartitionState.new_hw, inline (this runs for every batch appended): the HW moves only if
         # every replica in the ISR is past it, and most calls find one that is not.
+        hw = part.hw
+        low = -1
         for r in isr:
-            if leo[r] <= hw:
+            r_leo = leo[r]
+            if r_leo <= hw:
                 return
-        if not isr:
+            if low < 0 or r_leo < low:
+                low = r_leo
+        if low < 0:
             return
-        hw = min([leo[r] for r in isr])
+        hw = low
         components = sim.components
         leader = part.leader
         if leader is None or not components[self.cluster].brokers[leader].up:

@@ -42,6 +42,19 @@ class Kernel:
             return event
         return None
 
+    def run_until(self, until: float, sim: Any, targets: dict[Any, Any]) -> None:
+        """Pop and hand over every event due at or before ``until``, in order: the event loop.
+
+        ``targets[target].on_event(sim, kind, arg)`` handles each (the loop of pop_due, inline:
+        it runs for every event of a run).
+        """
+        queue = self._queue
+        pop = heapq.heappop
+        while queue and queue[0][0] <= until:
+            at, _, kind, target, arg = pop(queue)
+            self.now = at
+            targets[target].on_event(sim, kind, arg)
+
     def next_time(self) -> float | None:
         return self._queue[0][0] if self._queue else None
 
@@ -136,8 +149,15 @@ class HashSieve:
         """Offsets in [first, end) below the rate, in order."""
         if self.rate <= 0 or end <= first:
             return []
-        out: list[int] = []
         block = self.BLOCK
+        index = first // block
+        if index == (end - 1) // block:  # the usual case: one block, one bisection pair
+            kept = self.blocks.get(partition)
+            hits = kept.get(index) if kept is not None else None
+            if hits is None:
+                hits = self._block(partition, index)
+            return hits[bisect_left(hits, first):bisect_left(hits, end)]
+        out: list[int] = []
         for index in range(first // block, (end - 1) // block + 1):
             hits = self._block(partition, index)
             out.extend(hits[bisect_left(hits, first):bisect_left(hits, end)])
@@ -146,4 +166,9 @@ class HashSieve:
     def hit(self, partition: int, offset: int) -> bool:
         if self.rate <= 0:
             return False
+        kept = self.blocks.get(partition)
+        hits = kept.get(offset // self.BLOCK) if kept is not None else None
+        if hits is not None:  # a block already hashed answers with a bisection (same hash, same answer)
+            i = bisect_left(hits, offset)
+            return i < len(hits) and hits[i] == offset
         return uniform_hash_one(self.salt, partition, offset, self.attempt) < self.rate

@@ -55,10 +55,7 @@ class Simulation:
             raise ValueError(f"dt must be between 0 and {MAX_ADVANCE} simulated seconds")
         kernel = self.kernel
         until = kernel.now + dt
-        components = self.components
-        pop = kernel.pop_due
-        while (event := pop(until)) is not None:
-            components[event[3]].on_event(self, event[2], event[4])
+        kernel.run_until(until, self, self.components)
         kernel.now = until
 
     def emit(self, event: dict[str, Any]) -> None:

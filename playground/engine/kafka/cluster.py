@@ -280,53 +280,58 @@ class ClusterRuntime(Runtime):
         round_s = self.round_s
         brokers = self.brokers
         components = sim.components
+        # Broker states cannot change during a round: read them once, not per partition.
+        up = {b: broker.up for b, broker in brokers.items()}
+        ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
+        slow = {b: broker.slow for b, broker in brokers.items()}
         for topic_id in self.topics:
             topic = components[topic_id]
             for p, part in enumerate(topic.parts):
                 leader = part.leader
-                if leader is None:
+                if leader is None or not up[leader]:
                     continue
-                leader_broker = brokers[leader]
-                if not leader_broker.up:
-                    continue
-                leader_ok = self.reachable(leader)
-                leader_leo = part.leader_leo
+                leader_ok = ok[leader]
+                leader_slow = slow[leader]
+                pending = part.pending
+                leader_leo = pending[-1].end if pending else part.hw  # part.leader_leo
                 leo = part.leo
                 fetch_due = part.fetch_due
+                fetch_upto = part.fetch_upto
+                fetch_sent = part.fetch_sent
                 caught_up = part.caught_up
+                isr = part.isr
                 changed = False
                 for r in part.replicas:
                     if r == leader:
                         continue
-                    broker = brokers[r]
-                    if not broker.up or now < fetch_due[r]:
+                    if not up[r] or now < fetch_due[r]:
                         pass
-                    elif leader_ok and not broker.isolated:
-                        upto = part.fetch_upto[r]
+                    elif leader_ok and ok[r]:
+                        upto = fetch_upto[r]
                         if leader_leo < upto:
                             upto = leader_leo
                         if upto > leo[r]:
                             leo[r] = upto
                             changed = True
-                        if leo[r] >= upto and part.fetch_sent[r] > caught_up[r]:
-                            caught_up[r] = part.fetch_sent[r]
-                        part.fetch_sent[r] = now
-                        part.fetch_upto[r] = leader_leo
-                        slow = broker.slow if broker.slow > leader_broker.slow else leader_broker.slow
-                        fetch_due[r] = now + round_s * slow
+                        if leo[r] >= upto and fetch_sent[r] > caught_up[r]:
+                            caught_up[r] = fetch_sent[r]
+                        fetch_sent[r] = now
+                        fetch_upto[r] = leader_leo
+                        factor = slow[r] if slow[r] > leader_slow else leader_slow
+                        fetch_due[r] = now + round_s * factor
                         if leo[r] >= leader_leo:
                             caught_up[r] = now
                     else:
                         fetch_due[r] = now + round_s
                     if not leader_ok:
                         continue  # a cut-off leader cannot reach the controller to change the ISR
-                    if r in part.isr:
+                    if r in isr:
                         if now - caught_up[r] > lag_max:
-                            part.isr.remove(r)
+                            isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True
-                    elif broker.up and not broker.isolated and leo[r] >= part.hw:
-                        part.isr = [x for x in part.replicas if x in part.isr or x == r]
+                    elif ok[r] and leo[r] >= part.hw:
+                        part.isr = isr = [x for x in part.replicas if x in isr or x == r]
                         self._isr_changed(sim, topic, p, part, "expand", r)
                         changed = True
                 if changed:

@@ -15,6 +15,11 @@ kept as rows:
 
 The log start offset (``log_start``) is the first offset a consumer may fetch: it moves forward
 when retention deletes the oldest segments, never because of compaction.
+
+Rows of plain batches are written in bulk: an append of the common kind (no tombstones, policy
+delete) only stages its keys, and the staged batches become rows together, as one array write,
+when anything reads the rows or ``STAGED_MAX`` batches are waiting. Everything else (``leo``,
+the segments and their indexes) is updated at once; the rows are the same either way.
 """
 
 from __future__ import annotations
@@ -48,25 +53,29 @@ ABORTED = 16  # a record of a transaction that was aborted (the broker's aborted
 
 TAIL = 8
 MIN_ROWS = 256
+STAGED_MAX = 64  # batches appended before their rows are written (see the module docstring)
 DEFAULT_CONFIG = LogConfig()
 
 
 class PartitionLog:
-    __slots__ = ("config", "leo", "log_start", "segments", "offs", "keybuf", "flagbuf", "tsbuf", "origbuf", "lo", "hi",
-                 "first_dirty", "horizons", "removed_by_retention", "removed_by_compaction", "tombstones_removed",
-                 "cleaner_runs", "retention_runs", "last_cleaned", "last_deleted", "rolls")
+    __slots__ = ("config", "leo", "log_start", "segments", "_offs", "_keybuf", "_flagbuf", "_tsbuf", "_lo", "_hi",
+                 "_staged", "_staged_n", "origbuf", "first_dirty", "horizons", "removed_by_retention",
+                 "removed_by_compaction", "tombstones_removed", "cleaner_runs", "retention_runs", "last_cleaned",
+                 "last_deleted", "rolls")
 
     def __init__(self, config: LogConfig = DEFAULT_CONFIG) -> None:
         self.config = config
         self.leo = 0  # log end offset: the offset the next record will get
         self.log_start = 0  # first offset still in the log (moved by retention only)
         self.segments: list[Segment] = [Segment(0)]
-        self.offs = np.zeros(MIN_ROWS, dtype=np.int64)
-        self.keybuf = np.zeros(MIN_ROWS, dtype=np.int32)
-        self.flagbuf = np.zeros(MIN_ROWS, dtype=np.uint8)
-        self.tsbuf = np.zeros(MIN_ROWS, dtype=np.float64)
+        self._offs = np.zeros(MIN_ROWS, dtype=np.int64)
+        self._keybuf = np.zeros(MIN_ROWS, dtype=np.int32)
+        self._flagbuf = np.zeros(MIN_ROWS, dtype=np.uint8)
+        self._tsbuf = np.zeros(MIN_ROWS, dtype=np.float64)
+        self._lo = self._hi = 0  # rows [lo, hi) are stored
+        self._staged: list[tuple[int, np.ndarray, float]] = []  # (first offset, keys, time) not yet rows
+        self._staged_n = 0
         self.origbuf: np.ndarray | None = None  # allocated by the first append that brings origins
-        self.lo = self.hi = 0  # rows [lo, hi) are stored
         self.first_dirty = 0  # the cleaner checkpoint
         self.horizons: dict[int, float] = {}  # tombstone offset -> delete horizon (KIP-534)
         self.removed_by_retention = 0
@@ -77,6 +86,101 @@ class PartitionLog:
         self.last_cleaned: dict[str, Any] | None = None
         self.last_deleted: dict[str, Any] | None = None
         self.rolls = 0
+
+    # -- rows: every reader sees them written (staged batches are flushed first) -------------
+
+    def _flush(self) -> None:
+        """Write the staged batches as rows: consecutive offsets, so one write per column."""
+        staged = self._staged
+        n, hi = self._staged_n, self._hi
+        first = staged[0][0]
+        self._offs[hi:hi + n] = np.arange(first, first + n, dtype=np.int64)
+        if len(staged) == 1:
+            self._keybuf[hi:hi + n] = staged[0][1]
+            self._tsbuf[hi:hi + n] = staged[0][2]
+        else:
+            self._keybuf[hi:hi + n] = np.concatenate([keys for _, keys, _ in staged])
+            self._tsbuf[hi:hi + n] = np.repeat([now for _, _, now in staged], [len(keys) for _, keys, _ in staged])
+        self._flagbuf[hi:hi + n] = 0
+        self._hi = hi + n
+        staged.clear()
+        self._staged_n = 0
+
+    def has_room(self, n: int) -> bool:
+        """Whether ``n`` more rows fit in the buffers as they are (no reallocation needed)."""
+        return self._hi + self._staged_n + n <= len(self._offs)
+
+    @property
+    def offs(self) -> np.ndarray:
+        if self._staged:
+            self._flush()
+        return self._offs
+
+    @offs.setter
+    def offs(self, value: np.ndarray) -> None:
+        if self._staged:
+            self._flush()
+        self._offs = value
+
+    @property
+    def keybuf(self) -> np.ndarray:
+        if self._staged:
+            self._flush()
+        return self._keybuf
+
+    @keybuf.setter
+    def keybuf(self, value: np.ndarray) -> None:
+        if self._staged:
+            self._flush()
+        self._keybuf = value
+
+    @property
+    def flagbuf(self) -> np.ndarray:
+        if self._staged:
+            self._flush()
+        return self._flagbuf
+
+    @flagbuf.setter
+    def flagbuf(self, value: np.ndarray) -> None:
+        if self._staged:
+            self._flush()
+        self._flagbuf = value
+
+    @property
+    def tsbuf(self) -> np.ndarray:
+        if self._staged:
+            self._flush()
+        return self._tsbuf
+
+    @tsbuf.setter
+    def tsbuf(self, value: np.ndarray) -> None:
+        if self._staged:
+            self._flush()
+        self._tsbuf = value
+
+    @property
+    def lo(self) -> int:
+        if self._staged:
+            self._flush()
+        return self._lo
+
+    @lo.setter
+    def lo(self, value: int) -> None:
+        if self._staged:
+            self._flush()
+        self._lo = value
+
+    @property
+    def hi(self) -> int:
+        if self._staged:
+            self._flush()
+        return self._hi
+
+    @hi.setter
+    def hi(self, value: int) -> None:
+        if self._staged:
+            self._flush()
+        self._hi = value
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -117,7 +221,14 @@ class PartitionLog:
         total = n * config.record_bytes
         if (tombstones is None or not tombstones.any()) and total <= config.segment_bytes:
             # The common case, kept cheap: one batch of plain records that fits in a segment.
-            self._store(keys, 0, now, keep_from, origins)
+            if (not config.compacts and origins is None and self.origbuf is None
+                    and self._hi + self._staged_n + n <= len(self._offs)):
+                self._staged.append((first, keys, now))
+                self._staged_n += n
+                if len(self._staged) >= STAGED_MAX:
+                    self._flush()
+            else:
+                self._store(keys, 0, now, keep_from, origins)
             active = self.segments[-1]
             if active.should_roll(total, now, config):
                 self._roll(first, now)
@@ -158,7 +269,7 @@ class PartitionLog:
                origins: np.ndarray | None = None) -> None:
         n = len(keys)
         if origins is not None and self.origbuf is None:
-            self.origbuf = np.full(len(self.offs), -1, dtype=np.int64)
+            self.origbuf = np.full(len(self.offs), -1, dtype=np.int64)  # (flushes staged rows first)
         if self.hi + n > len(self.offs):
             if self.config.compacts:
                 keep_from = self.log_start  # the cleaner needs every key
@@ -239,6 +350,11 @@ class PartitionLog:
     def key_at(self, offset: int) -> int:
         if offset < self.log_start or offset >= self.leo:
             return -1
+        staged = self._staged
+        if staged and offset >= staged[0][0]:  # read from the staged batch: no flush for one key
+            for first, keys, _ in reversed(staged):
+                if offset >= first:
+                    return int(keys[offset - first])
         row = self._row(offset)
         if row < self.hi and self.offs[row] == offset:
             return int(self.keybuf[row])

@@ -67,6 +67,7 @@ DROP_BUFFER_FULL = "buffer.memory full: send() blocked longer than max.block.ms"
 GIVE_UP = "delivery.timeout.ms expired"
 RETRIES_EXHAUSTED = "retries exhausted"
 MAX_SEQ_IN_FLIGHT = 5  # idempotence keeps ordering for at most 5 requests in flight
+INF = float("inf")
 
 
 class Req:
@@ -226,10 +227,13 @@ class ProducerRuntime(Runtime):
         direct = (topic.parts is None and not self.queued_total and not self.transactional
                   and self._sender_free(now, n))
         start = 0
-        for p in np.flatnonzero(counts).tolist():
-            end = start + int(counts[p])
-            for lo in range(start, end, self.batch_records):
-                hi = min(end, lo + self.batch_records)
+        batch_records = self.batch_records
+        for p, count in enumerate(counts.tolist()):
+            if not count:
+                continue
+            end = start + count
+            for lo in range(start, end, batch_records):
+                hi = lo + batch_records if lo + batch_records < end else end
                 batch_tombs = None if tombs is None else tombs[lo:hi]
                 batch_origins = None if origins is None else origins[lo:hi]
                 if direct:  # the single ideal broker: written and committed at once
@@ -336,7 +340,7 @@ class ProducerRuntime(Runtime):
         _, wire, cpu = batch_cost(n, self.record_bytes, self.ratio, self.cpu_ms_per_mb)
         self.bytes_compressed += wire
         self.cpu_s += cpu
-        if self.capacity != float("inf"):
+        if self.capacity != INF:
             self.busy_until = max(self.busy_until, now) + n / self.capacity
 
     def _drain(self, sim: Simulation, topic: TopicRuntime) -> None:
@@ -352,7 +356,7 @@ class ProducerRuntime(Runtime):
                     break  # the head is backing off: the partition waits (RecordAccumulator.drain)
                 if self.acks != "0" and self.in_flight[p] >= self.max_in_flight:
                     break
-                if not self._sender_free(now, req.n):
+                if self.capacity != INF and not self._sender_free(now, req.n):
                     return
                 queue.popleft()
                 self.queued_total -= req.n

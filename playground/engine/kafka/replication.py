@@ -70,8 +70,9 @@ class PartitionState:
 
     def append(self, keys: np.ndarray, tombs: np.ndarray | None, producer: str | None, seq: int | None, acks: str,
                req: Any) -> Batch:
-        batch = Batch(self.leader_leo, keys, tombs, producer, seq, acks, req, self.epoch)
-        self.pending.append(batch)
+        pending = self.pending
+        batch = Batch(pending[-1].end if pending else self.hw, keys, tombs, producer, seq, acks, req, self.epoch)
+        pending.append(batch)
         self.leo[self.leader] = batch.end
         if producer is not None and seq is not None:
             self.seqs[producer] = max(seq, self.seqs.get(producer, -1))
@@ -163,8 +164,8 @@ class ReplicatedTopic:
         written again; one that skips a sequence is refused as out of order.
         """
         part = self.parts[p]  # type: ignore[index]
-        cluster = sim.components[self.cluster]
-        if not cluster.serving(part.leader):
+        leader = part.leader
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # cluster.serving
             return NO_LEADER, None
         if acks == "all" and len(part.isr) < self.min_isr:
             return NOT_ENOUGH_REPLICAS, None
@@ -181,24 +182,41 @@ class ReplicatedTopic:
         log, readers told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR
         shrank below min.insync.replicas meanwhile: the record stays, the producer retries)."""
         part = self.parts[p]  # type: ignore[index]
-        hw = part.new_hw()
-        if hw <= part.hw:
+        isr = part.isr
+        leo = part.leo
+        # PartitionState.new_hw, inline (this runs for every batch appended): the HW moves only if
+        # every replica in the ISR is past it, and most calls find one that is not.
+        hw = part.hw
+        low = -1
+        for r in isr:
+            r_leo = leo[r]
+            if r_leo <= hw:
+                return
+            if low < 0 or r_leo < low:
+                low = r_leo
+        if low < 0:
             return
-        cluster = sim.components[self.cluster]
-        if part.leader is None or not cluster.brokers[part.leader].up:
+        hw = low
+        components = sim.components
+        leader = part.leader
+        if leader is None or not components[self.cluster].brokers[leader].up:
             return
         pending = part.pending
-        components = sim.components
-        short = len(part.isr) < self.min_isr
+        short = len(isr) < self.min_isr
+        append = self.append  # type: ignore[attr-defined]
+        producer = None
+        producer_id = None
         committed = False
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
             part.hw = batch.end
-            self.append(sim, p, batch.keys, batch.tombs, batch.origins)  # type: ignore[attr-defined]
+            append(sim, p, batch.keys, batch.tombs, batch.origins)
             committed = True
             if batch.producer is not None:
-                producer = components[batch.producer]
-                producer.committed(len(batch.keys))
+                if batch.producer != producer_id:
+                    producer_id = batch.producer
+                    producer = components[producer_id]
+                producer.committed(batch.end - batch.first)
                 if batch.req is not None:
                     if short:
                         producer.request_failed(sim, batch.req, "NotEnoughReplicasAfterAppend")
@@ -206,8 +224,9 @@ class ReplicatedTopic:
                         producer.acked(sim, batch.req)
                     batch.req = None
         if committed:
+            topic_id = self.id
             for reader in self.readers:
-                components[reader].on_append(sim, self.id, p)
+                components[reader].on_append(sim, topic_id, p)
 
     def leader_lost(self, sim: Any, p: int) -> None:
         """The partition went offline: requests waiting on its old leader fail (it is gone)."""

@@ -53,7 +53,7 @@ class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
         (uint8, see log.py), ``origins`` their origin ids."""
         log = self.logs[partition]
         keep_from = log.leo
-        if log.hi + len(keys) > len(log.offs):  # the rows are full: find what readers still need
+        if not log.has_room(len(keys)):  # the rows are full: find what readers still need
             for reader in self.readers:
                 keep_from = min(keep_from, sim.components[reader].keep_from(self.id, partition))
         if not self.storage.started:

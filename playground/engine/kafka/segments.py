@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 DAY_MS = 86_400_000
@@ -59,11 +60,11 @@ class LogConfig:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in params.items() if k in names})
 
-    @property
+    @cached_property
     def deletes(self) -> bool:
         return "delete" in self.cleanup_policy.split(",")
 
-    @property
+    @cached_property
     def compacts(self) -> bool:
         return "compact" in self.cleanup_policy.split(",")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,57 @@ class RedriveRequest:
         return len(self.dead)
 
 
+class Backlog:
+    """Dead letters waiting for a redrive, oldest first, 8 bytes each (an int64 packing the
+    topic's index, the partition and the key), at most ``cap``: the oldest go beyond it."""
+
+    __slots__ = ("cap", "topics", "codes", "start")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.topics: list[str] = []
+        self.codes = array("q")
+        self.start = 0  # entries before it are gone (dropped from the front)
+
+    def _code(self, topic: str, p: int, key: int) -> int:
+        if topic not in self.topics:
+            self.topics.append(topic)
+        return (self.topics.index(topic) << 48) | (p << 32) | (key + 1)
+
+    def append(self, item: tuple[str, int, int]) -> None:
+        self.codes.append(self._code(*item))
+        if len(self) > self.cap:
+            self.start += 1
+            if self.start > self.cap:  # compact now and then, not at every append
+                del self.codes[:self.start]
+                self.start = 0
+
+    def extend(self, items: Any) -> None:
+        for item in items:
+            self.append(item)
+
+    def prepend(self, items: list[tuple[str, int, int]]) -> None:
+        codes = array("q", (self._code(*item) for item in items))
+        codes.extend(self.codes[self.start:])
+        self.codes, self.start = codes[:self.cap], 0
+
+    def clear(self) -> None:
+        self.codes, self.start = array("q"), 0
+
+    def __len__(self) -> int:
+        return len(self.codes) - self.start
+
+    def __getitem__(self, i: int) -> tuple[str, int, int]:
+        code = self.codes[self.start + i if i >= 0 else i]
+        return self.topics[code >> 48], (code >> 32) & 0xFFFF, (code & 0xFFFFFFFF) - 1
+
+    def __iter__(self) -> Any:
+        topics = self.topics
+        for i in range(self.start, len(self.codes)):
+            code = self.codes[i]
+            yield topics[code >> 48], (code >> 32) & 0xFFFF, (code & 0xFFFFFFFF) - 1
+
+
 class DlqRuntime(Runtime):
     """A dead letter topic: what was given up on, why, and after how many attempts.
 
@@ -161,7 +213,7 @@ class DlqRuntime(Runtime):
         self.count = 0
         self.redriven = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=self.RECENT)
-        self.pending: deque[tuple[str, int, int]] = deque(maxlen=self.MAX_PENDING)
+        self.pending = Backlog(self.MAX_PENDING)
         self.sent: list[RedriveRequest] = []  # acks=all requests whose copy is not committed yet, oldest first
         self.in_flight: dict[str, int] = {}  # replicated topic -> redriven records written above its HW
         self.refused: list[dict[str, Any]] = []  # partitions the last redrive could not send to, and why
@@ -249,7 +301,7 @@ class DlqRuntime(Runtime):
 
     def _return(self, sim: Simulation, topic: str, p: int, dead: list[int], why: str) -> None:
         """Dead letters whose copy is gone go back to the front of the pending ones (they are older)."""
-        self.pending = deque([(topic, p, k) for k in dead] + list(self.pending), maxlen=self.MAX_PENDING)
+        self.pending.prepend([(topic, p, k) for k in dead])
         sim.emit({"k": "redrive_returned", "t": sim.kernel.now, "node": self.id, "topic": topic, "p": p,
                   "n": len(dead), "reason": why})
 

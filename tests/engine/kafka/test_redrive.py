@@ -321,3 +321,18 @@ class RedriveRun(RuleBasedStateMachine):
 RedriveRun.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None,
                                         suppress_health_check=[HealthCheck.too_slow])
 test_redrive_books_balance_under_random_faults = RedriveRun.TestCase
+
+
+def test_the_backlog_packs_dead_letters_and_keeps_the_newest_when_full():
+    """Dead letters wait for a redrive in 8 bytes each; beyond the cap the oldest are forgotten."""
+    from playground.engine.kafka.runtime import Backlog
+
+    backlog = Backlog(3)
+    for i in range(5):
+        backlog.append(("orders", i % 2, i - 1))
+    assert list(backlog) == [("orders", 0, 1), ("orders", 1, 2), ("orders", 0, 3)]
+    assert backlog[0] == ("orders", 0, 1) and backlog[-1] == ("orders", 0, 3)
+    backlog.prepend([("payments", 255, -1)])
+    assert list(backlog) == [("payments", 255, -1), ("orders", 0, 1), ("orders", 1, 2)]
+    backlog.clear()
+    assert len(backlog) == 0 and not backlog

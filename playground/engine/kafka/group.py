@@ -49,6 +49,8 @@ Transactions (KIP-98, KIP-447; see transactions.py for the topic side):
   kicked out for exceeding max.poll.interval.ms is fenced when it tries to commit, and aborts.
   Either way its offsets were not committed, its records are processed again, and only the new
   transaction's writes are committed. Retries that succeed write in the owner's transaction.
+  An output topic on a cluster is written through replication by an idempotent acks=all
+  producer (output.py).
 - count_duplicates: records are counted by origin (the message the first producer sent, kept
   through every consume-process-produce step); one processed again under the same origin is an
   end-to-end duplicate.
@@ -152,6 +154,7 @@ class GroupRuntime(Runtime):
         self.txn_commit_s = float(params.get("commit_interval_ms", 100)) / 1000.0
         self.txn_timeout_s = float(params.get("transaction_timeout_ms", 10_000)) / 1000.0
         self.txns: dict[str, int] = {}  # member id -> serial of its open transaction
+        self.out_writer: str | None = None  # the producer writing to a replicated output topic (output.py)
         self.txn_serial = 0
         self.txn_commits = 0
         self.txn_aborts = 0
@@ -729,22 +732,32 @@ class GroupRuntime(Runtime):
         return parts
 
     def _write_output(self, sim: Simulation, writer: str | None, keys: np.ndarray, origins: np.ndarray) -> None:
+        """Write one output record per processed one; under exactly_once into the transaction of
+        ``writer`` (a member; None: no live owner, a transaction of its own, committed at once)."""
         out: TopicRuntime = sim.components[self.output]
         parts = self._out_partitions(keys, out.partition_count)
         order = np.argsort(parts, kind="stable")
         keys, origins, parts = keys[order], origins[order], parts[order]
         counts = np.bincount(parts, minlength=out.partition_count)
-        transactional = self.eos and writer is not None
-        if self.eos and writer is None:  # no live owner: a transaction of its own, committed at once
-            writer = "retries"
+        txn = None
+        if self.eos:
+            writer = "retries" if writer is None else writer
+            if writer not in self.txns:
+                self.txn_serial += 1
+                self.txns[writer] = self.txn_serial
+            txn = self._txn_id(writer)
         start = 0
         for p in np.flatnonzero(counts).tolist():
             stop = start + int(counts[p])
             n = stop - start
-            flags = np.full(n, TXN, dtype=np.uint8) if self.eos else None
+            flags = np.full(n, TXN, dtype=np.uint8) if txn is not None else None
+            if self.out_writer is not None:  # through replication: see output.py
+                sim.components[self.out_writer].write(sim, p, keys[start:stop], flags, origins[start:stop], txn)
+                start = stop
+                continue
             first = out.append(sim, p, keys[start:stop], flags, origins[start:stop])
-            if self.eos:
-                out.txn_add(p, f"{self.id}/{writer}", first, first + n)
+            if txn is not None:
+                out.txn_add(p, txn, first, first + n)
             if sim.record_flow:
                 key = int(keys[start])
                 sim.emit({"k": "produce", "t": sim.kernel.now, "src": self.id, "dst": out.id, "p": p, "o": first,
@@ -753,19 +766,25 @@ class GroupRuntime(Runtime):
                 sim.components[reader].on_append(sim, out.id, p)
             start = stop
         self.written += len(keys)
-        if transactional and writer not in self.txns:
-            self.txn_serial += 1
-            self.txns[writer] = self.txn_serial
-        elif self.eos and not transactional:
-            self._end_txn(sim, writer, commit=True)
+        if writer == "retries" and txn is not None:
+            self._end_txn(sim, "retries", commit=True)
+
+    def _txn_id(self, member_id: str) -> str:
+        """The transaction's id in the topics: the member (its transactional.id) and a serial."""
+        return f"{self.id}/{member_id}#{self.txns[member_id]}"
 
     def _end_txn(self, sim: Simulation, member_id: str, commit: bool) -> None:
         """EndTxn: COMMIT or ABORT markers to every output partition the transaction wrote."""
-        self.txns.pop(member_id, None)
-        out: TopicRuntime = sim.components[self.output]
-        writer = f"{self.id}/{member_id}"
-        for p in out.txn_partitions(writer):
-            out.end_txn(sim, p, writer, commit)
+        if member_id not in self.txns:
+            return
+        txn = self._txn_id(member_id)
+        del self.txns[member_id]
+        if self.out_writer is not None:
+            sim.components[self.out_writer].end_txn(sim, txn, commit)
+        else:
+            out: TopicRuntime = sim.components[self.output]
+            for p in out.txn_partitions(txn):
+                out.end_txn(sim, p, txn, commit)
         if commit:
             self.txn_commits += 1
         else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from playground.engine.kafka.cluster import ClusterRuntime
 from playground.engine.kafka.group import GroupRuntime
+from playground.engine.kafka.output import GroupOutput
 from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
@@ -232,8 +233,13 @@ class ConsumerGroup(NodeType):
         topics = [sim.components[n.id] for n in sim.document.sources(node.id) if n.type == "kafka_topic"]
         dlqs = [n.id for n in sim.document.targets(node.id) if n.type == "dlq"]
         outputs = [n.id for n in sim.document.targets(node.id) if n.type == "kafka_topic"]
-        return GroupRuntime(sim, node.id, node.params, topics, dlqs[0] if dlqs else None,
-                            outputs[0] if outputs else None)
+        group = GroupRuntime(sim, node.id, node.params, topics, dlqs[0] if dlqs else None,
+                             outputs[0] if outputs else None)
+        if outputs and sim.components[outputs[0]].parts is not None:
+            writer = GroupOutput(node.id, sim.components[outputs[0]])
+            sim.components[writer.id] = writer
+            group.out_writer = writer.id
+        return group
 
     @classmethod
     def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
@@ -250,8 +256,7 @@ class ConsumerGroup(NodeType):
 
     @classmethod
     def check_graph(cls, node: Any, edges: list[Any], paths: dict[str, str], nodes: dict[str, Any]) -> list[FieldError]:
-        """The output topic is not one the group reads (a loop), and not on a Kafka cluster: a
-        group writing through replication is not modelled yet."""
+        """The output topic is not one the group reads (each record it writes would come back)."""
         errors = []
         for edge in edges:
             if edge.source != node.id or nodes[edge.target].type != "kafka_topic":
@@ -260,11 +265,6 @@ class ConsumerGroup(NodeType):
             if any(e.source == topic and e.target == node.id for e in edges):
                 errors.append(FieldError(paths[edge.id], f"group {node.id!r} reads topic {topic!r}: it cannot "
                                                          "also write to it"))
-            if any(e.target == topic and nodes[e.source].type == "kafka_cluster" for e in edges):
-                errors.append(FieldError(paths[edge.id], f"topic {topic!r} is on a Kafka cluster: a consumer "
-                                                         "group's output topic must be a topic without a cluster "
-                                                         "(writing through replication from a group is not "
-                                                         "modelled yet)"))
         return errors
 
     params = (

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from playground import engine
 from playground.engine.kafka.transactions import DROP_ABORTED
-from tests.engine.factories import stream_conserved
+from tests.engine.factories import assert_restored_continues_identically, stream_conserved
 
 
 def doc(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> dict[str, Any]:
@@ -252,3 +252,14 @@ def test_transactions_conserve_messages_and_are_deterministic(seed: int, abort_s
     assert a.metrics() == b.metrics()
     if guarantee == "exactly_once":
         assert a.components["sink"].e2e_duplicates == 0
+
+
+def test_a_snapshot_mid_transaction_restores_and_continues_identically() -> None:
+    """Open transactions, markers above the high watermark and the group's writer survive a
+    snapshot (the live layer's crash recovery)."""
+    document = replicated_pipeline()
+    document["nodes"][0]["params"].update(transactional=True, abort_share=0.2)
+    sim = engine.Simulation(engine.parse_document(document), 9, record_flow=True)
+    sim.advance(3.3)
+    assert sim.components["proc"].txns  # a transaction is open right now
+    assert_restored_continues_identically(sim, steps=8, dt=0.5)

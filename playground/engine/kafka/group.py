@@ -229,6 +229,11 @@ class GroupRuntime(Runtime):
     def keep_from(self, topic: str, partition: int) -> int:
         return self.committed[(topic, partition)]
 
+    def marker_floor(self, topic: str, partition: int) -> int:
+        """The oldest offset whose transaction markers this group's books may still count."""
+        tp = (topic, partition)
+        return min(self.committed[tp], self.handled[tp], self.position[tp])
+
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         return [dict(self.stream(sim, topic), topic=topic, group=self.id) for topic in self.topics]
 
@@ -245,7 +250,7 @@ class GroupRuntime(Runtime):
             if t.transactional:  # markers take offsets but are not messages
                 in_flight -= t.markers_in(p, handled, pos) if pos > handled else 0
                 waiting -= t.markers_in(p, ahead)
-                markers += len(t.markers[p])
+                markers += t.marker_count(p)
         return {
             "produced": t.leo_total() - markers,
             "acknowledged": self.acked[topic],

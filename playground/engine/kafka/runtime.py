@@ -61,7 +61,7 @@ class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
             self.storage.start(sim)
         first = log.append(keys, keep_from, sim.kernel.now, tombstones, origins)
         if tombstones is not None and tombstones.dtype == np.uint8:
-            self.note_markers(partition, first, tombstones)
+            self.note_markers(sim, partition, first, tombstones)
         return first
 
     def log_start_offset(self, partition: int) -> int:

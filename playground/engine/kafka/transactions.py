@@ -34,6 +34,7 @@ from playground.engine.kafka.log import ABORT_MARKER, ABORTED, CONTROL, TOMBSTON
 
 DROP_ABORTED = "its transaction was aborted (read_committed skips it)"
 ABORTED_KEPT = 8  # entries of the aborted-transaction index shown per partition
+MARKERS_KEPT = 1024  # marker offsets kept per partition before those every reader passed are trimmed
 
 
 class OpenTxn:
@@ -62,6 +63,7 @@ class TransactionalTopic:
         # writer -> (its first offset, its marker's offset, the marker's flags)
         self.txn_closing: list[dict[str, tuple[int, int, int]]] = [{} for _ in range(partitions)]
         self.markers: list[list[int]] = [[] for _ in range(partitions)]
+        self.markers_trimmed = [0] * partitions  # markers every reader is past, forgotten (counted)
         self.aborted_index: list[deque[dict[str, Any]]] = [deque(maxlen=ABORTED_KEPT) for _ in range(partitions)]
         self.read_committed: set[str] = set()
         self.transactional = False  # a transaction ever wrote here
@@ -135,11 +137,20 @@ class TransactionalTopic:
                     batch.tombs = flags
                 batch.tombs[lo - batch.first:hi - batch.first] |= ABORTED
 
-    def note_markers(self, p: int, first: int, flags: np.ndarray) -> None:
-        """Records at ``first`` with these flags reached the readable log: remember its markers."""
+    def note_markers(self, sim: Any, p: int, first: int, flags: np.ndarray) -> None:
+        """Records at ``first`` with these flags reached the readable log: remember its markers.
+        Those below every reader's oldest offset in hand are only counted, so memory stays flat."""
         at = np.flatnonzero(flags & CONTROL)
-        if len(at):
-            self.markers[p].extend((at + first).tolist())
+        if not len(at):
+            return
+        markers = self.markers[p]
+        markers.extend((at + first).tolist())
+        if len(markers) > MARKERS_KEPT:
+            floor = min((sim.components[r].marker_floor(self.id, p) for r in self.readers), default=markers[-1] + 1)
+            gone = bisect_left(markers, floor)
+            if gone:
+                del markers[:gone]
+                self.markers_trimmed[p] += gone
 
     def txn_truncated(self, sim: Any, p: int, new_leo: int) -> None:
         """A leader change cut the partition at ``new_leo``: ranges above it are gone, and a marker
@@ -176,18 +187,22 @@ class TransactionalTopic:
         return self.fetchable_end(p)  # type: ignore[attr-defined]
 
     def markers_in(self, p: int, first: int, end: int | None = None) -> int:
-        """Markers at offsets [first, end) of the readable log."""
+        """Markers at offsets [first, end) of the readable log (``first`` at or above every
+        reader's marker floor: the ones below may have been trimmed)."""
         markers = self.markers[p]
         if not markers:
             return 0
         hi = len(markers) if end is None else bisect_left(markers, end)
         return max(0, hi - bisect_left(markers, first))
 
+    def marker_count(self, p: int) -> int:
+        return len(self.markers[p]) + self.markers_trimmed[p]
+
     def markers_total(self) -> int:
-        return sum(len(m) for m in self.markers)
+        return sum(len(m) for m in self.markers) + sum(self.markers_trimmed)
 
     def txn_view(self, p: int) -> dict[str, Any] | None:
         if not self.transactional:
             return None
-        return {"lso": self.lso(p), "open": len(self.txn_open[p]), "markers": len(self.markers[p]),
+        return {"lso": self.lso(p), "open": len(self.txn_open[p]), "markers": self.marker_count(p),
                 "aborted": list(self.aborted_index[p])}

@@ -311,3 +311,16 @@ def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list
         for stream in sim.streams():
             assert stream_conserved(stream), (sim.now, stream)
     assert sim.components["sink"].e2e_duplicates == 0
+
+
+def test_markers_every_reader_passed_are_counted_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run does not keep every marker's offset: those below every reader's position are
+    only counted, and the books still leave every marker out."""
+    from playground.engine.kafka import transactions
+
+    monkeypatch.setattr(transactions, "MARKERS_KEPT", 8)
+    sim = run(pipeline_doc(), 15)
+    out = sim.components["out"]
+    assert sum(out.markers_trimmed) > 0
+    assert max(len(m) for m in out.markers) < 60
+    assert out.markers_total() == out.commits + out.aborts  # one marker per partition per ending

@@ -19,6 +19,12 @@ function brokerChip(id, state, inIsr, leader) {
   return h("span", { class: cls.join(" "), title: leader ? `broker ${id}: leader` : `broker ${id}` }, String(id));
 }
 
+/** A topic's name cut to fit the partition chip (the whole name is its tooltip). */
+function shortName(name, max = 9) {
+  const text = String(name);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 function partitionHooks(name, part) {
   return { "data-partition": name, "data-leader": part.leader ?? "", "data-isr": (part.isr || []).join(",") };
 }
@@ -46,7 +52,7 @@ export const clusterCard = {
     const parts = h("div", { class: "kc-parts" });
     slot.replaceChildren(brokers, status, parts);
     return {
-      update(state) {
+      update(state, ctx) {
         if (!state) return;
         brokers.replaceChildren(
           ...(state.brokers || []).map((b) =>
@@ -65,7 +71,8 @@ export const clusterCard = {
         parts.replaceChildren(
           ...(state.partitions || []).slice(0, MAX_PARTITION_ROWS).map((part) =>
             h("div", { class: "kc-row", "data-testid": "cluster-partition", ...partitionHooks(`${part.topic}/${part.p}`, part) },
-              h("span", { class: "kc-p", style: { background: partitionColor(part.p) } }, `${part.topic}/${part.p}`),
+              h("span", { class: "kc-p", style: { background: partitionColor(part.p) }, title: `${part.topic}/${part.p}` },
+                `${shortName(ctx?.labelOf?.(part.topic) ?? part.topic)} P${part.p}`),
               h("span", { class: "kc-chips" },
                 part.replicas.map((r) => brokerChip(r, brokerState.get(r), part.isr.includes(r), r === part.leader))),
               h("span", { class: "kc-hw", title: "high watermark / leader's log end offset" },

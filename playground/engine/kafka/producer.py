@@ -135,6 +135,7 @@ class ProducerRuntime(Runtime):
         self.capacity = records_per_second(self.record_bytes, self.ratio, self.cpu_ms_per_mb,
                                            float(params["network_mb_s"]))
         self.buffer_records = max(1, int(params["buffer_memory"]) // self.record_bytes)
+        self.costs: dict[int, tuple[int, float]] = {}  # records -> (bytes on the wire, CPU seconds) of a batch
         self.sent = 0
         self.acknowledged = 0
         self.duplicates = 0
@@ -253,15 +254,17 @@ class ProducerRuntime(Runtime):
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
                  now: float) -> None:
         self.number += 1
-        req = Req(self.number, p, keys, tombs, self.next_seq[p], now)
+        next_seq = self.next_seq
+        req = Req(self.number, p, keys, tombs, next_seq[p], now)
         req.origins = origins
-        self.next_seq[p] += 1
+        next_seq[p] += 1
         if self.transactional:
             req.txn = self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn
             self.txn_records.setdefault(req.txn, []).append((p, keys, tombs, origins))
         self.queues[p].append(req)
-        self.queued_total += req.n
-        self.waiting_n += req.n
+        n = req.n
+        self.queued_total += n
+        self.waiting_n += n
 
     # -- transactions -----------------------------------------------------------------------
 
@@ -337,7 +340,11 @@ class ProducerRuntime(Runtime):
         return self.busy_until <= now + self.linger - n / self.capacity if self.capacity != float("inf") else True
 
     def _compress(self, n: int, now: float) -> None:
-        _, wire, cpu = batch_cost(n, self.record_bytes, self.ratio, self.cpu_ms_per_mb)
+        cost = self.costs.get(n)
+        if cost is None:  # batches come in a few sizes: each size's cost is worked out once
+            _, wire, cpu = batch_cost(n, self.record_bytes, self.ratio, self.cpu_ms_per_mb)
+            cost = self.costs[n] = (wire, cpu)
+        wire, cpu = cost
         self.bytes_compressed += wire
         self.cpu_s += cpu
         if self.capacity != INF:
@@ -347,22 +354,28 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         if self.busy_until < now:
             self.busy_until = now
+        txn = self.txn  # neither changes while draining
+        limited = self.acks != "0"
+        max_in_flight = self.max_in_flight
+        in_flight = self.in_flight
+        paced = self.capacity != INF
+        send = self._send
         for p, queue in enumerate(self.queues):
             while queue:
                 req = queue[0]
-                if req.txn > self.txn:
+                if req.txn > txn:
                     break  # the next transaction's: sent once the commit in progress is over
                 if req.due > now:
                     break  # the head is backing off: the partition waits (RecordAccumulator.drain)
-                if self.acks != "0" and self.in_flight[p] >= self.max_in_flight:
+                if limited and in_flight[p] >= max_in_flight:
                     break
-                if self.capacity != INF and not self._sender_free(now, req.n):
+                if paced and not self._sender_free(now, req.n):
                     return
                 queue.popleft()
                 self.queued_total -= req.n
                 if not req.in_log:
                     self.waiting_n -= req.n
-                self._send(sim, topic, req)
+                send(sim, topic, req)
 
     def _send(self, sim: Simulation, topic: TopicRuntime, req: Req) -> None:
         now = sim.kernel.now
@@ -382,31 +395,39 @@ class ProducerRuntime(Runtime):
             for reader in topic.readers:
                 sim.components[reader].on_append(sim, topic.id, req.p)
             return
-        seq = req.seq if self.idempotent else None
-        outcome, batch = topic.produce(sim, req.p, req.keys, req.tombs, self.id, self.acks, seq,
-                                       req if self.acks == "all" else None)
+        p = req.p
+        acks = self.acks
+        outcome, batch = topic.produce(sim, p, req.keys, req.tombs, self.id, acks,
+                                       req.seq if self.idempotent else None, req if acks == "all" else None)
         if outcome == APPENDED:
             assert batch is not None
+            n = req.n
             if req.in_log:
-                self.duplicates += req.n  # written again: its first copy is still in the log
-            if req.seq < self.last_written[req.p]:
-                self.reordered += req.n
-                sim.emit({"k": "reorder", "t": now, "node": self.id, "topic": topic.id, "p": req.p, "n": req.n,
+                self.duplicates += n  # written again: its first copy is still in the log
+            last_written = self.last_written
+            if req.seq < last_written[p]:
+                self.reordered += n
+                sim.emit({"k": "reorder", "t": now, "node": self.id, "topic": topic.id, "p": p, "n": n,
                           "o": batch.first})
-            self.last_written[req.p] = max(self.last_written[req.p], req.seq)
-            self.pending_n += req.n
+            else:
+                last_written[p] = req.seq
+            self.pending_n += n
             req.in_log = True
             batch.origins = req.origins
             if self.transactional:
-                topic.txn_add(req.p, self.id, batch.first, batch.end)
-            self._emit_produce(sim, topic.id, req.p, batch.first, req.keys)
-            if self.acks == "all":
-                self._outstanding(req, now)
+                topic.txn_add(p, self.id, batch.first, batch.end)
+            if sim.record_flow:
+                self._emit_produce(sim, topic.id, p, batch.first, req.keys)
+            if acks == "all":
+                req.state = "sent"  # _outstanding, inline
+                req.sent_at = now
+                self.outstanding[req.number] = req
+                self.in_flight[p] += 1
             else:
                 req.state = "done"
-                if self.acks == "1":
-                    self.acknowledged += req.n
-            topic.advance_hw(sim, req.p)  # a leader alone in the ISR commits at once
+                if acks == "1":
+                    self.acknowledged += n
+            topic.advance_hw(sim, p)  # a leader alone in the ISR commits at once
             return
         if outcome == DUPLICATE:
             # The leader has it already (DUPLICATE_SEQUENCE): answered when it is committed.

@@ -267,24 +267,27 @@ class PartitionLog:
 
     def _store(self, keys: np.ndarray, flags: np.ndarray | int, now: float, keep_from: int,
                origins: np.ndarray | None = None) -> None:
+        if self._staged:
+            self._flush()  # then the rows are all written: the fields below are read directly
         n = len(keys)
         if origins is not None and self.origbuf is None:
-            self.origbuf = np.full(len(self.offs), -1, dtype=np.int64)  # (flushes staged rows first)
-        if self.hi + n > len(self.offs):
+            self.origbuf = np.full(len(self._offs), -1, dtype=np.int64)
+        if self._hi + n > len(self._offs):
             if self.config.compacts:
                 keep_from = self.log_start  # the cleaner needs every key
             else:
                 keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
             self._drop_rows_before(keep_from)
-            self._reallocate(self.hi - self.lo + n)
-        hi = self.hi
-        self.offs[hi:hi + n] = np.arange(self.leo, self.leo + n, dtype=np.int64)
-        self.keybuf[hi:hi + n] = keys
-        self.flagbuf[hi:hi + n] = flags
-        self.tsbuf[hi:hi + n] = now
+            self._reallocate(self._hi - self._lo + n)
+        hi = self._hi
+        leo = self.leo
+        self._offs[hi:hi + n] = np.arange(leo, leo + n, dtype=np.int64)
+        self._keybuf[hi:hi + n] = keys
+        self._flagbuf[hi:hi + n] = flags
+        self._tsbuf[hi:hi + n] = now
         if self.origbuf is not None:
             self.origbuf[hi:hi + n] = -1 if origins is None else origins
-        self.hi = hi + n
+        self._hi = hi + n
 
     def _row(self, offset: int) -> int:
         """Index of the first stored row at or after ``offset``."""
@@ -296,20 +299,23 @@ class PartitionLog:
     def _reallocate(self, need: int) -> None:
         """Move the stored rows to the front of buffers sized for ``need`` rows: the buffers grow
         by doubling and shrink when a quarter full, so freed rows really free memory."""
-        live = self.hi - self.lo
-        size = len(self.offs)
+        if self._staged:
+            self._flush()
+        lo, hi = self._lo, self._hi
+        live = hi - lo
+        size = len(self._offs)
         while need > size:
             size *= 2
         while size > MIN_ROWS and need * 4 < size:
             size //= 2
-        for name in ("offs", "keybuf", "flagbuf", "tsbuf", "origbuf"):
+        for name in ("_offs", "_keybuf", "_flagbuf", "_tsbuf", "origbuf"):
             old = getattr(self, name)
             if old is None:
                 continue
             new = old if size == len(old) else np.zeros(size, dtype=old.dtype)
-            new[:live] = old[self.lo:self.hi]
+            new[:live] = old[lo:hi]
             setattr(self, name, new)
-        self.lo, self.hi = 0, live
+        self._lo, self._hi = 0, live
 
     # -- reading ----------------------------------------------------------------------------
 

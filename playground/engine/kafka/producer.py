@@ -467,8 +467,11 @@ class ProducerRuntime(Runtime):
             self.acknowledged += req.n
 
     def acked(self, sim: Simulation, req: Req) -> None:
-        if req.state == "sent":
-            self._done(req, acked=True)
+        if req.state == "sent":  # _done(req, acked=True), inline: every acks=all batch comes here
+            del self.outstanding[req.number]
+            self.in_flight[req.p] -= 1
+            req.state = "done"
+            self.acknowledged += req.n
 
     def request_failed(self, sim: Simulation, req: Req, error: str, keep_link: Batch | None = None) -> None:
         """The leader answered with an error, or the connection to it broke."""

@@ -123,11 +123,13 @@ class Segment:
 
     def should_roll(self, size: int, now: float, config: LogConfig) -> str | None:
         """LogSegment.shouldRoll: why the active segment must roll before this batch, or None."""
-        if self.bytes > 0 and self.bytes > config.segment_bytes - size:
+        if self.bytes <= 0:
+            return None  # an empty segment never rolls
+        if self.bytes > config.segment_bytes - size:
             return "segment.bytes"
-        if self.bytes > 0 and (now - self.first_ts) * 1000.0 > config.segment_ms:
+        if (now - self.first_ts) * 1000.0 > config.segment_ms:
             return "segment.ms"
-        if self.bytes > 0 and self.end - self.base + 1 > INT32_MAX:
+        if self.end - self.base + 1 > INT32_MAX:
             return "relative offset overflow"
         return None
 

@@ -310,17 +310,20 @@ class ClusterRuntime(Runtime):
                         upto = fetch_upto[r]
                         if leader_leo < upto:
                             upto = leader_leo
-                        if upto > leo[r]:
-                            leo[r] = upto
+                        leo_r = leo[r]
+                        if upto > leo_r:
+                            leo[r] = leo_r = upto
                             changed = True
-                        if leo[r] >= upto and fetch_sent[r] > caught_up[r]:
+                        # Caught up with the leader now, or at least with the leader's LEO when it
+                        # sent the fetch (it has everything up to ``upto`` by now).
+                        if leo_r >= leader_leo:
+                            caught_up[r] = now
+                        elif fetch_sent[r] > caught_up[r]:
                             caught_up[r] = fetch_sent[r]
                         fetch_sent[r] = now
                         fetch_upto[r] = leader_leo
-                        factor = slow[r] if slow[r] > leader_slow else leader_slow
-                        fetch_due[r] = now + round_s * factor
-                        if leo[r] >= leader_leo:
-                            caught_up[r] = now
+                        slow_r = slow[r]
+                        fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
                     else:
                         fetch_due[r] = now + round_s
                     if not leader_ok:

@@ -404,6 +404,15 @@ class GroupRuntime(Runtime):
     # -- events -----------------------------------------------------------------------------
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == FETCH_DONE or kind == PROCESS_DONE:  # the poll loop: most events of a run
+            member = self.members.get(arg[0])  # (member id, token)
+            if member is None or arg[1] != member.token:
+                return
+            if kind == FETCH_DONE:
+                self._fetch_done(sim, member)
+            else:
+                self._process_done(sim, member)
+            return
         if kind == RETRY_DUE:
             self._retry(sim, arg)
             return
@@ -438,11 +447,7 @@ class GroupRuntime(Runtime):
             return
         if token != member.token:
             return
-        if kind == FETCH_DONE:
-            self._fetch_done(sim, member)
-        elif kind == PROCESS_DONE:
-            self._process_done(sim, member)
-        elif kind == AUTO_COMMIT:
+        if kind == AUTO_COMMIT:
             if member.state == "idle":
                 self._commit(sim, member)
         elif kind == POLL_TIMEOUT:
@@ -478,8 +483,10 @@ class GroupRuntime(Runtime):
     def _poll(self, sim: Simulation, member: Member) -> None:
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
+        components = sim.components
+        position = self.position
         for tp in member.assigned:
-            if sim.components[tp[0]].readable_end(self.id, tp[1]) > self.position[tp]:
+            if components[tp[0]].readable_end(self.id, tp[1]) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
@@ -499,17 +506,23 @@ class GroupRuntime(Runtime):
         batch = member.batch = []
         assigned = member.assigned
         count = len(assigned)
+        components = sim.components
+        position = self.position
+        handled = self.handled
+        rr = member.rr
         for i in range(count):
-            tp = assigned[(member.rr + i) % count]
-            self._skip_deleted(sim, tp)
-            pos, leo = sim.components[tp[0]].fetch_range(self.id, tp[1], self.position[tp], self.handled[tp])
-            if pos > self.position[tp]:  # skipped a range an unclean leader election truncated
-                self.position[tp] = pos
-                self.handled[tp] = max(self.handled[tp], pos)
-            take = min(leo - pos, room)
+            tp = assigned[(rr + i) % count]
+            topic = components[tp[0]]
+            if position[tp] < topic.log_start_offset(tp[1]):  # (_skip_deleted's own test, first)
+                self._skip_deleted(sim, tp)
+            pos, leo = topic.fetch_range(self.id, tp[1], position[tp], handled[tp])
+            if pos > position[tp]:  # skipped a range an unclean leader election truncated
+                position[tp] = pos
+                handled[tp] = max(handled[tp], pos)
+            take = leo - pos if leo - pos < room else room
             if take > 0:
                 batch.append((tp[0], tp[1], pos, pos + take))
-                self.position[tp] = pos + take
+                position[tp] = pos + take
                 room -= take
                 if room == 0:
                     break
@@ -588,7 +601,7 @@ class GroupRuntime(Runtime):
         tp = (topic, p)
         handled = self.handled[tp]
         n = end - first
-        failed = self._failed_first(p, first, end)
+        failed = self.poison.hits(p, first, end) if self.transient.rate <= 0 else self._failed_first(p, first, end)
         n_failed = len(failed)
         self.processed += n
         duplicates = min(end, handled) - first
@@ -849,8 +862,9 @@ class GroupRuntime(Runtime):
             if not dup and attempt == 1:
                 self.retry_waiting[topic] += 1
             sim.kernel.schedule(now + delay, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
-            sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
-                      "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": now + delay})
+            if sim.record_flow:  # a flow event: dropped unseen otherwise
+                sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
+                          "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": now + delay})
             return
         if not dup and attempt > 1:
             self.retry_waiting[topic] -= 1
@@ -888,8 +902,9 @@ class GroupRuntime(Runtime):
             owner = self.owner.get((topic, p))
             live = owner is not None and self.members[owner].state != "dead" and self.members[owner].out is None
             self._processed(sim, owner if live else None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
-        sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
-                  "key": key_name(key) if key >= 0 else None, "attempt": attempt})
+        if sim.record_flow:  # a flow event: dropped unseen otherwise
+            sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
+                      "key": key_name(key) if key >= 0 else None, "attempt": attempt})
 
     # -- offsets ----------------------------------------------------------------------------
 

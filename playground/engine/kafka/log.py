@@ -100,7 +100,8 @@ class PartitionLog:
             self._tsbuf[hi:hi + n] = staged[0][2]
         else:
             self._keybuf[hi:hi + n] = np.concatenate([keys for _, keys, _ in staged])
-            self._tsbuf[hi:hi + n] = np.repeat([now for _, _, now in staged], [len(keys) for _, keys, _ in staged])
+            times = np.array([now for _, _, now in staged])
+            self._tsbuf[hi:hi + n] = times.repeat([len(keys) for _, keys, _ in staged])
         self._flagbuf[hi:hi + n] = 0
         self._hi = hi + n
         staged.clear()

@@ -212,7 +212,7 @@ class ProducerRuntime(Runtime):
             if null.any():
                 keys[null] = -1
                 parts[null] = self._sticky_partitions(sim, topic, int(null.sum()))
-        order = np.argsort(parts, kind="stable")
+        order = parts.argsort(kind="stable")
         counts = np.bincount(parts, minlength=topic.partition_count)
         keys = keys[order]
         if origins is not None:
@@ -337,7 +337,7 @@ class ProducerRuntime(Runtime):
 
     def _sender_free(self, now: float, n: int) -> bool:
         """The sender can compress and transmit ``n`` more records within this linger interval."""
-        return self.busy_until <= now + self.linger - n / self.capacity if self.capacity != float("inf") else True
+        return self.busy_until <= now + self.linger - n / self.capacity if self.capacity != INF else True
 
     def _compress(self, n: int, now: float) -> None:
         cost = self.costs.get(n)

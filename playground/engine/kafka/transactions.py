@@ -184,7 +184,7 @@ class TransactionalTopic:
     def readable_end(self, reader: str, p: int) -> int:
         if reader in self.read_committed:
             return self.lso(p)
-        return self.fetchable_end(p)  # type: ignore[attr-defined]
+        return self.logs[p].leo  # type: ignore[attr-defined]  # fetchable_end: the HW (asked per fetch)
 
     def markers_in(self, p: int, first: int, end: int | None = None) -> int:
         """Markers at offsets [first, end) of the readable log (``first`` at or above every

@@ -171,11 +171,18 @@ class ReplicatedTopic:
             return NOT_ENOUGH_REPLICAS, None
         if seq is not None:
             last = part.seqs.get(producer)
-            if last is not None and seq <= last:
-                return DUPLICATE, part.find_seq(producer, seq)
-            if last is not None and seq > last + 1:
-                return OUT_OF_ORDER, None
-        return APPENDED, part.append(keys, tombs, producer, seq, acks, req)
+            if last is not None:
+                if seq <= last:
+                    return DUPLICATE, part.find_seq(producer, seq)
+                if seq > last + 1:
+                    return OUT_OF_ORDER, None
+            part.seqs[producer] = seq if seq > -1 else -1  # the last appended: seq is above any earlier one
+        # PartitionState.append, inline (once per produced batch)
+        pending = part.pending
+        batch = Batch(pending[-1].end if pending else part.hw, keys, tombs, producer, seq, acks, req, part.epoch)
+        pending.append(batch)
+        part.leo[leader] = batch.end
+        return APPENDED, batch
 
     def advance_hw(self, sim: Any, p: int) -> None:
         """Move the HW to the smallest LEO over the ISR and commit what it passes: into the readable

@@ -292,7 +292,10 @@ class PartitionLog:
 
     def _row(self, offset: int) -> int:
         """Index of the first stored row at or after ``offset``."""
-        return self.lo + int(np.searchsorted(self.offs[self.lo:self.hi], offset))
+        if self._staged:
+            self._flush()
+        lo = self._lo
+        return lo + int(self._offs[lo:self._hi].searchsorted(offset))
 
     def _drop_rows_before(self, offset: int) -> None:
         self.lo = self._row(offset)

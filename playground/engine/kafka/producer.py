@@ -358,7 +358,9 @@ class ProducerRuntime(Runtime):
         limited = self.acks != "0"
         max_in_flight = self.max_in_flight
         in_flight = self.in_flight
-        paced = self.capacity != INF
+        capacity = self.capacity
+        paced = capacity != INF
+        linger = self.linger
         send = self._send
         for p, queue in enumerate(self.queues):
             while queue:
@@ -369,8 +371,8 @@ class ProducerRuntime(Runtime):
                     break  # the head is backing off: the partition waits (RecordAccumulator.drain)
                 if limited and in_flight[p] >= max_in_flight:
                     break
-                if paced and not self._sender_free(now, req.n):
-                    return
+                if paced and self.busy_until > now + linger - req.n / capacity:
+                    return  # the sender has no time left in this linger interval (_sender_free, inline)
                 queue.popleft()
                 self.queued_total -= req.n
                 if not req.in_log:
@@ -383,7 +385,7 @@ class ProducerRuntime(Runtime):
             self._compress(req.n, now)
         else:
             self.send_retries += 1
-            self.busy_until += req.n / self.capacity if self.capacity != float("inf") else 0.0
+            self.busy_until += req.n / self.capacity if self.capacity != INF else 0.0
         req.attempts += 1
         if topic.parts is None:
             first = topic.append(sim, req.p, req.keys, req.tombs, req.origins)

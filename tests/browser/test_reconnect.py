@@ -72,7 +72,8 @@ def test_a_reload_keeps_the_tabs_run_and_opening_another_topology_starts_its_own
     page.wait_for_function("document.body.dataset.ws === 'open'")
     page.wait_for_function("() => document.querySelector('[data-testid=counter-sim-time]').innerText === '0.0 s'"
                            " && document.body.dataset.running === 'false'", timeout=15_000)
-    assert page.get_by_test_id("btn-run").is_enabled()
+    # Enabled again once the server has the new topology loaded (its snapshot follows the load).
+    page.wait_for_function("!document.querySelector('[data-testid=btn-run]').disabled", timeout=15_000)
     page.get_by_test_id("btn-run").click()
     page.wait_for_function("() => document.querySelectorAll(\"[data-cell-id='clicks'] [data-testid=partition-row]\")"
                            ".length > 0", timeout=15_000)

@@ -4,6 +4,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { fmtCompact } from "./dom.js";
+import { partitionColor } from "./colors.js";
 
 const MAX_POINTS = 600;
 const WINDOW = 1.0; // simulated seconds per rate measurement
@@ -73,18 +74,71 @@ export class ThroughputChart {
   }
 }
 
-// One group's lag over simulated time, drawn inside its card: the lag as a filled line and,
-// when the group has a lag alert, its threshold as a dashed line. Sized for a projector: thick
-// strokes, bold axis labels, three round ticks (0, half, top) in short numbers ("7.5k").
+// One group's lag over simulated time, drawn inside its card, in one of three views: the
+// group's total (a filled line, and when the group has a lag alert its threshold as a dashed
+// line), each consumer's lag, or each partition's. Every view's history is kept from the first
+// frame, so switching shows the past too. Sized for a projector: thick strokes, bold axis
+// labels, three round ticks (0, half, top) in short numbers ("7.5k").
+const MEMBER_COLORS = ["#7c3aed", "#0891b2", "#ea580c", "#16a34a", "#db2777", "#2563eb", "#ca8a04", "#475569"];
+const MAX_LINES = 24;
+
 export class GroupLagChart {
   constructor(root) {
     this.root = root;
-    this.data = [[], [], []];
+    this.mode = "group";
+    this.xs = [];
+    this.total = [];
+    this.threshold = [];
+    this.byMember = new Map(); // member id -> lag per point (null while it was not in the group)
+    this.byPartition = new Map(); // "topic/p" -> lag per point
     this.lastT = null; // the last frame's time, unrounded: a frame may repeat it (pause, a command)
+    this.shownKeys = "";
+    this.plot = null;
+    this.build();
+    new ResizeObserver(() => {
+      const width = Math.max(180, root.clientWidth);
+      if (this.plot && width !== this.plot.width) this.plot.setSize({ width, height: GROUP_CHART_HEIGHT });
+    }).observe(root);
+  }
+
+  /** "group" | "consumers" | "partitions" */
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.build();
+  }
+
+  /** The series and data of the current view. */
+  view() {
+    const line = (label, stroke) => ({ label, stroke, width: 2, points: { show: false } });
+    if (this.mode === "consumers" || this.mode === "partitions") {
+      const source = this.mode === "consumers" ? this.byMember : this.byPartition;
+      const keys = [...source.keys()].slice(0, MAX_LINES);
+      const series = keys.map((k, i) =>
+        line(k, this.mode === "consumers" ? MEMBER_COLORS[i % MEMBER_COLORS.length] : partitionColor(k.split("/").pop())),
+      );
+      return { keys, series, data: [this.xs, ...keys.map((k) => source.get(k))] };
+    }
+    return {
+      keys: ["lag", "alert"],
+      // No point markers: uPlot draws them while the data is sparse (the first seconds, a fast
+      // speed), and circles on a threshold make it read as data.
+      series: [
+        { label: "lag", stroke: "#7c3aed", width: 3, fill: "rgba(124,58,237,0.12)", points: { show: false } },
+        { label: "alert at", stroke: "#dc2626", width: 2, dash: [6, 4], points: { show: false } },
+      ],
+      data: [this.xs, this.total, this.threshold],
+    };
+  }
+
+  build() {
+    const { keys, series, data } = this.view();
+    this.shownKeys = keys.join("|");
+    this.plot?.destroy();
     const axisFont = "700 12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
     this.plot = new uPlot(
       {
-        width: Math.max(180, root.clientWidth || 220),
+        width: Math.max(180, this.root.clientWidth || 220),
         height: GROUP_CHART_HEIGHT,
         legend: { show: false },
         cursor: { show: false },
@@ -112,35 +166,56 @@ export class GroupLagChart {
             splits: (u, i, min, max) => [0, max / 2, max],
           },
         ],
-        series: [
-          {},
-          // No point markers: uPlot draws them while the data is sparse (the first seconds, a
-          // fast speed), and circles on a threshold make it read as data.
-          { label: "lag", stroke: "#7c3aed", width: 3, fill: "rgba(124,58,237,0.12)", points: { show: false } },
-          { label: "alert at", stroke: "#dc2626", width: 2, dash: [6, 4], points: { show: false } },
-        ],
+        series: [{}, ...series],
       },
-      this.data,
-      root,
+      data,
+      this.root,
     );
-    new ResizeObserver(() => {
-      const width = Math.max(180, root.clientWidth);
-      if (width !== this.plot.width) this.plot.setSize({ width, height: GROUP_CHART_HEIGHT });
-    }).observe(root);
+    this.root.dataset.mode = this.mode;
+    this.root.dataset.series = String(series.length);
   }
 
-  update(t, lag, threshold) {
+  /**
+   * @param {number} t  simulated seconds
+   * @param {number} lag  the group's total lag
+   * @param {number} threshold  its alert threshold (0: none)
+   * @param {{id: string, lag: number}[]} members
+   * @param {{topic: string, p: number, lag: number}[]} partitions
+   */
+  update(t, lag, threshold, members = [], partitions = []) {
     if (!Number.isFinite(t)) return;
-    if (this.lastT != null && t < this.lastT) for (const s of this.data) s.length = 0; // a reset
+    if (this.lastT != null && t < this.lastT) this.clear(); // a reset
     else if (t === this.lastT) return;
     this.lastT = t;
-    const [xs, ls, th] = this.data;
-    xs.push(+t.toFixed(2));
-    ls.push(lag || 0);
-    th.push(threshold > 0 ? threshold : null);
-    if (xs.length > MAX_POINTS) for (const s of this.data) s.shift();
-    this.plot.setData(this.data);
+    const n = this.xs.length;
+    this.xs.push(+t.toFixed(2));
+    this.total.push(lag || 0);
+    this.threshold.push(threshold > 0 ? threshold : null);
+    record(this.byMember, members.map((m) => [m.id, m.lag]), n);
+    record(this.byPartition, partitions.map((p) => [`${p.topic}/${p.p}`, p.lag]), n);
+    if (this.xs.length > MAX_POINTS) {
+      for (const s of [this.xs, this.total, this.threshold, ...this.byMember.values(), ...this.byPartition.values()]) s.shift();
+    }
+    const view = this.view();
+    if (view.keys.join("|") !== this.shownKeys) this.build();
+    else this.plot.setData(view.data);
   }
+
+  clear() {
+    for (const s of [this.xs, this.total, this.threshold]) s.length = 0;
+    this.byMember.clear();
+    this.byPartition.clear();
+  }
+}
+
+/** Append this point's value of each key (null for keys absent now), new keys padded with
+ * nulls for the points before they appeared. */
+function record(byKey, pairs, before) {
+  const now = new Map(pairs);
+  for (const [key, value] of now) {
+    if (!byKey.has(key)) byKey.set(key, new Array(before).fill(null));
+  }
+  for (const [key, values] of byKey) values.push(now.has(key) ? now.get(key) ?? 0 : null);
 }
 
 const GROUP_CHART_HEIGHT = 84;

@@ -224,6 +224,20 @@ def test_group_lag_chart_draws_the_threshold_and_the_lag_label_turns_into_an_ale
     chart.screenshot(path=str(artifacts / "kafka-group-lag-chart.png"))
     card.screenshot(path=str(artifacts / "kafka-group-lag-alert.png"))
 
+    # The same chart per consumer and per partition: one line each, with their history.
+    members = card.get_by_test_id("group-member").count()
+    partitions = page.locator(".x6-node[data-cell-id='orders'] [data-testid=partition-row]").count()
+    assert members >= 1 and partitions >= 1
+    card.get_by_test_id("lag-view-consumers").click()
+    assert chart.get_attribute("data-mode") == "consumers"
+    assert chart.get_attribute("data-series") == str(members)
+    card.get_by_test_id("lag-view-partitions").click()
+    assert chart.get_attribute("data-series") == str(partitions)
+    assert chart.evaluate(CHART_PIXELS)["painted"] > 0.02 * px["width"] * px["height"]
+    chart.screenshot(path=str(artifacts / "kafka-group-lag-partitions.png"))
+    card.get_by_test_id("lag-view-group").click()
+    assert chart.get_attribute("data-series") == "2"
+
     context.close()
     assert errors == []
 

@@ -106,7 +106,7 @@ export const cards = {
       // Extra status lines: order counts, transactions (output or read_committed), duplicates.
       const txn = state?.output || params.isolation_level === "read_committed" ? 1 : 0;
       const extra = (params.check_order ? 1 : 0) + txn + (params.count_duplicates ? 1 : 0);
-      return { width: 276, height: 122 + m * 32 + extra * 20 };
+      return { width: 276, height: 144 + m * 32 + extra * 20 }; // 22: the lag chart's view buttons
     },
     preview(slot, data) {
       const n = Math.min(MAX_MEMBER_ROWS, Math.max(1, Number(data.params?.consumers) || 1));

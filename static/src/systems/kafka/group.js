@@ -18,7 +18,29 @@ export class GroupMembers {
     this.status = h("div", { class: "grp-status" });
     this.list = h("div", { class: "grp-members" });
     this.chartRoot = h("div", { class: "grp-lag-chart", "data-testid": "group-lag-chart" });
-    slot.replaceChildren(this.status, this.list, this.chartRoot);
+    // Lag over time for the group, per consumer or per partition.
+    this.views = h(
+      "div",
+      { class: "grp-lag-views", role: "group", "aria-label": "Lag chart shows" },
+      ["group", "consumers", "partitions"].map((mode) =>
+        h("button", {
+          type: "button",
+          class: `grp-lag-view ${mode === "group" ? "is-on" : ""}`,
+          "data-testid": `lag-view-${mode}`,
+          "aria-pressed": mode === "group" ? "true" : "false",
+          onclick: (e) => {
+            e.stopPropagation();
+            this.chart?.setMode(mode);
+            for (const b of this.views.children) {
+              const on = b.dataset.testid === `lag-view-${mode}`;
+              b.classList.toggle("is-on", on);
+              b.setAttribute("aria-pressed", on ? "true" : "false");
+            }
+          },
+        }, mode === "group" ? "lag" : `per ${mode === "consumers" ? "consumer" : "partition"}`),
+      ),
+    );
+    slot.replaceChildren(this.status, this.list, this.views, this.chartRoot);
     this.chart = null; // created on the first frame, once the card has its width
   }
 
@@ -60,7 +82,7 @@ export class GroupMembers {
       );
     }
     if (!this.chart && this.chartRoot.isConnected) this.chart = new GroupLagChart(this.chartRoot);
-    this.chart?.update(t, state.lag ?? 0, state.lag_alert ?? 0);
+    this.chart?.update(t, state.lag ?? 0, state.lag_alert ?? 0, state.members || [], state.partitions || []);
     const members = state.members || [];
     // Only what the rows show: a live member's state changes every frame, a dead one's is shown.
     const sig = JSON.stringify(members.map((m) => [m.id, DEAD.test(m.state || "") ? m.state : "", m.partitions, m.lag]));

@@ -75,7 +75,7 @@ from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.log import ABORTED, CONTROL, TXN
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
-from playground.engine.kafka.transactions import DROP_ABORTED
+from playground.engine.kafka.transactions import DROP_ABORTED, ORIGIN_MASK, ORIGIN_SHIFT, origin_ids
 from playground.engine.kernel import HashSieve, uniform_hash_one
 
 if TYPE_CHECKING:
@@ -95,8 +95,6 @@ STATIC_EXPIRE = 20
 LAG_CHECK = 21
 ROLLING_RESTART = 22
 TXN_TIMEOUT = 23
-ORIGIN_SHIFT = 40  # origin id = tag << 40 | serial (see origin_ids)
-ORIGIN_MASK = (1 << ORIGIN_SHIFT) - 1
 LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
@@ -371,7 +369,7 @@ class GroupRuntime(Runtime):
         id: its join rebalances the group, and the old member's expiry rebalances it again.
         """
         now = sim.kernel.now
-        self._abort_open(sim, member_id)  # initTransactions with its transactional.id fences and aborts it
+        self._end_txn(sim, member_id, commit=False)  # initTransactions with its transactional.id fences and aborts it
         member = self.members.get(member_id)
         if self.p["static_membership"] and member is not None and member.state == "dead":
             member.killed_at = None
@@ -714,7 +712,7 @@ class GroupRuntime(Runtime):
         missing = origins < 0
         if missing.any():  # no origin recorded: the record is its own origin
             offsets = np.arange(first, end, dtype=np.int64)[ok][missing]
-            origins[missing] = (origin_tag(t.id) << ORIGIN_SHIFT) | (offsets * t.partition_count + p)
+            origins[missing] = origin_ids(t.id, offsets * t.partition_count + p, derived=True)
         if self.count_dups:
             self._count_duplicates(origins)
         if self.output is not None:
@@ -722,8 +720,9 @@ class GroupRuntime(Runtime):
 
     def _count_duplicates(self, origins: np.ndarray) -> None:
         tags = origins >> ORIGIN_SHIFT
-        for tag in np.unique(tags).tolist():
-            serials = origins[tags == tag] & ORIGIN_MASK if len(tags) > 1 else origins & ORIGIN_MASK
+        unique_tags = np.unique(tags).tolist()
+        for tag in unique_tags:
+            serials = (origins if len(unique_tags) == 1 else origins[tags == tag]) & ORIGIN_MASK
             seen = self.seen.get(tag)
             top = int(serials.max()) + 1
             if seen is None or len(seen) < top:
@@ -807,10 +806,6 @@ class GroupRuntime(Runtime):
             self.txn_commits += 1
         else:
             self.txn_aborts += 1
-
-    def _abort_open(self, sim: Simulation, member_id: str) -> None:
-        if self.eos and member_id in self.txns:
-            self._end_txn(sim, member_id, commit=False)
 
     def _crash_mid_batch(self, sim: Simulation, member: Member) -> None:
         """A member dies while processing: the records it got through had their effects.
@@ -1097,7 +1092,7 @@ class GroupRuntime(Runtime):
         rebalance, but from the committed offsets (its positions went with its generation).
         """
         now = sim.kernel.now
-        self._abort_open(sim, member.id)  # fenced: its TxnOffsetCommit carries a dead generation
+        self._end_txn(sim, member.id, commit=False)  # fenced: its TxnOffsetCommit carries a dead generation
         stalled = member.out == "stalled"
         member.out = None
         member.generation = None
@@ -1258,8 +1253,3 @@ class GroupRuntime(Runtime):
             "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
             "rebalances": self.rebalances[-20:],
         }
-
-
-def origin_tag(name: str) -> int:
-    """The 16-bit tag of a record's origin id for records that have no origin of their own."""
-    return (zlib.crc32(name.encode()) & 0x7FFF) | 0x8000

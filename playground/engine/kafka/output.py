@@ -31,6 +31,7 @@ import numpy as np
 
 from playground.engine.component import Runtime
 from playground.engine.kafka.partitioner import key_name
+from playground.engine.kafka.producer import producer_stream
 from playground.engine.kafka.replication import APPENDED, DUPLICATE
 
 if TYPE_CHECKING:
@@ -233,11 +234,7 @@ class GroupOutput(Runtime):
     # -- accounting -------------------------------------------------------------------------
 
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
-        dropped = sum(self.dropped.values())
-        return [{"topic": self.topic, "group": None, "producer": self.id,
-                 "produced": self.waiting_n + self.pending_n + dropped, "acknowledged": 0,
-                 "in_flight": self.pending_n, "waiting": self.waiting_n, "dead_lettered": 0,
-                 "dropped": dict(self.dropped)}]
+        return [producer_stream(self.topic, self.id, self.waiting_n, self.pending_n, self.dropped)]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"written": self.written, "queued": self.waiting_n, "in_flight_records": self.pending_n,

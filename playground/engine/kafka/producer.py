@@ -39,7 +39,6 @@ streams of the groups that read the topic.
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +54,7 @@ from playground.engine.kafka.partitioner import (
     sticky_switch_points,
 )
 from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER
+from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
     from playground.engine.kafka.replication import Batch
@@ -68,6 +68,15 @@ GIVE_UP = "delivery.timeout.ms expired"
 RETRIES_EXHAUSTED = "retries exhausted"
 MAX_SEQ_IN_FLIGHT = 5  # idempotence keeps ordering for at most 5 requests in flight
 INF = float("inf")
+
+
+def producer_stream(topic: str, producer: str, waiting: int, in_flight: int,
+                    dropped: dict[str, int]) -> dict[str, Any]:
+    """The accounting stream of records a producer owns: waiting to be written, written above a
+    high watermark (in flight), or dropped before being committed."""
+    return {"topic": topic, "group": None, "producer": producer,
+            "produced": waiting + in_flight + sum(dropped.values()), "acknowledged": 0,
+            "in_flight": in_flight, "waiting": waiting, "dead_lettered": 0, "dropped": dict(dropped)}
 
 
 class Req:
@@ -99,8 +108,7 @@ class ProducerRuntime(Runtime):
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None,
                  track_origins: bool = False) -> None:
         self.id = node_id
-        # Origin ids: tag << 40 | the record's number, when some group counts end-to-end duplicates.
-        self.origin_tag = (zlib.crc32(node_id.encode()) & 0x7FFF) if track_origins else None
+        self.track_origins = track_origins  # some group counts end-to-end duplicates: give origin ids
         self.transactional = bool(params.get("transactional", False))
         self.txn_s = float(params.get("transaction_ms", 100)) / 1000.0
         self.abort_share = float(params.get("abort_share", 0.0))
@@ -201,8 +209,8 @@ class ProducerRuntime(Runtime):
         rng = self.rng
         keys = self._keys(n)
         origins = None
-        if self.origin_tag is not None:
-            origins = (self.origin_tag << 40) | np.arange(self.sent, self.sent + n, dtype=np.int64)
+        if self.track_origins:
+            origins = origin_ids(self.id, np.arange(self.sent, self.sent + n, dtype=np.int64))
         self.sent += n
         raw = n * self.record_bytes
         self.bytes_sent += raw
@@ -562,11 +570,7 @@ class ProducerRuntime(Runtime):
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         if self.topic is None:
             return []
-        dropped = sum(self.dropped.values())
-        return [{"topic": self.topic, "group": None, "producer": self.id,
-                 "produced": self.waiting_n + self.pending_n + dropped, "acknowledged": 0,
-                 "in_flight": self.pending_n, "waiting": self.waiting_n, "dead_lettered": 0,
-                 "dropped": dict(self.dropped)}]
+        return [producer_stream(self.topic, self.id, self.waiting_n, self.pending_n, self.dropped)]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         now = max(sim.kernel.now, 1e-9)

@@ -10,7 +10,7 @@ import numpy as np
 
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.log import PartitionLog
-from playground.engine.kafka.producer import ProducerRuntime  # noqa: F401  (moved to producer.py)
+from playground.engine.kafka.producer import ProducerRuntime, producer_stream  # noqa: F401  (moved to producer.py)
 from playground.engine.kafka.replication import APPENDED, NOT_ENOUGH_REPLICAS, PartitionState, ReplicatedTopic
 from playground.engine.kafka.storage import TopicStorage
 from playground.engine.kafka.transactions import TransactionalTopic
@@ -345,9 +345,7 @@ class DlqRuntime(Runtime):
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         """Redriven records written to a replicated topic's leader and not committed yet (once
         committed they belong to the streams of the groups reading the topic)."""
-        return [{"topic": topic, "group": None, "producer": self.id, "produced": n, "acknowledged": 0,
-                 "in_flight": n, "waiting": 0, "dead_lettered": 0, "dropped": {}}
-                for topic, n in self.in_flight.items()]
+        return [producer_stream(topic, self.id, 0, n, {}) for topic, n in self.in_flight.items()]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"count": self.count, "recent": list(self.recent), "redriven": self.redriven,

@@ -24,6 +24,7 @@ consumer group doing consume-process-produce (see group.py).
 
 from __future__ import annotations
 
+import zlib
 from bisect import bisect_left
 from collections import deque
 from typing import Any
@@ -35,6 +36,19 @@ from playground.engine.kafka.log import ABORT_MARKER, ABORTED, CONTROL, TOMBSTON
 DROP_ABORTED = "its transaction was aborted (read_committed skips it)"
 ABORTED_KEPT = 8  # entries of the aborted-transaction index shown per partition
 MARKERS_KEPT = 1024  # marker offsets kept per partition before those every reader passed are trimmed
+
+
+# A record's origin id: which message the first producer sent, kept through every
+# consume-process-produce step (end-to-end duplicate counting): tag << 40 | serial.
+ORIGIN_SHIFT = 40
+ORIGIN_MASK = (1 << ORIGIN_SHIFT) - 1
+
+
+def origin_ids(name: str, serials: np.ndarray, derived: bool = False) -> np.ndarray:
+    """Origin ids of records numbered ``serials`` by the producer ``name`` (its message numbers),
+    or ``derived`` for records that had none: numbered within the topic ``name``."""
+    tag = (zlib.crc32(name.encode()) & 0x7FFF) | (0x8000 if derived else 0)
+    return (tag << ORIGIN_SHIFT) | serials.astype(np.int64)
 
 
 class OpenTxn:

@@ -321,7 +321,7 @@ def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list
 
 def assert_all_seen(sim: engine.Simulation, committed: dict[int, int]) -> None:
     """Every committed input record of the pipeline (by origin) was processed by the sink."""
-    from playground.engine.kafka.group import ORIGIN_MASK, ORIGIN_SHIFT
+    from playground.engine.kafka.transactions import ORIGIN_MASK, ORIGIN_SHIFT
 
     sink, log_of = sim.components["sink"], sim.components["in"].logs
     for p, end in committed.items():

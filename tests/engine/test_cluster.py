@@ -111,6 +111,29 @@ def test_acks_all_with_an_isr_below_min_insync_replicas_fails_then_drops_after_d
     assert any(r.startswith("delivery.timeout.ms expired: NotEnoughReplicas") for r in producer["dropped"])
 
 
+def test_an_idempotent_producer_goes_on_after_delivery_timeout_gives_batches_up():
+    """A batch given up by delivery.timeout.ms never reaches the log, so the batches after it take
+    its sequence numbers (the Java producer's TransactionManager.adjustSequencesDueToFailedBatch):
+    once the ISR is back the leader takes them, instead of refusing each as OutOfOrderSequence."""
+    sim = sim_of(rf=3, min_isr=2, delivery_timeout_ms=2000, request_timeout_ms=1000, rate=200, partitions=2)
+    run(sim, 2.0)
+    sim.apply({"op": "kill_broker", "node": "kafka", "broker": 1})
+    sim.apply({"op": "kill_broker", "node": "kafka", "broker": 2})
+    run(sim, 5.0)
+    producer = sim.components["producer"]
+    given_up = sum(producer.dropped.values())
+    assert given_up > 0 and any(r.startswith("delivery.timeout.ms expired") for r in producer.dropped)
+    sim.apply({"op": "restart_broker", "node": "kafka", "broker": 1})
+    sim.apply({"op": "restart_broker", "node": "kafka", "broker": 2})
+    run(sim, 3.0)
+    acknowledged = producer.acknowledged
+    run(sim, 5.0)
+    assert producer.acknowledged - acknowledged > 900  # 200 records/s for 5 s, all written
+    assert "OutOfOrderSequence" not in producer.errors
+    assert sum(producer.dropped.values()) == given_up
+    assert conserved(sim.metrics())
+
+
 def test_acks_1_loses_what_the_leader_had_alone_when_it_is_cut_off_and_replaced():
     """acks=1 is answered once the leader wrote it; a leader cut off from its followers still takes
     writes until the controller moves its leadership (broker.session.timeout.ms), then the new

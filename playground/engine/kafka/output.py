@@ -12,6 +12,9 @@ followers, acknowledged once the high watermark passes them. Rules followed:
   and is sent again with its sequence number; an error answer while the copy is still in the
   leader's log settles nothing by itself (an idempotent retry of it would be answered
   DUPLICATE_SEQUENCE once it is committed), so the copy's fate decides.
+- A copy that will never be written (cut away, and its transaction aborted meanwhile) gives its
+  sequence number to the requests after it (adjustSequencesDueToFailedBatch), so the leader
+  does not refuse them as out of order.
 - commitTransaction() flushes: the COMMIT markers are written only once every record of the
   transaction is acknowledged, so they follow all of its records in every partition. The group
   does not wait for that (a simplification: its offsets are committed with the decision, and a
@@ -156,6 +159,8 @@ class GroupOutput(Runtime):
                 queue.remove(req)
                 self.waiting_n -= req.n
                 self.dropped[DROP_ABORTED_UNSENT] = self.dropped.get(DROP_ABORTED_UNSENT, 0) + req.n
+                if req.seq is not None:  # sent once, cut away by a new leader, never written again
+                    self._sequence_dropped(req.p, req.seq)
         if any(r is not None and r.txn == txn for r in self.sent):
             self.aborted.add(txn)
         topic: TopicRuntime = sim.components[self.topic]
@@ -221,11 +226,23 @@ class GroupOutput(Runtime):
         if req.txn in self.aborted:
             req.state = "done"
             self.dropped[DROP_ABORTED_UNSENT] = self.dropped.get(DROP_ABORTED_UNSENT, 0) + n
+            self._sequence_dropped(req.p, req.seq)
         else:
             req.state = "queued"
             self.queues[req.p].appendleft(req)
             self.waiting_n += n
         self._retry_later(sim)
+
+    def _sequence_dropped(self, p: int, seq: int | None) -> None:
+        """A request that had a sequence number will never be written: the requests after it take
+        one sequence number less, as the Java producer's adjustSequencesDueToFailedBatch does, so
+        that the leader does not refuse them as OutOfOrderSequence for ever."""
+        if seq is None:
+            return
+        for req in self.queues[p]:
+            if req.seq is not None and req.seq > seq:
+                req.seq -= 1
+        self.seq[p] -= 1
 
     def lost(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
         self.pending_n -= n

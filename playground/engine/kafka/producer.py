@@ -498,6 +498,7 @@ class ProducerRuntime(Runtime):
         self.pending_n -= n
         if req.state == "done":
             self._drop(sim, n, f"{GIVE_UP}, then its copy was truncated", sim.components[self.topic].id, req.p)
+            self._sequence_gone(req)
             return
         req.in_log = False
         if req.state == "queued":
@@ -525,6 +526,7 @@ class ProducerRuntime(Runtime):
             if not req.in_log:
                 reason = f"{GIVE_UP if req.attempts <= self.retries else RETRIES_EXHAUSTED}: {short}"
                 self._drop(sim, req.n, reason, self.topic or "", req.p)
+                self._sequence_gone(req)
             return
         req.state = "queued"
         req.due = now + self.backoff
@@ -556,7 +558,23 @@ class ProducerRuntime(Runtime):
                     self.waiting_n -= req.n
                     self._drop(sim, req.n, f"{GIVE_UP}: {req.error or 'waiting in the accumulator'}",
                                self.topic or "", req.p)
+                    self._sequence_gone(req)
                 req.state = "done"
+
+    def _sequence_gone(self, gone: Req) -> None:
+        """``gone`` will never be in the log: the batches after it in its partition take one
+        sequence number less (the Java producer's TransactionManager.adjustSequencesDueToFailedBatch),
+        or the leader would refuse every one of them as OutOfOrderSequence for ever."""
+        if not self.idempotent:
+            return
+        p, seq = gone.p, gone.seq
+        for req in self.queues[p]:
+            if req.seq > seq:
+                req.seq -= 1
+        for req in self.outstanding.values():
+            if req.p == p and req.seq > seq:
+                req.seq -= 1
+        self.next_seq[p] -= 1
 
     def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
         if self.transactional:

@@ -52,7 +52,9 @@ def origin_ids(name: str, serials: np.ndarray, derived: bool = False) -> np.ndar
 
 
 class OpenTxn:
-    """A transaction's footprint on one partition: where it starts, the ranges it wrote."""
+    """A transaction's footprint on one partition: where it starts, the ranges it wrote. A
+    leader change may cut all its records away: the partition is still in the transaction (its
+    marker is still written) but holds no offset back until the records are written again."""
 
     __slots__ = ("first", "ranges")
 
@@ -93,6 +95,8 @@ class TransactionalTopic:
         txn = self.txn_open[p].get(writer)
         if txn is None:
             txn = self.txn_open[p][writer] = OpenTxn(first)
+        elif not txn.ranges:  # all it wrote here was cut away: it starts again
+            txn.first = first
         txn.ranges.append((first, end))
 
     def txn_partitions(self, writer: str) -> list[int]:
@@ -113,8 +117,9 @@ class TransactionalTopic:
         del self.txn_open[p][writer]
         if not commit:
             self._mark_aborted(p, txn)
-            last = txn.ranges[-1][1] - 1
-            self.aborted_index[p].append({"writer": writer, "first": txn.first, "last": last})
+            if txn.ranges:  # the index lists aborted records; none left here when all were cut away
+                last = txn.ranges[-1][1] - 1
+                self.aborted_index[p].append({"writer": writer, "first": txn.first, "last": last})
             self.aborts += 1
         else:
             self.commits += 1
@@ -124,7 +129,7 @@ class TransactionalTopic:
                 sim.components[reader].on_append(sim, self.id, p)
         else:
             batch = self.parts[p].append(keys, marker, None, None, "all", None)
-            self.txn_closing[p][writer] = (txn.first, batch.first, int(marker[0]))
+            self.txn_closing[p][writer] = (txn.first if txn.ranges else batch.first, batch.first, int(marker[0]))
             self.advance_hw(sim, p)  # type: ignore[attr-defined]
         sim.emit({"k": "txn", "t": sim.kernel.now, "node": self.id, "topic": self.id, "p": p, "writer": writer,
                   "outcome": "commit" if commit else "abort", "first": txn.first})
@@ -175,7 +180,7 @@ class TransactionalTopic:
             if marker >= new_leo:
                 batch = self.parts[p].append(np.array([-1], dtype=np.int32),  # type: ignore[index]
                                              np.array([flags], dtype=np.uint8), None, None, "all", None)
-                self.txn_closing[p][writer] = (first, batch.first, flags)
+                self.txn_closing[p][writer] = (min(first, batch.first), batch.first, flags)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -183,7 +188,7 @@ class TransactionalTopic:
         """The last stable offset: read_committed consumers fetch below it."""
         low = self.logs[p].leo  # the high watermark
         for txn in self.txn_open[p].values():
-            if txn.first < low:
+            if txn.first < low and txn.ranges:
                 low = txn.first
         closing = self.txn_closing[p]
         if closing:

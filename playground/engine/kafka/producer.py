@@ -201,7 +201,7 @@ class ProducerRuntime(Runtime):
     def _keys(self, n: int) -> np.ndarray:
         rng = self.rng
         if self.cumulative is None:
-            return rng.integers(0, self.uniform_keys, n, dtype=np.int32)
+            return rng.integers(self.uniform_keys, size=n, dtype=np.int32)  # [0, keys): the same draws as (0, keys)
         return np.searchsorted(self.cumulative, rng.random(n), side="right").astype(np.int32)
 
     def _accumulate(self, sim: Simulation, topic: TopicRuntime, n: int) -> None:
@@ -364,7 +364,15 @@ class ProducerRuntime(Runtime):
                     req.state = "done"
                     if acks == "1":
                         self.acknowledged += n
-                topic.advance_hw(sim, p)  # a leader alone in the ISR commits at once
+                # advance_hw returns at once unless every replica in the ISR is past the HW (a
+                # leader alone in the ISR commits at once): ask it only then
+                hw = part.hw
+                leo = part.leo
+                for r in part.isr:
+                    if leo[r] <= hw:
+                        break
+                else:
+                    topic.advance_hw(sim, p)
             start = end
 
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,

@@ -162,6 +162,9 @@ class ReplicatedTopic:
         min.insync.replicas (checked before the append, so nothing is written). With a producer
         id and sequence (idempotence), a sequence already appended is a duplicate and is not
         written again; one that skips a sequence is refused as out of order.
+
+        ProducerRuntime._send_at_once appends a batch that passes every check here without this
+        call (the producer's fresh batches of each linger): a rule changed here changes there too.
         """
         part = self.parts[p]  # type: ignore[index]
         leader = part.leader

@@ -53,11 +53,10 @@ from playground.engine.kafka.partitioner import (
     sticky_next_partition,
     sticky_switch_points,
 )
-from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER
+from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER, Batch
 from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
-    from playground.engine.kafka.replication import Batch
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
@@ -202,7 +201,7 @@ class ProducerRuntime(Runtime):
     def _keys(self, n: int) -> np.ndarray:
         rng = self.rng
         if self.cumulative is None:
-            return rng.integers(0, self.uniform_keys, n, dtype=np.int32)
+            return rng.integers(self.uniform_keys, size=n, dtype=np.int32)  # [0, keys): the same draws as (0, keys)
         return np.searchsorted(self.cumulative, rng.random(n), side="right").astype(np.int32)
 
     def _accumulate(self, sim: Simulation, topic: TopicRuntime, n: int) -> None:
@@ -235,6 +234,10 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         direct = (topic.parts is None and not self.queued_total and not self.transactional
                   and self._sender_free(now, n))
+        if (topic.parts is not None and not self.queued_total and not self.transactional
+                and n <= self.buffer_records and not self._request_timed_out(now)):
+            self._send_at_once(sim, topic, counts.tolist(), keys, tombs, origins, now)
+            return
         start = 0
         batch_records = self.batch_records
         for p, count in enumerate(counts.tolist()):
@@ -257,6 +260,119 @@ class ProducerRuntime(Runtime):
                     self._drop(sim, hi - lo, DROP_BUFFER_FULL, topic.id, p)
                     continue
                 self._enqueue(p, keys[lo:hi], batch_tombs, batch_origins, now)
+            start = end
+
+    def _send_at_once(self, sim: Simulation, topic: TopicRuntime, counts: list[int], keys: np.ndarray,
+                      tombs: np.ndarray | None, origins: np.ndarray | None, now: float) -> None:
+        """Queue this linger's batches and drain them, partition by partition, as they are made.
+
+        Called when nothing waits in the accumulator, no request has timed out (_expire has
+        nothing to do) and the batches fit in buffer.memory: then queueing every batch before
+        draining sends the same requests in the same order as draining each partition right
+        after queueing its batches. A batch that the leader would append (it is up, the ISR is
+        large enough for acks=all, its sequence is the next) and that the sender may send now
+        (_drain_partition's checks) is sent here, the steps of _enqueue, _drain and _send inline;
+        any other goes through them.
+        """
+        if self.busy_until < now:
+            self.busy_until = now  # as _drain does first
+        parts = topic.parts
+        assert parts is not None
+        brokers = sim.components[topic.cluster].brokers
+        acks = self.acks
+        acks_all = acks == "all"
+        limited = acks != "0"
+        max_in_flight = self.max_in_flight
+        min_isr = topic.min_isr
+        producer_id = self.id
+        idempotent = self.idempotent
+        record_flow = sim.record_flow
+        queues = self.queues
+        in_flight = self.in_flight
+        next_seq = self.next_seq
+        last_written = self.last_written
+        outstanding = self.outstanding
+        capacity = self.capacity
+        paced = capacity != INF
+        horizon = now + self.linger  # the end of this linger interval, for the sender's pace
+        costs = self.costs
+        batch_records = self.batch_records
+        sender_free = True
+        start = 0
+        for p, count in enumerate(counts):
+            if not count:
+                continue
+            end = start + count
+            part = parts[p]
+            for lo in range(start, end, batch_records):
+                hi = lo + batch_records if lo + batch_records < end else end
+                n = hi - lo
+                batch_keys = keys[lo:hi]
+                batch_tombs = None if tombs is None else tombs[lo:hi]
+                batch_origins = None if origins is None else origins[lo:hi]
+                seq = next_seq[p]
+                leader = part.leader
+                last = part.seqs.get(producer_id) if idempotent else None
+                if (not sender_free or queues[p] or (limited and in_flight[p] >= max_in_flight)
+                        or (paced and self.busy_until > horizon - n / capacity)
+                        or leader is None or not brokers[leader].up or (acks_all and len(part.isr) < min_isr)
+                        or (last is not None and seq != last + 1)):
+                    self._enqueue(p, batch_keys, batch_tombs, batch_origins, now)
+                    if sender_free:
+                        sender_free = self._drain_partition(sim, topic, p, now)
+                    continue
+                # _enqueue
+                self.number = number = self.number + 1
+                req = Req(number, p, batch_keys, batch_tombs, seq, now)
+                req.origins = batch_origins
+                next_seq[p] = seq + 1
+                # _send: _compress, then the leader appends (ReplicatedTopic.produce)
+                cost = costs.get(n)
+                if cost is None:
+                    self._compress(n, now)
+                else:
+                    self.bytes_compressed += cost[0]
+                    self.cpu_s += cost[1]
+                    if paced:
+                        self.busy_until += n / capacity  # not before now: set above
+                req.attempts = 1
+                if idempotent:
+                    part.seqs[producer_id] = seq
+                pending = part.pending
+                batch = Batch(pending[-1].end if pending else part.hw, batch_keys, batch_tombs, producer_id,
+                              seq if idempotent else None, acks, req if acks_all else None, part.epoch)
+                pending.append(batch)
+                part.leo[leader] = batch.end
+                # _send, the APPENDED answer of a batch written for the first time
+                if seq < last_written[p]:
+                    self.reordered += n
+                    sim.emit({"k": "reorder", "t": now, "node": producer_id, "topic": topic.id, "p": p, "n": n,
+                              "o": batch.first})
+                else:
+                    last_written[p] = seq
+                self.pending_n += n
+                req.in_log = True
+                batch.origins = batch_origins
+                if record_flow:
+                    self._emit_produce(sim, topic.id, p, batch.first, batch_keys)
+                if acks_all:
+                    req.state = "sent"
+                    req.sent_at = now
+                    outstanding[number] = req
+                    in_flight[p] += 1
+                else:
+                    req.state = "done"
+                    if acks == "1":
+                        self.acknowledged += n
+                # advance_hw returns at once unless every replica in the ISR is past the HW (a
+                # leader alone in the ISR commits at once): ask it only then
+                hw = part.hw
+                leo = part.leo
+                for r in part.isr:
+                    if leo[r] <= hw:
+                        break
+                else:
+                    topic.advance_hw(sim, p)
             start = end
 
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
@@ -358,34 +474,45 @@ class ProducerRuntime(Runtime):
         if self.capacity != INF:
             self.busy_until = max(self.busy_until, now) + n / self.capacity
 
+    def _request_timed_out(self, now: float) -> bool:
+        """Some request was unanswered for request.timeout.ms (the oldest sent is the first)."""
+        for req in self.outstanding.values():
+            return now - req.sent_at >= self.request_timeout
+        return False
+
     def _drain(self, sim: Simulation, topic: TopicRuntime) -> None:
         now = sim.kernel.now
         if self.busy_until < now:
             self.busy_until = now
-        txn = self.txn  # neither changes while draining
+        drain = self._drain_partition
+        for p, queue in enumerate(self.queues):
+            if queue and not drain(sim, topic, p, now):
+                return
+
+    def _drain_partition(self, sim: Simulation, topic: TopicRuntime, p: int, now: float) -> bool:
+        """Send the head batches of partition ``p`` that may go (RecordAccumulator.drain); False
+        once the sender has no time left in this linger interval."""
+        queue = self.queues[p]
+        txn = self.txn  # does not change while draining
         limited = self.acks != "0"
-        max_in_flight = self.max_in_flight
-        in_flight = self.in_flight
         capacity = self.capacity
         paced = capacity != INF
-        linger = self.linger
-        send = self._send
-        for p, queue in enumerate(self.queues):
-            while queue:
-                req = queue[0]
-                if req.txn > txn:
-                    break  # the next transaction's: sent once the commit in progress is over
-                if req.due > now:
-                    break  # the head is backing off: the partition waits (RecordAccumulator.drain)
-                if limited and in_flight[p] >= max_in_flight:
-                    break
-                if paced and self.busy_until > now + linger - req.n / capacity:
-                    return  # the sender has no time left in this linger interval (_sender_free, inline)
-                queue.popleft()
-                self.queued_total -= req.n
-                if not req.in_log:
-                    self.waiting_n -= req.n
-                send(sim, topic, req)
+        while queue:
+            req = queue[0]
+            if req.txn > txn:
+                break  # the next transaction's: sent once the commit in progress is over
+            if req.due > now:
+                break  # the head is backing off: the partition waits
+            if limited and self.in_flight[p] >= self.max_in_flight:
+                break
+            if paced and self.busy_until > now + self.linger - req.n / capacity:
+                return False  # _sender_free, inline
+            queue.popleft()
+            self.queued_total -= req.n
+            if not req.in_log:
+                self.waiting_n -= req.n
+            self._send(sim, topic, req)
+        return True
 
     def _send(self, sim: Simulation, topic: TopicRuntime, req: Req) -> None:
         now = sim.kernel.now

@@ -162,6 +162,9 @@ class ReplicatedTopic:
         min.insync.replicas (checked before the append, so nothing is written). With a producer
         id and sequence (idempotence), a sequence already appended is a duplicate and is not
         written again; one that skips a sequence is refused as out of order.
+
+        ProducerRuntime._send_at_once appends a batch that passes every check here without this
+        call (the producer's fresh batches of each linger): a rule changed here changes there too.
         """
         part = self.parts[p]  # type: ignore[index]
         leader = part.leader
@@ -203,37 +206,36 @@ class ReplicatedTopic:
                 low = r_leo
         if low < 0:
             return
-        hw = low
+        pending = part.pending
+        if not pending or pending[0].end > low:
+            return  # the HW moves by whole batches: none is below the new one yet
         components = sim.components
         leader = part.leader
         if leader is None or not components[self.cluster].brokers[leader].up:
             return
-        pending = part.pending
         short = len(isr) < self.min_isr
         append = self.append  # type: ignore[attr-defined]
         producer = None
         producer_id = None
-        committed = False
-        while pending and pending[0].end <= hw:
+        while pending and pending[0].end <= low:
             batch = pending.popleft()
-            part.hw = batch.end
+            part.hw = end = batch.end
             append(sim, p, batch.keys, batch.tombs, batch.origins)
-            committed = True
             if batch.producer is not None:
                 if batch.producer != producer_id:
                     producer_id = batch.producer
                     producer = components[producer_id]
-                producer.committed(batch.end - batch.first)
-                if batch.req is not None:
+                producer.committed(end - batch.first)
+                req = batch.req
+                if req is not None:
                     if short:
-                        producer.request_failed(sim, batch.req, "NotEnoughReplicasAfterAppend")
+                        producer.request_failed(sim, req, "NotEnoughReplicasAfterAppend")
                     else:
-                        producer.acked(sim, batch.req)
+                        producer.acked(sim, req)
                     batch.req = None
-        if committed:
-            topic_id = self.id
-            for reader in self.readers:
-                components[reader].on_append(sim, topic_id, p)
+        topic_id = self.id
+        for reader in self.readers:
+            components[reader].on_append(sim, topic_id, p)
 
     def leader_lost(self, sim: Any, p: int) -> None:
         """The partition went offline: requests waiting on its old leader fail (it is gone)."""

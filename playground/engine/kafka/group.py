@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,6 +96,7 @@ STATIC_EXPIRE = 20
 LAG_CHECK = 21
 ROLLING_RESTART = 22
 TXN_TIMEOUT = 23
+FAILURE_LOOKAHEAD = 256  # offsets searched past a completed range for the next failing record
 LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
@@ -165,6 +167,15 @@ class GroupRuntime(Runtime):
         read_committed = self.read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
+        # Each partition's topic and readable log, looked up once: the poll loop reads them at every fetch.
+        self.sources: dict[TP, tuple[TopicRuntime, Any]] = {
+            (t.id, p): (t, log) for t in topics for p, log in enumerate(t.logs)}
+        # Per partition, offsets [lo, hi) known to hold no first-attempt failure (_failures_in).
+        self.clean: dict[TP, tuple[int, int]] = dict.fromkeys(self.sources, (0, 0))
+        self.gapped: set[TP] = set()  # partitions with a range an unclean election truncated (on_truncate)
+        self.max_poll_records = params["max_poll_records"]
+        self.commit_mode = params["commit"]
+        self.auto_commit_s = params["auto_commit_interval_ms"] / 1000.0
         self.dlq = dlq
         self.rng = sim.kernel.rng(f"group:{node_id}")
         self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
@@ -464,6 +475,7 @@ class GroupRuntime(Runtime):
             drops = self.dropped[topic]
             drops[reason] = drops.get(reason, 0) + end - lost_from
             sim.components[topic].add_gap(self.id, partition, lost_from, end)
+            self.gapped.add(tp)
 
     def on_append(self, sim: Simulation, topic: str, partition: int) -> None:
         """A long poll returns as soon as records arrive on a partition the member owns."""
@@ -481,18 +493,20 @@ class GroupRuntime(Runtime):
     def _poll(self, sim: Simulation, member: Member) -> None:
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
-        components = sim.components
         position = self.position
+        sources = self.sources
+        read_committed = self.read_committed
         for tp in member.assigned:
-            if components[tp[0]].readable_end(self.id, tp[1]) > position[tp]:
+            topic, log = sources[tp]
+            if (topic.readable_end(self.id, tp[1]) if read_committed else log.leo) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
         member.state = "idle"
         if self.eos and member.id in self.txns:  # Streams commits on its interval, idle or not
             sim.kernel.schedule(member.last_commit + self.txn_commit_s, AUTO_COMMIT, self.id, (member.id, member.token))
-        elif self.p["commit"] == "auto" and any(self.committed[tp] != self.position[tp] for tp in member.assigned):
-            due = member.last_commit + self.p["auto_commit_interval_ms"] / 1000.0
+        elif self.commit_mode == "auto" and any(self.committed[tp] != position[tp] for tp in member.assigned):
+            due = member.last_commit + self.auto_commit_s
             sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
 
     def _fetch_done(self, sim: Simulation, member: Member) -> None:
@@ -500,24 +514,28 @@ class GroupRuntime(Runtime):
             self._rejoin(sim, member)
             if not self.cooperative:
                 return
-        room = self.p["max_poll_records"]
+        room = self.max_poll_records
         batch = member.batch = []
         assigned = member.assigned
         count = len(assigned)
-        components = sim.components
+        sources = self.sources
         position = self.position
-        handled = self.handled
-        rr = member.rr
-        for i in range(count):
-            tp = assigned[(rr + i) % count]
-            topic = components[tp[0]]
-            if position[tp] < topic.logs[tp[1]].log_start:  # (_skip_deleted's own test, first)
+        read_committed = self.read_committed
+        rr = member.rr % count if count else 0
+        for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
+            topic, log = sources[tp]
+            pos = position[tp]
+            if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
-            pos, leo = topic.fetch_range(self.id, tp[1], position[tp], handled[tp])
-            if pos > position[tp]:  # skipped a range an unclean leader election truncated
-                position[tp] = pos
-                handled[tp] = max(handled[tp], pos)
-            take = leo - pos if leo - pos < room else room
+                pos = position[tp]
+            if tp in self.gapped:
+                pos, end = topic.fetch_range(self.id, tp[1], pos, self.handled[tp])
+                if pos > position[tp]:  # skipped a range an unclean leader election truncated
+                    position[tp] = pos
+                    self.handled[tp] = max(self.handled[tp], pos)
+            else:  # what fetch_range answers when there is no lost range to skip
+                end = topic.readable_end(self.id, tp[1]) if read_committed else log.leo
+            take = end - pos if end - pos < room else room
             if take > 0:
                 batch.append((tp[0], tp[1], pos, pos + take))
                 position[tp] = pos + take
@@ -529,8 +547,8 @@ class GroupRuntime(Runtime):
         if not batch:
             self._poll(sim, member)
             return
-        total = self.p["max_poll_records"] - room
-        if self.p["commit"] == "before_processing" and not self.eos:
+        total = self.max_poll_records - room
+        if self.commit_mode == "before_processing" and not self.eos:
             self._commit(sim, member)
         member.state = "processing"
         now = sim.kernel.now
@@ -576,8 +594,8 @@ class GroupRuntime(Runtime):
         if self.eos:
             if now - member.last_commit >= self.txn_commit_s:
                 self._commit(sim, member)
-        elif self.p["commit"] == "after_processing" or (
-                self.p["commit"] == "auto" and now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0):
+        elif self.commit_mode == "after_processing" or (
+                self.commit_mode == "auto" and now - member.last_commit >= self.auto_commit_s):
             self._commit(sim, member)
         if member.revoke_pending:
             self._revoke(sim, member, member.revoke_pending)
@@ -591,18 +609,18 @@ class GroupRuntime(Runtime):
 
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """Records [first, end) of a partition have been through processing (first attempt)."""
-        t = sim.components[topic]
-        log = t.logs[p]
+        tp = (topic, p)
+        t, log = self.sources[tp]
         if log.config.compacts or t.transactional:
             self._complete_masked(sim, member, topic, p, first, end)
             return
-        tp = (topic, p)
         handled = self.handled[tp]
         n = end - first
-        failed = self.poison.hits(p, first, end) if self.transient.rate <= 0 else self._failed_first(p, first, end)
+        lo, hi = self.clean[tp]
+        failed = [] if lo <= first and end <= hi else self._failures_in(tp, first, end)
         n_failed = len(failed)
         self.processed += n
-        duplicates = min(end, handled) - first
+        duplicates = (end if end < handled else handled) - first
         if duplicates > 0:
             self.duplicates += duplicates
             if duplicates < n:
@@ -836,6 +854,16 @@ class GroupRuntime(Runtime):
         if self.transient.rate <= 0:
             return poison
         return sorted(set(poison).union(self.transient.hits(partition, first, end)))
+
+    def _failures_in(self, tp: TP, first: int, end: int) -> list[int]:
+        """``_failed_first`` of [first, end), looking ``FAILURE_LOOKAHEAD`` offsets further: the
+        failure-free stretch around the range is remembered (``clean``), so the ranges that fall
+        inside it, most of them at a low failure rate, need no look-up."""
+        ahead = end + FAILURE_LOOKAHEAD
+        hits = self._failed_first(tp[1], first, ahead)
+        i = bisect_left(hits, end)
+        self.clean[tp] = (hits[i - 1] + 1 if i else first, hits[i] if i < len(hits) else ahead)
+        return hits[:i]
 
     def _fails(self, partition: int, offset: int, attempt: int) -> bool:
         """Whether attempt ``attempt`` of one record fails (see _failed_first)."""

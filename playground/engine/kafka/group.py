@@ -64,6 +64,7 @@ not charged to the members.
 
 from __future__ import annotations
 
+import heapq
 import math
 import zlib
 from bisect import bisect_left
@@ -176,6 +177,10 @@ class GroupRuntime(Runtime):
         self.max_poll_records = params["max_poll_records"]
         self.commit_mode = params["commit"]
         self.auto_commit_s = params["auto_commit_interval_ms"] / 1000.0
+        self.max_attempts = params["max_attempts"]
+        self.backoff_s = params["backoff_ms"] / 1000.0
+        self.backoff_multiplier = params["backoff_multiplier"]
+        self.silent_retries: list[float] = []  # heap: when the retries run without an event of their own are due
         self.dlq = dlq
         self.rng = sim.kernel.rng(f"group:{node_id}")
         self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
@@ -209,7 +214,7 @@ class GroupRuntime(Runtime):
         self.order_max_ts = float("-inf")  # latest append time among the records processed
         self.out_of_order = 0  # processed after a record appended later (total order broken)
         self.out_of_key_order = 0  # processed after a later record of its key was delivered
-        self.retried = 0
+        self.retried = 0  # retry attempts run, except the silent ones (silent_retries) due later
         self.processed = 0
         self.generation = 0
         self.state = "stable"
@@ -879,15 +884,30 @@ class GroupRuntime(Runtime):
 
     def _failed_attempt(self, sim: Simulation, topic: str, p: int, o: int, key: int, attempt: int,
                         dup: bool) -> None:
+        """Attempt ``attempt`` of a record failed: the next one is due after the backoff
+        (backoff_ms * backoff_multiplier ** (attempt - 1)); after max_attempts, the dead letter queue.
+
+        Whether an attempt fails is a property of the record (_fails), so without record_flow,
+        where a retry's only trace is the ``retried`` count, the attempts certain to fail are not
+        scheduled one by one: the next event is the attempt that succeeds or the last one, and
+        the ones before it are counted as they fall due (silent_retries).
+        """
         now = sim.kernel.now
-        if attempt < self.p["max_attempts"]:
-            delay = self.p["backoff_ms"] / 1000.0 * self.p["backoff_multiplier"] ** (attempt - 1)
+        if attempt < self.max_attempts:
+            due = now + self.backoff_s * self.backoff_multiplier ** (attempt - 1)
             if not dup and attempt == 1:
                 self.retry_waiting[topic] += 1
-            sim.kernel.schedule(now + delay, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
-            if sim.record_flow:  # a flow event: dropped unseen otherwise
+            if sim.record_flow:  # every attempt is an event: its retry is shown
+                sim.kernel.schedule(due, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
                 sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
-                          "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": now + delay})
+                          "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": due})
+                return
+            attempt += 1
+            while attempt < self.max_attempts and self._fails(p, o, attempt):
+                heapq.heappush(self.silent_retries, due)
+                due += self.backoff_s * self.backoff_multiplier ** (attempt - 1)
+                attempt += 1
+            sim.kernel.schedule(due, RETRY_DUE, self.id, (topic, p, o, key, attempt, dup))
             return
         if not dup and attempt > 1:
             self.retry_waiting[topic] -= 1
@@ -912,6 +932,10 @@ class GroupRuntime(Runtime):
     def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:
         topic, p, o, key, attempt, dup = arg
         self.retried += 1
+        silent, now = self.silent_retries, sim.kernel.now
+        while silent and silent[0] <= now:  # the silent attempts before this one (see _failed_attempt)
+            heapq.heappop(silent)
+            self.retried += 1
         failed = self._fails(p, o, attempt)
         if failed:
             self._failed_attempt(sim, topic, p, o, key, attempt, dup)
@@ -1276,7 +1300,7 @@ class GroupRuntime(Runtime):
             if self.output is not None else None,
             "order": {"out_of_order": self.out_of_order, "out_of_key_order": self.out_of_key_order}
             if self.check_order else None,
-            "retried": self.retried,
+            "retried": self.retried + sum(1 for due in self.silent_retries if due <= sim.kernel.now),
             "processed": self.processed,
             "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
             "rebalances": self.rebalances[-20:],

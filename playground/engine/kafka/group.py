@@ -526,6 +526,7 @@ class GroupRuntime(Runtime):
         sources = self.sources
         position = self.position
         read_committed = self.read_committed
+        gapped = self.gapped
         rr = member.rr % count if count else 0
         for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
             topic, log = sources[tp]
@@ -533,7 +534,7 @@ class GroupRuntime(Runtime):
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
                 pos = position[tp]
-            if tp in self.gapped:
+            if tp in gapped:
                 pos, end = topic.fetch_range(self.id, tp[1], pos, self.handled[tp])
                 if pos > position[tp]:  # skipped a range an unclean leader election truncated
                     position[tp] = pos
@@ -556,16 +557,18 @@ class GroupRuntime(Runtime):
         if self.commit_mode == "before_processing" and not self.eos:
             self._commit(sim, member)
         member.state = "processing"
-        now = sim.kernel.now
+        kernel = sim.kernel
+        now = kernel.now
         duration = float(self.rng.gamma(total, self.mean_s)) * member.slow
         if sim.record_flow:
             for topic, p, first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
-        sim.kernel.schedule(now + duration, PROCESS_DONE, self.id, (member.id, member.token))
+        turn = (member.id, member.token)
+        kernel.schedule(now + duration, PROCESS_DONE, self.id, turn)
         if duration > self.max_poll_s:
-            sim.kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, (member.id, member.token))
+            kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, turn)
 
     def _skip_deleted(self, sim: Simulation, tp: TP) -> None:
         """OffsetOutOfRange below the log start, auto.offset.reset=earliest: resume at the log start.
@@ -641,8 +644,7 @@ class GroupRuntime(Runtime):
             return
         handled = self.handled[tp]
         n = end - first
-        lo, hi = self.clean[tp]
-        failed = [] if lo <= first and end <= hi else self._failures_in(tp, first, end)
+        failed = self._failures_in(tp, first, end)
         n_failed = len(failed)
         self.processed += n
         duplicates = (end if end < handled else handled) - first
@@ -709,7 +711,7 @@ class GroupRuntime(Runtime):
         log = t.logs[p]
         n = end - first
         failed = np.zeros(n, dtype=bool)
-        failed[np.asarray(self._failed_first(p, first, end), dtype=np.int64) - first] = True
+        failed[np.asarray(self._failures_in(tp, first, end), dtype=np.int64) - first] = True
         live = log.live(first, end) if log.config.compacts else np.ones(n, dtype=bool)
         new = np.zeros(n, dtype=bool)
         new[max(0, min(end, handled) - first):] = True  # not handled before
@@ -884,6 +886,9 @@ class GroupRuntime(Runtime):
         """``_failed_first`` of [first, end), looking ``FAILURE_LOOKAHEAD`` offsets further: the
         failure-free stretch around the range is remembered (``clean``), so the ranges that fall
         inside it, most of them at a low failure rate, need no look-up."""
+        lo, hi = self.clean[tp]
+        if lo <= first and end <= hi:
+            return []
         ahead = end + FAILURE_LOOKAHEAD
         hits = self._failed_first(tp[1], first, ahead)
         i = bisect_left(hits, end)

@@ -168,9 +168,8 @@ class GroupRuntime(Runtime):
         read_committed = self.read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
-        # Each partition's topic and readable log, looked up once: the poll loop reads them at every fetch.
-        self.sources: dict[TP, tuple[TopicRuntime, Any]] = {
-            (t.id, p): (t, log) for t in topics for p, log in enumerate(t.logs)}
+        # each partition's topic (its log is read through it: topic.logs[p])
+        self.sources: dict[TP, TopicRuntime] = {(t.id, p): t for t in topics for p in range(t.partition_count)}
         # Per partition, offsets [lo, hi) known to hold no first-attempt failure (_failures_in).
         self.clean: dict[TP, tuple[int, int]] = dict.fromkeys(self.sources, (0, 0))
         self.gapped: set[TP] = set()  # partitions with a range an unclean election truncated (on_truncate)
@@ -502,8 +501,8 @@ class GroupRuntime(Runtime):
         sources = self.sources
         read_committed = self.read_committed
         for tp in member.assigned:
-            topic, log = sources[tp]
-            if (topic.readable_end(self.id, tp[1]) if read_committed else log.leo) > position[tp]:
+            topic = sources[tp]
+            if (topic.readable_end(self.id, tp[1]) if read_committed else topic.logs[tp[1]].leo) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
@@ -529,7 +528,8 @@ class GroupRuntime(Runtime):
         gapped = self.gapped
         rr = member.rr % count if count else 0
         for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
-            topic, log = sources[tp]
+            topic = sources[tp]
+            log = topic.logs[tp[1]]
             pos = position[tp]
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
@@ -626,8 +626,8 @@ class GroupRuntime(Runtime):
             tp = (topic, p)
             if plain and first >= handled[tp]:
                 lo, hi = clean[tp]
-                t, log = sources[tp]
-                if lo <= first and end <= hi and not (t.transactional or log.config.compacts):
+                t = sources[tp]
+                if lo <= first and end <= hi and not (t.transactional or t.logs[p].config.compacts):
                     self.processed += end - first
                     acked[topic] += end - first
                     handled[tp] = end
@@ -638,7 +638,8 @@ class GroupRuntime(Runtime):
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """Records [first, end) of a partition have been through processing (first attempt)."""
         tp = (topic, p)
-        t, log = self.sources[tp]
+        t = self.sources[tp]
+        log = t.logs[p]
         if log.config.compacts or t.transactional:
             self._complete_masked(sim, member, topic, p, first, end)
             return

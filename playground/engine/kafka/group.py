@@ -937,12 +937,6 @@ class GroupRuntime(Runtime):
             return
         if not dup and attempt > 1:
             self.retry_waiting[topic] -= 1
-        poison = self._is_poison(p, o)
-        reason = ("poison message: failed every attempt" if poison
-                  else f"transient failures on all {attempt} attempts")
-        entry = {"k": "dead_letter", "t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
-                 "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason,
-                 "duplicate": dup}
         if self.dlq is None:
             if not dup:
                 drops = self.dropped[topic]
@@ -952,8 +946,12 @@ class GroupRuntime(Runtime):
             return
         if not dup:
             self.dead_lettered[topic] += 1
-        sim.components[self.dlq].add({k: v for k, v in entry.items() if k != "k"}, key_index=key)
-        sim.emit(entry)
+        reason = ("poison message: failed every attempt" if self._is_poison(p, o)
+                  else f"transient failures on all {attempt} attempts")
+        letter = {"t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
+                  "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason, "duplicate": dup}
+        sim.components[self.dlq].add(letter, key_index=key)
+        sim.emit({"k": "dead_letter", **letter})
 
     def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:
         topic, p, o, key, attempt, dup = arg

@@ -97,7 +97,7 @@ STATIC_EXPIRE = 20
 LAG_CHECK = 21
 ROLLING_RESTART = 22
 TXN_TIMEOUT = 23
-FAILURE_LOOKAHEAD = 256  # offsets searched past a completed range for the next failing record
+FAILURE_LOOKAHEAD = 256  # at most, offsets searched past a completed range for the next failing record
 LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
@@ -168,7 +168,7 @@ class GroupRuntime(Runtime):
         read_committed = self.read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
-        # each partition's topic (its log is read through it: topic.logs[p])
+        # Each partition's topic (its log is read through it: topic.logs[p]).
         self.sources: dict[TP, TopicRuntime] = {(t.id, p): t for t in topics for p in range(t.partition_count)}
         # Per partition, offsets [lo, hi) known to hold no first-attempt failure (_failures_in).
         self.clean: dict[TP, tuple[int, int]] = dict.fromkeys(self.sources, (0, 0))
@@ -185,6 +185,9 @@ class GroupRuntime(Runtime):
         self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
         self.poison = HashSieve(self.salt, float(params["poison_rate"]))
         self.transient = HashSieve(self.salt ^ 0x5A5A5A5A, float(params["failure_rate"]), 1)  # first attempts
+        # about four gaps between failing records: a long look-ahead only pays where failures are rare
+        failing = self.poison.rate + self.transient.rate
+        self.lookahead = min(FAILURE_LOOKAHEAD, max(1, int(4 / failing))) if failing > 0 else FAILURE_LOOKAHEAD
         self.mean_s = params["processing_ms"] / 1000.0
         self.fetch_s = params["fetch_ms"] / 1000.0
         self.hb_s = params["heartbeat_interval_ms"] / 1000.0
@@ -884,13 +887,13 @@ class GroupRuntime(Runtime):
         return sorted(set(poison).union(self.transient.hits(partition, first, end)))
 
     def _failures_in(self, tp: TP, first: int, end: int) -> list[int]:
-        """``_failed_first`` of [first, end), looking ``FAILURE_LOOKAHEAD`` offsets further: the
+        """``_failed_first`` of [first, end), looking ``lookahead`` offsets further: the
         failure-free stretch around the range is remembered (``clean``), so the ranges that fall
         inside it, most of them at a low failure rate, need no look-up."""
         lo, hi = self.clean[tp]
         if lo <= first and end <= hi:
             return []
-        ahead = end + FAILURE_LOOKAHEAD
+        ahead = end + self.lookahead
         hits = self._failed_first(tp[1], first, ahead)
         i = bisect_left(hits, end)
         self.clean[tp] = (hits[i - 1] + 1 if i else first, hits[i] if i < len(hits) else ahead)

@@ -932,7 +932,8 @@ class GroupRuntime(Runtime):
                           "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": due})
                 return
             attempt += 1
-            while attempt < self.max_attempts and self._fails(p, o, attempt):
+            poison = self._is_poison(p, o)  # fails every attempt
+            while attempt < self.max_attempts and (poison or self._fails(p, o, attempt)):
                 heapq.heappush(self.silent_retries, due)
                 due += self.backoff_s * self.backoff_multiplier ** (attempt - 1)
                 attempt += 1

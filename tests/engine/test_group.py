@@ -1,9 +1,10 @@
 """The consumer group's protocols: eager against cooperative rebalancing, max.poll.interval.ms,
-the lag alert. Each test names the Kafka rule it checks."""
+the lag alert, retries with backoff. Each test names the Kafka rule it checks."""
 
 import pytest
 
 from playground import engine
+from playground.engine.registry import flow_kinds
 from tests.engine.factories import conserved, simulation
 
 
@@ -163,3 +164,22 @@ def test_slow_consumer_factor_is_checked():
     sim = simulation()
     with pytest.raises(engine.CommandError, match="factor must be"):
         sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 0})
+
+
+@pytest.mark.parametrize("failure_rate, multiplier", [(0.0, 1.0), (0.3, 2.0)])
+def test_headless_retries_count_and_end_as_the_animated_ones(failure_rate, multiplier):
+    """Non-blocking retries with backoff (backoff_ms * multiplier ** (attempt - 1)), then the DLQ:
+    without record_flow the attempts certain to fail get no event of their own, yet every
+    sample shows the same counts (retried, dead-lettered, acknowledged, waiting) and the same
+    dead letters, at the same instants, as a run that schedules and shows every attempt."""
+    params = dict(rate=400.0, poison_rate=0.05, failure_rate=failure_rate, max_attempts=5, backoff_ms=7.0,
+                  backoff_multiplier=multiplier)
+    shown, headless = simulation(record_flow=True, **params), simulation(record_flow=False, **params)
+    flow = flow_kinds()
+    for _ in range(60):
+        shown.advance(0.05)
+        headless.advance(0.05)
+        assert shown.metrics() == headless.metrics()
+        assert [e for e in shown.drain_events() if e["k"] not in flow] == headless.drain_events()
+    assert group_of(headless)["retried"] > 0 and shown.metrics()["dead_lettered"] > 0
+    assert conserved(headless.metrics())

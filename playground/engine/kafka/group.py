@@ -64,8 +64,10 @@ not charged to the members.
 
 from __future__ import annotations
 
+import heapq
 import math
 import zlib
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,6 +97,7 @@ STATIC_EXPIRE = 20
 LAG_CHECK = 21
 ROLLING_RESTART = 22
 TXN_TIMEOUT = 23
+FAILURE_LOOKAHEAD = 256  # at most, offsets searched past a completed range for the next failing record
 LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR = 10_000
 MAX_RESTART_MS = 600_000
@@ -165,11 +168,26 @@ class GroupRuntime(Runtime):
         read_committed = self.read_committed = params.get("isolation_level") == "read_committed" or self.eos
         self.topics = [t.id for t in topics]
         self.partition_counts = {t.id: t.partition_count for t in topics}
+        # Each partition's topic (its log is read through it: topic.logs[p]).
+        self.sources: dict[TP, TopicRuntime] = {(t.id, p): t for t in topics for p in range(t.partition_count)}
+        # Per partition, offsets [lo, hi) known to hold no first-attempt failure (_failures_in).
+        self.clean: dict[TP, tuple[int, int]] = dict.fromkeys(self.sources, (0, 0))
+        self.gapped: set[TP] = set()  # partitions with a range an unclean election truncated (on_truncate)
+        self.max_poll_records = params["max_poll_records"]
+        self.commit_mode = params["commit"]
+        self.auto_commit_s = params["auto_commit_interval_ms"] / 1000.0
+        self.max_attempts = params["max_attempts"]
+        self.backoff_s = params["backoff_ms"] / 1000.0
+        self.backoff_multiplier = params["backoff_multiplier"]
+        self.silent_retries: list[float] = []  # heap: when the retries run without an event of their own are due
         self.dlq = dlq
         self.rng = sim.kernel.rng(f"group:{node_id}")
         self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
         self.poison = HashSieve(self.salt, float(params["poison_rate"]))
         self.transient = HashSieve(self.salt ^ 0x5A5A5A5A, float(params["failure_rate"]), 1)  # first attempts
+        # about four gaps between failing records: a long look-ahead only pays where failures are rare
+        failing = self.poison.rate + self.transient.rate
+        self.lookahead = min(FAILURE_LOOKAHEAD, max(1, int(4 / failing))) if failing > 0 else FAILURE_LOOKAHEAD
         self.mean_s = params["processing_ms"] / 1000.0
         self.fetch_s = params["fetch_ms"] / 1000.0
         self.hb_s = params["heartbeat_interval_ms"] / 1000.0
@@ -198,7 +216,7 @@ class GroupRuntime(Runtime):
         self.order_max_ts = float("-inf")  # latest append time among the records processed
         self.out_of_order = 0  # processed after a record appended later (total order broken)
         self.out_of_key_order = 0  # processed after a later record of its key was delivered
-        self.retried = 0
+        self.retried = 0  # retry attempts run, except the silent ones (silent_retries) due later
         self.processed = 0
         self.generation = 0
         self.state = "stable"
@@ -464,6 +482,7 @@ class GroupRuntime(Runtime):
             drops = self.dropped[topic]
             drops[reason] = drops.get(reason, 0) + end - lost_from
             sim.components[topic].add_gap(self.id, partition, lost_from, end)
+            self.gapped.add(tp)
 
     def on_append(self, sim: Simulation, topic: str, partition: int) -> None:
         """A long poll returns as soon as records arrive on a partition the member owns."""
@@ -481,18 +500,20 @@ class GroupRuntime(Runtime):
     def _poll(self, sim: Simulation, member: Member) -> None:
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
-        components = sim.components
         position = self.position
+        sources = self.sources
+        read_committed = self.read_committed
         for tp in member.assigned:
-            if components[tp[0]].readable_end(self.id, tp[1]) > position[tp]:
+            topic = sources[tp]
+            if (topic.readable_end(self.id, tp[1]) if read_committed else topic.logs[tp[1]].leo) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
         member.state = "idle"
         if self.eos and member.id in self.txns:  # Streams commits on its interval, idle or not
             sim.kernel.schedule(member.last_commit + self.txn_commit_s, AUTO_COMMIT, self.id, (member.id, member.token))
-        elif self.p["commit"] == "auto" and any(self.committed[tp] != self.position[tp] for tp in member.assigned):
-            due = member.last_commit + self.p["auto_commit_interval_ms"] / 1000.0
+        elif self.commit_mode == "auto" and any(self.committed[tp] != position[tp] for tp in member.assigned):
+            due = member.last_commit + self.auto_commit_s
             sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
 
     def _fetch_done(self, sim: Simulation, member: Member) -> None:
@@ -500,24 +521,30 @@ class GroupRuntime(Runtime):
             self._rejoin(sim, member)
             if not self.cooperative:
                 return
-        room = self.p["max_poll_records"]
+        room = self.max_poll_records
         batch = member.batch = []
         assigned = member.assigned
         count = len(assigned)
-        components = sim.components
+        sources = self.sources
         position = self.position
-        handled = self.handled
-        rr = member.rr
-        for i in range(count):
-            tp = assigned[(rr + i) % count]
-            topic = components[tp[0]]
-            if position[tp] < topic.logs[tp[1]].log_start:  # (_skip_deleted's own test, first)
+        read_committed = self.read_committed
+        gapped = self.gapped
+        rr = member.rr % count if count else 0
+        for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
+            topic = sources[tp]
+            log = topic.logs[tp[1]]
+            pos = position[tp]
+            if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
-            pos, leo = topic.fetch_range(self.id, tp[1], position[tp], handled[tp])
-            if pos > position[tp]:  # skipped a range an unclean leader election truncated
-                position[tp] = pos
-                handled[tp] = max(handled[tp], pos)
-            take = leo - pos if leo - pos < room else room
+                pos = position[tp]
+            if tp in gapped:
+                pos, end = topic.fetch_range(self.id, tp[1], pos, self.handled[tp])
+                if pos > position[tp]:  # skipped a range an unclean leader election truncated
+                    position[tp] = pos
+                    self.handled[tp] = max(self.handled[tp], pos)
+            else:  # what fetch_range answers when there is no lost range to skip
+                end = topic.readable_end(self.id, tp[1]) if read_committed else log.leo
+            take = end - pos if end - pos < room else room
             if take > 0:
                 batch.append((tp[0], tp[1], pos, pos + take))
                 position[tp] = pos + take
@@ -529,20 +556,22 @@ class GroupRuntime(Runtime):
         if not batch:
             self._poll(sim, member)
             return
-        total = self.p["max_poll_records"] - room
-        if self.p["commit"] == "before_processing" and not self.eos:
+        total = self.max_poll_records - room
+        if self.commit_mode == "before_processing" and not self.eos:
             self._commit(sim, member)
         member.state = "processing"
-        now = sim.kernel.now
+        kernel = sim.kernel
+        now = kernel.now
         duration = float(self.rng.gamma(total, self.mean_s)) * member.slow
         if sim.record_flow:
             for topic, p, first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
-        sim.kernel.schedule(now + duration, PROCESS_DONE, self.id, (member.id, member.token))
+        turn = (member.id, member.token)
+        kernel.schedule(now + duration, PROCESS_DONE, self.id, turn)
         if duration > self.max_poll_s:
-            sim.kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, (member.id, member.token))
+            kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, turn)
 
     def _skip_deleted(self, sim: Simulation, tp: TP) -> None:
         """OffsetOutOfRange below the log start, auto.offset.reset=earliest: resume at the log start.
@@ -564,9 +593,7 @@ class GroupRuntime(Runtime):
 
     def _process_done(self, sim: Simulation, member: Member) -> None:
         now = sim.kernel.now
-        for topic, p, first, end in member.batch:
-            self._complete(sim, member, topic, p, first, end)
-        member.batch = []
+        self._complete_batch(sim, member)
         if member.leaving:
             self._leave(sim, member)
             return
@@ -576,8 +603,8 @@ class GroupRuntime(Runtime):
         if self.eos:
             if now - member.last_commit >= self.txn_commit_s:
                 self._commit(sim, member)
-        elif self.p["commit"] == "after_processing" or (
-                self.p["commit"] == "auto" and now - member.last_commit >= self.p["auto_commit_interval_ms"] / 1000.0):
+        elif self.commit_mode == "after_processing" or (
+                self.commit_mode == "auto" and now - member.last_commit >= self.auto_commit_s):
             self._commit(sim, member)
         if member.revoke_pending:
             self._revoke(sim, member, member.revoke_pending)
@@ -589,20 +616,42 @@ class GroupRuntime(Runtime):
                 return
         self._poll(sim, member)
 
+    def _complete_batch(self, sim: Simulation, member: Member) -> None:
+        """The batch in hand has been through processing (first attempts), range by range.
+
+        Most ranges are plain: delivered for the first time, inside their partition's failure-free
+        stretch, on a log that skips nothing, with no order, duplicate, output or flow to record.
+        Those are settled here (processed, acknowledged, handled); every other goes through _complete.
+        """
+        plain = not (sim.record_flow or self.check_order or self.count_dups or self.output is not None)
+        handled, clean, sources, acked = self.handled, self.clean, self.sources, self.acked
+        for topic, p, first, end in member.batch:
+            tp = (topic, p)
+            if plain and first >= handled[tp]:
+                lo, hi = clean[tp]
+                t = sources[tp]
+                if lo <= first and end <= hi and not (t.transactional or t.logs[p].config.compacts):
+                    self.processed += end - first
+                    acked[topic] += end - first
+                    handled[tp] = end
+                    continue
+            self._complete(sim, member, topic, p, first, end)
+        member.batch = []
+
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:
         """Records [first, end) of a partition have been through processing (first attempt)."""
-        t = sim.components[topic]
+        tp = (topic, p)
+        t = self.sources[tp]
         log = t.logs[p]
         if log.config.compacts or t.transactional:
             self._complete_masked(sim, member, topic, p, first, end)
             return
-        tp = (topic, p)
         handled = self.handled[tp]
         n = end - first
-        failed = self.poison.hits(p, first, end) if self.transient.rate <= 0 else self._failed_first(p, first, end)
+        failed = self._failures_in(tp, first, end)
         n_failed = len(failed)
         self.processed += n
-        duplicates = min(end, handled) - first
+        duplicates = (end if end < handled else handled) - first
         if duplicates > 0:
             self.duplicates += duplicates
             if duplicates < n:
@@ -666,7 +715,7 @@ class GroupRuntime(Runtime):
         log = t.logs[p]
         n = end - first
         failed = np.zeros(n, dtype=bool)
-        failed[np.asarray(self._failed_first(p, first, end), dtype=np.int64) - first] = True
+        failed[np.asarray(self._failures_in(tp, first, end), dtype=np.int64) - first] = True
         live = log.live(first, end) if log.config.compacts else np.ones(n, dtype=bool)
         new = np.zeros(n, dtype=bool)
         new[max(0, min(end, handled) - first):] = True  # not handled before
@@ -837,6 +886,19 @@ class GroupRuntime(Runtime):
             return poison
         return sorted(set(poison).union(self.transient.hits(partition, first, end)))
 
+    def _failures_in(self, tp: TP, first: int, end: int) -> list[int]:
+        """``_failed_first`` of [first, end), looking ``lookahead`` offsets further: the
+        failure-free stretch around the range is remembered (``clean``), so the ranges that fall
+        inside it, most of them at a low failure rate, need no look-up."""
+        lo, hi = self.clean[tp]
+        if lo <= first and end <= hi:
+            return []
+        ahead = end + self.lookahead
+        hits = self._failed_first(tp[1], first, ahead)
+        i = bisect_left(hits, end)
+        self.clean[tp] = (hits[i - 1] + 1 if i else first, hits[i] if i < len(hits) else ahead)
+        return hits[:i]
+
     def _fails(self, partition: int, offset: int, attempt: int) -> bool:
         """Whether attempt ``attempt`` of one record fails (see _failed_first)."""
         if self.poison.hit(partition, offset):
@@ -851,24 +913,34 @@ class GroupRuntime(Runtime):
 
     def _failed_attempt(self, sim: Simulation, topic: str, p: int, o: int, key: int, attempt: int,
                         dup: bool) -> None:
+        """Attempt ``attempt`` of a record failed: the next one is due after the backoff
+        (backoff_ms * backoff_multiplier ** (attempt - 1)); after max_attempts, the dead letter queue.
+
+        Whether an attempt fails is a property of the record (_fails), so without record_flow,
+        where a retry's only trace is the ``retried`` count, the attempts certain to fail are not
+        scheduled one by one: the next event is the attempt that succeeds or the last one, and
+        the ones before it are counted as they fall due (silent_retries).
+        """
         now = sim.kernel.now
-        if attempt < self.p["max_attempts"]:
-            delay = self.p["backoff_ms"] / 1000.0 * self.p["backoff_multiplier"] ** (attempt - 1)
+        if attempt < self.max_attempts:
+            due = now + self.backoff_s * self.backoff_multiplier ** (attempt - 1)
             if not dup and attempt == 1:
                 self.retry_waiting[topic] += 1
-            sim.kernel.schedule(now + delay, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
-            if sim.record_flow:  # a flow event: dropped unseen otherwise
+            if sim.record_flow:  # every attempt is an event: its retry is shown
+                sim.kernel.schedule(due, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
                 sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
-                          "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": now + delay})
+                          "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": due})
+                return
+            attempt += 1
+            poison = self._is_poison(p, o)  # fails every attempt
+            while attempt < self.max_attempts and (poison or self._fails(p, o, attempt)):
+                heapq.heappush(self.silent_retries, due)
+                due += self.backoff_s * self.backoff_multiplier ** (attempt - 1)
+                attempt += 1
+            sim.kernel.schedule(due, RETRY_DUE, self.id, (topic, p, o, key, attempt, dup))
             return
         if not dup and attempt > 1:
             self.retry_waiting[topic] -= 1
-        poison = self._is_poison(p, o)
-        reason = ("poison message: failed every attempt" if poison
-                  else f"transient failures on all {attempt} attempts")
-        entry = {"k": "dead_letter", "t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
-                 "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason,
-                 "duplicate": dup}
         if self.dlq is None:
             if not dup:
                 drops = self.dropped[topic]
@@ -878,12 +950,20 @@ class GroupRuntime(Runtime):
             return
         if not dup:
             self.dead_lettered[topic] += 1
-        sim.components[self.dlq].add({k: v for k, v in entry.items() if k != "k"}, key_index=key)
-        sim.emit(entry)
+        reason = ("poison message: failed every attempt" if self._is_poison(p, o)
+                  else f"transient failures on all {attempt} attempts")
+        letter = {"t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
+                  "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason, "duplicate": dup}
+        sim.components[self.dlq].add(letter, key_index=key)
+        sim.emit({"k": "dead_letter", **letter})
 
     def _retry(self, sim: Simulation, arg: tuple[str, int, int, int, int, bool]) -> None:
         topic, p, o, key, attempt, dup = arg
         self.retried += 1
+        silent, now = self.silent_retries, sim.kernel.now
+        while silent and silent[0] <= now:  # the silent attempts before this one (see _failed_attempt)
+            heapq.heappop(silent)
+            self.retried += 1
         failed = self._fails(p, o, attempt)
         if failed:
             self._failed_attempt(sim, topic, p, o, key, attempt, dup)
@@ -1248,7 +1328,7 @@ class GroupRuntime(Runtime):
             if self.output is not None else None,
             "order": {"out_of_order": self.out_of_order, "out_of_key_order": self.out_of_key_order}
             if self.check_order else None,
-            "retried": self.retried,
+            "retried": self.retried + sum(1 for due in self.silent_retries if due <= sim.kernel.now),
             "processed": self.processed,
             "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
             "rebalances": self.rebalances[-20:],

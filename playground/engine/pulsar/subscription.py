@@ -65,6 +65,10 @@ class Cursor:
         while self.md in self.acked:
             self.acked.discard(self.md)
             self.md += 1
+        if self.read < self.md:
+            # ManagedCursorImpl: a mark-delete that passes the read position moves it along (after a
+            # rewind, messages acknowledged individually before it are never read again)
+            self.read = self.md
 
 
 class SubscriptionRuntime(Runtime):

@@ -213,6 +213,12 @@ class GroupRuntime(Runtime):
         self.dropped: dict[str, dict[str, int]] = {t: {} for t in self.topics}
         self.duplicates = 0
         self.check_order = bool(params.get("check_order", False))
+        # Offsets of records in retry, per partition, when a successful retry reads the record's
+        # row again (its timestamp and later keys for check_order, its origin for the output or
+        # the duplicate count): the log keeps rows from the oldest of them on, not only from the
+        # committed offset, which retries do not hold back.
+        self.retry_rows: dict[TP, dict[int, int]] | None = (
+            {} if self.check_order or self.output is not None or self.count_dups else None)
         self.order_max_ts = float("-inf")  # latest append time among the records processed
         self.out_of_order = 0  # processed after a record appended later (total order broken)
         self.out_of_key_order = 0  # processed after a later record of its key was delivered
@@ -243,7 +249,21 @@ class GroupRuntime(Runtime):
     # -- accounting -------------------------------------------------------------------------
 
     def keep_from(self, topic: str, partition: int) -> int:
-        return self.committed[(topic, partition)]
+        """The oldest offset whose row this group may still read."""
+        committed = self.committed[(topic, partition)]
+        if self.retry_rows:
+            retrying = self.retry_rows.get((topic, partition))
+            if retrying:
+                return min(committed, min(retrying))
+        return committed
+
+    def _retry_rows_held(self, tp: TP, o: int, delta: int) -> None:
+        held = self.retry_rows.setdefault(tp, {})  # type: ignore[union-attr]
+        n = held.get(o, 0) + delta
+        if n:
+            held[o] = n
+        else:
+            del held[o]
 
     def marker_floor(self, topic: str, partition: int) -> int:
         """The oldest offset whose transaction markers this group's books may still count."""
@@ -926,6 +946,8 @@ class GroupRuntime(Runtime):
             due = now + self.backoff_s * self.backoff_multiplier ** (attempt - 1)
             if not dup and attempt == 1:
                 self.retry_waiting[topic] += 1
+            if attempt == 1 and self.retry_rows is not None:
+                self._retry_rows_held((topic, p), o, 1)
             if sim.record_flow:  # every attempt is an event: its retry is shown
                 sim.kernel.schedule(due, RETRY_DUE, self.id, (topic, p, o, key, attempt + 1, dup))
                 sim.emit({"k": "retry", "t": now, "g": self.id, "topic": topic, "p": p, "o": o,
@@ -941,6 +963,8 @@ class GroupRuntime(Runtime):
             return
         if not dup and attempt > 1:
             self.retry_waiting[topic] -= 1
+        if attempt > 1 and self.retry_rows is not None:
+            self._retry_rows_held((topic, p), o, -1)
         if self.dlq is None:
             if not dup:
                 drops = self.dropped[topic]
@@ -977,6 +1001,8 @@ class GroupRuntime(Runtime):
             owner = self.owner.get((topic, p))
             live = owner is not None and self.members[owner].state != "dead" and self.members[owner].out is None
             self._processed(sim, owner if live else None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
+        if self.retry_rows is not None:
+            self._retry_rows_held((topic, p), o, -1)
         if sim.record_flow:  # a flow event: dropped unseen otherwise
             sim.emit({"k": "recovered", "t": sim.kernel.now, "g": self.id, "topic": topic, "p": p, "o": o,
                       "key": key_name(key) if key >= 0 else None, "attempt": attempt})

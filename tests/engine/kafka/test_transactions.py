@@ -285,6 +285,8 @@ FAULTS = st.lists(
                  (6, "kill_broker", 1), (1, "kill_broker", 1)], seed=5)
 @example(faults=[(5, "isolate_broker", 1), (5, "reconnect_broker", 2), (3, "kill_broker", 2), (5, "kill_broker", 2),
                  (6, "kill_broker", 1)], seed=5)
+@example(faults=[(6, "kill_consumer", 1), (1, "kill_broker", 1), (1, "kill_broker", 1), (5, "kill_broker", 1),
+                 (6, "kill_broker", 1), (2, "kill_consumer", 1)], seed=579)
 def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list[tuple[int, str, int]],
                                                                     seed: int) -> None:
     """Whatever brokers and consumers fail, and in whatever order: every stream keeps its books
@@ -304,6 +306,8 @@ def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list
             command.update(node="k", broker=which)
         else:
             members = sorted(proc.members)
+            if not members:  # every member was killed and has left the group
+                continue
             command.update(node="proc", member=members[which % len(members)])
         try:
             sim.apply(command)

@@ -213,14 +213,14 @@ class ProducerRuntime(Runtime):
         self.sent += n
         raw = n * self.record_bytes
         self.bytes_sent += raw
-        parts = self.partition_of[keys]
+        parts = self.partition_of.take(keys)  # partition_of[keys], without fancy indexing's overhead
         if self.key_null_share > 0:
             null = rng.random(n) < self.key_null_share
             if null.any():
                 keys[null] = -1
                 parts[null] = self._sticky_partitions(sim, topic, int(null.sum()))
         order = parts.argsort(kind="stable")
-        counts = np.bincount(parts, minlength=topic.partition_count)
+        counts = np.bincount(parts, minlength=len(self.queues)).tolist()  # records per partition
         keys = keys[order]
         if origins is not None:
             origins = origins[order]
@@ -232,15 +232,17 @@ class ProducerRuntime(Runtime):
                 flags[tombs] |= TOMBSTONE
             tombs = flags
         now = sim.kernel.now
-        direct = (topic.parts is None and not self.queued_total and not self.transactional
-                  and self._sender_free(now, n))
-        if (topic.parts is not None and not self.queued_total and not self.transactional
-                and n <= self.buffer_records and not self._request_timed_out(now)):
-            self._send_at_once(sim, topic, counts.tolist(), keys, tombs, origins, now)
-            return
+        if topic.parts is not None:
+            if (not self.queued_total and not self.transactional and n <= self.buffer_records
+                    and not self._request_timed_out(now)):
+                self._send_at_once(sim, topic, counts, keys, tombs, origins, now)
+                return
+            direct = False
+        else:
+            direct = not self.queued_total and not self.transactional and self._sender_free(now, n)
         start = 0
         batch_records = self.batch_records
-        for p, count in enumerate(counts.tolist()):
+        for p, count in enumerate(counts):
             if not count:
                 continue
             end = start + count
@@ -304,29 +306,35 @@ class ProducerRuntime(Runtime):
                 continue
             end = start + count
             part = parts[p]
-            for lo in range(start, end, batch_records):
-                hi = lo + batch_records if lo + batch_records < end else end
+            lo = start
+            start = end
+            while lo < end:
+                hi = lo + batch_records
+                if hi > end:
+                    hi = end
                 n = hi - lo
                 batch_keys = keys[lo:hi]
                 batch_tombs = None if tombs is None else tombs[lo:hi]
                 batch_origins = None if origins is None else origins[lo:hi]
+                lo = hi
                 seq = next_seq[p]
                 leader = part.leader
-                last = part.seqs.get(producer_id) if idempotent else None
                 if (not sender_free or queues[p] or (limited and in_flight[p] >= max_in_flight)
                         or (paced and self.busy_until > horizon - n / capacity)
                         or leader is None or not brokers[leader].up or (acks_all and len(part.isr) < min_isr)
-                        or (last is not None and seq != last + 1)):
+                        or (idempotent and seq != part.seqs.get(producer_id, seq - 1) + 1)):  # seq skips one
                     self._enqueue(p, batch_keys, batch_tombs, batch_origins, now)
                     if sender_free:
                         sender_free = self._drain_partition(sim, topic, p, now)
                     continue
-                # _enqueue
+                # _enqueue, then _send: sent at once (req.sent_at is its creation time, now)
                 self.number = number = self.number + 1
                 req = Req(number, p, batch_keys, batch_tombs, seq, now)
                 req.origins = batch_origins
+                req.attempts = 1
+                req.in_log = True
                 next_seq[p] = seq + 1
-                # _send: _compress, then the leader appends (ReplicatedTopic.produce)
+                # _compress
                 cost = costs.get(n)
                 if cost is None:
                     self._compress(n, now)
@@ -335,29 +343,28 @@ class ProducerRuntime(Runtime):
                     self.cpu_s += cost[1]
                     if paced:
                         self.busy_until += n / capacity  # not before now: set above
-                req.attempts = 1
+                # the leader appends (ReplicatedTopic.produce, PartitionState.append)
                 if idempotent:
                     part.seqs[producer_id] = seq
                 pending = part.pending
-                batch = Batch(pending[-1].end if pending else part.hw, batch_keys, batch_tombs, producer_id,
-                              seq if idempotent else None, acks, req if acks_all else None, part.epoch)
+                first = pending[-1].end if pending else part.hw
+                batch = Batch(first, batch_keys, batch_tombs, producer_id, seq if idempotent else None, acks,
+                              req if acks_all else None, part.epoch)
+                batch.origins = batch_origins
                 pending.append(batch)
                 part.leo[leader] = batch.end
                 # _send, the APPENDED answer of a batch written for the first time
                 if seq < last_written[p]:
                     self.reordered += n
                     sim.emit({"k": "reorder", "t": now, "node": producer_id, "topic": topic.id, "p": p, "n": n,
-                              "o": batch.first})
+                              "o": first})
                 else:
                     last_written[p] = seq
                 self.pending_n += n
-                req.in_log = True
-                batch.origins = batch_origins
                 if record_flow:
-                    self._emit_produce(sim, topic.id, p, batch.first, batch_keys)
+                    self._emit_produce(sim, topic.id, p, first, batch_keys)
                 if acks_all:
                     req.state = "sent"
-                    req.sent_at = now
                     outstanding[number] = req
                     in_flight[p] += 1
                 else:
@@ -373,7 +380,6 @@ class ProducerRuntime(Runtime):
                         break
                 else:
                     topic.advance_hw(sim, p)
-            start = end
 
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
                  now: float) -> None:

@@ -490,6 +490,8 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         if self.busy_until < now:
             self.busy_until = now
+        if not self.queued_total:
+            return  # every queue is empty
         drain = self._drain_partition
         for p, queue in enumerate(self.queues):
             if queue and not drain(sim, topic, p, now):
@@ -683,6 +685,8 @@ class ProducerRuntime(Runtime):
             if now - req.sent_at < self.request_timeout:
                 break
             self.request_failed(sim, req, "request timed out")
+        if not self.queued_total:
+            return  # every queue is empty (queued_total counts the records of the queued batches)
         for queue in self.queues:
             while queue and now - queue[0].created > self.delivery_timeout and queue[0].due <= now:
                 req = queue.popleft()

@@ -177,8 +177,12 @@ class ProducerRuntime(Runtime):
         self.sticky_bytes = 0
         self.queued_total = 0
         if topic is not None:
+            # The partition of each key, in the smallest integer type that holds every partition
+            # (8 bits up to 256 partitions): the stable argsort that groups a linger's records by
+            # partition is a radix sort for 8- and 16-bit integers, quicker than a merge sort.
             self.partition_of = np.fromiter(
-                (partition_for_key(key_name(k).encode(), count) for k in range(keys)), dtype=np.int32, count=keys
+                (partition_for_key(key_name(k).encode(), count) for k in range(keys)),
+                dtype=np.min_scalar_type(count - 1), count=keys
             )
         if topic is not None and self.rate > 0:
             sim.kernel.schedule(self.linger, PRODUCE, self.id)

@@ -334,7 +334,7 @@ class ProducerRuntime(Runtime):
                 if (not sender_free or queues[p] or (limited and in_flight[p] >= max_in_flight)
                         or (paced and busy_until > horizon - pace)
                         or leader is None or not brokers[leader].up or (acks_all and len(part.isr) < min_isr)
-                        or (idempotent and seq != part.seqs.get(producer_id, seq - 1) + 1)):  # seq skips one
+                        or (idempotent and seq != part.seqs.get(producer_id, seq - 1) + 1)):  # not the next seq
                     self.number, self.busy_until, self.cpu_s, self.bytes_compressed = (number, busy_until, cpu_s,
                                                                                        compressed)
                     self._enqueue(p, batch_keys, batch_tombs, batch_origins, now)

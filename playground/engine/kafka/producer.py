@@ -304,13 +304,6 @@ class ProducerRuntime(Runtime):
         costs = self.costs
         batch_records = self.batch_records
         sender_free = True
-        # The sender's counters are locals in the loop: stored before each call that reads or
-        # moves them (the general path, _compress) and read again after it, and at the end.
-        number = self.number
-        busy_until = self.busy_until
-        cpu_s = self.cpu_s
-        compressed = self.bytes_compressed
-        appended = 0  # records appended here, in flight until committed (pending_n)
         start = 0
         for p, count in enumerate(counts):
             if not count:
@@ -330,21 +323,16 @@ class ProducerRuntime(Runtime):
                 lo = hi
                 seq = next_seq[p]
                 leader = part.leader
-                pace = n / capacity if paced else 0.0  # the sender's time for this batch
                 if (not sender_free or queues[p] or (limited and in_flight[p] >= max_in_flight)
-                        or (paced and busy_until > horizon - pace)
+                        or (paced and self.busy_until > horizon - n / capacity)
                         or leader is None or not brokers[leader].up or (acks_all and len(part.isr) < min_isr)
                         or (idempotent and seq != part.seqs.get(producer_id, seq - 1) + 1)):  # not the next seq
-                    self.number, self.busy_until, self.cpu_s, self.bytes_compressed = (number, busy_until, cpu_s,
-                                                                                       compressed)
                     self._enqueue(p, batch_keys, batch_tombs, batch_origins, now)
                     if sender_free:
                         sender_free = self._drain_partition(sim, topic, p, now)
-                    number, busy_until, cpu_s, compressed = (self.number, self.busy_until, self.cpu_s,
-                                                             self.bytes_compressed)
                     continue
                 # _enqueue, then _send: sent at once (req.sent_at is its creation time, now)
-                number += 1
+                self.number = number = self.number + 1
                 req = Req(number, p, batch_keys, batch_tombs, seq, now)
                 req.origins = batch_origins
                 req.attempts = 1
@@ -353,13 +341,12 @@ class ProducerRuntime(Runtime):
                 # _compress
                 cost = costs.get(n)
                 if cost is None:
-                    self.busy_until, self.cpu_s, self.bytes_compressed = busy_until, cpu_s, compressed
                     self._compress(n, now)
-                    busy_until, cpu_s, compressed = self.busy_until, self.cpu_s, self.bytes_compressed
                 else:
-                    compressed += cost[0]
-                    cpu_s += cost[1]
-                    busy_until += pace  # not before now: set above
+                    self.bytes_compressed += cost[0]
+                    self.cpu_s += cost[1]
+                    if paced:
+                        self.busy_until += n / capacity  # not before now: set above
                 # the leader appends (ReplicatedTopic.produce, PartitionState.append)
                 if idempotent:
                     part.seqs[producer_id] = seq
@@ -377,7 +364,7 @@ class ProducerRuntime(Runtime):
                               "o": first})
                 else:
                     last_written[p] = seq
-                appended += n
+                self.pending_n += n
                 if record_flow:
                     self._emit_produce(sim, topic.id, p, first, batch_keys)
                 if acks_all:
@@ -397,8 +384,6 @@ class ProducerRuntime(Runtime):
                         break
                 else:
                     topic.advance_hw(sim, p)
-        self.number, self.busy_until, self.cpu_s, self.bytes_compressed = number, busy_until, cpu_s, compressed
-        self.pending_n += appended
 
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
                  now: float) -> None:

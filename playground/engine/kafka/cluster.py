@@ -300,12 +300,14 @@ class ClusterRuntime(Runtime):
                 fetch_sent = part.fetch_sent
                 caught_up = part.caught_up
                 isr = part.isr
+                replicas = part.replicas
                 changed = False
-                for r in part.replicas:
+                low = leo[leader]  # the smallest LEO over the replicas, for the HW
+                for r in replicas:
                     if r == leader:
                         continue
                     if not up[r] or now < fetch_due[r]:
-                        pass
+                        leo_r = leo[r]
                     elif leader_ok and ok[r]:
                         upto = fetch_upto[r]
                         if leader_leo < upto:
@@ -326,6 +328,9 @@ class ClusterRuntime(Runtime):
                         fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
                     else:
                         fetch_due[r] = now + round_s
+                        leo_r = leo[r]
+                    if leo_r < low:
+                        low = leo_r
                     if not leader_ok:
                         continue  # a cut-off leader cannot reach the controller to change the ISR
                     if r in isr:
@@ -333,11 +338,18 @@ class ClusterRuntime(Runtime):
                             isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True
-                    elif ok[r] and leo[r] >= part.hw:
-                        part.isr = isr = [x for x in part.replicas if x in isr or x == r]
+                    elif ok[r] and leo_r >= part.hw:
+                        part.isr = isr = [x for x in replicas if x in isr or x == r]
                         self._isr_changed(sim, topic, p, part, "expand", r)
                         changed = True
-                if changed:
+                if not changed:
+                    continue
+                if len(isr) == len(replicas):
+                    # Every replica is in the ISR: the new HW is ``low`` (advance_hw's rule, known
+                    # here without reading the LEOs again); the leader is up.
+                    if low > part.hw and pending and pending[0].end <= low:
+                        topic.commit(sim, p, part, low)
+                else:
                     topic.advance_hw(sim, p)
 
     # -- view -------------------------------------------------------------------------------

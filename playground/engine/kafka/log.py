@@ -218,23 +218,15 @@ class PartitionLog:
         first = self.leo
         if n == 0:
             return first
+        plain = tombstones is None or not tombstones.any()
+        if plain and origins is None and self.append_plain(keys, now):
+            return first
         config = self.config
         total = n * config.record_bytes
-        if (tombstones is None or not tombstones.any()) and total <= config.segment_bytes:
-            # The common case, kept cheap: one batch of plain records that fits in a segment.
-            if (not config.compacts and origins is None and self.origbuf is None
-                    and self._hi + self._staged_n + n <= len(self._offs)):
-                self._staged.append((first, keys, now))
-                self._staged_n += n
-                if len(self._staged) >= STAGED_MAX:
-                    self._flush()
-            else:
-                self._store(keys, 0, now, keep_from, origins)
-            active = self.segments[-1]
-            if active.should_roll(total, now, config):
-                self._roll(first, now)
-                active = self.segments[-1]
-            active.add_batch(first, n, total, now, config.index_interval_bytes)
+        if plain and total <= config.segment_bytes:
+            # One batch of plain records that fits in a segment, written as rows at once.
+            self._store(keys, 0, now, keep_from, origins)
+            self._add_to_segment(first, n, total, now)
             self.leo += n
             return first
         if tombstones is None:
@@ -253,14 +245,48 @@ class PartitionLog:
             done = int(cum[start - 1]) if start else 0
             end = max(start + 1, int(np.searchsorted(cum, done + config.segment_bytes, side="right")))
             size = int(cum[end - 1]) - done
-            active = self.segments[-1]
-            if active.should_roll(size, now, config):
-                self._roll(first + start, now)
-                active = self.segments[-1]
-            active.add_batch(first + start, end - start, size, now, config.index_interval_bytes)
+            self._add_to_segment(first + start, end - start, size, now)
             start = end
         self.leo += n
         return first
+
+    def append_plain(self, keys: np.ndarray, now: float) -> bool:
+        """The common append, kept cheap: one batch of plain records (no tombstones, no origins,
+        cleanup.policy without compaction) that fits in a segment and in the rows as they are.
+        Its keys are staged (see the module docstring) and the segments updated as ``append``
+        does (UnifiedLog.maybeRoll, then LogSegment.append). Returns False, having done nothing,
+        when the batch needs ``append``.
+        """
+        n = len(keys)
+        config = self.config
+        total = n * config.record_bytes
+        if (not n or total > config.segment_bytes or config.compacts or self.origbuf is not None
+                or self._hi + self._staged_n + n > len(self._offs)):
+            return False
+        first = self.leo
+        staged = self._staged
+        staged.append((first, keys, now))
+        self._staged_n += n
+        if len(staged) >= STAGED_MAX:
+            self._flush()
+        # _add_to_segment, inline (once per appended batch)
+        active = self.segments[-1]
+        if active.should_roll(total, now, config):
+            self._roll(first, now)
+            active = self.segments[-1]
+        active.add_batch(first, n, total, now, config.index_interval_bytes)
+        self.leo = first + n
+        return True
+
+    def _add_to_segment(self, first: int, n: int, size: int, now: float) -> None:
+        """A batch of ``n`` records and ``size`` bytes goes to the active segment, rolled first if
+        it must be (UnifiedLog.maybeRoll, then LogSegment.append)."""
+        config = self.config
+        active = self.segments[-1]
+        if active.should_roll(size, now, config):
+            self._roll(first, now)
+            active = self.segments[-1]
+        active.add_batch(first, n, size, now, config.index_interval_bytes)
 
     def _roll(self, base: int, now: float) -> None:
         self.segments.append(Segment(base, now))

@@ -224,7 +224,11 @@ class PartitionLog:
         config = self.config
         total = n * config.record_bytes
         if plain and total <= config.segment_bytes:
-            # One batch of plain records that fits in a segment, written as rows at once.
+            # One batch of plain records that fits in a segment
+            if origins is None and self.origbuf is None and not config.compacts:
+                self._make_room(keep_from, n)  # the rows were full: now the batch is staged
+                self.append_plain(keys, now)
+                return first
             self._store(keys, 0, now, keep_from, origins)
             self._add_to_segment(first, n, total, now)
             self.leo += n
@@ -269,12 +273,10 @@ class PartitionLog:
         self._staged_n += n
         if len(staged) >= STAGED_MAX:
             self._flush()
-        # _add_to_segment, inline (once per appended batch)
-        active = self.segments[-1]
-        if active.should_roll(total, now, config):
+        # _add_to_segment, in one call (once per appended batch)
+        if not self.segments[-1].add_batch_unless_roll(first, n, total, now, config):
             self._roll(first, now)
-            active = self.segments[-1]
-        active.add_batch(first, n, total, now, config.index_interval_bytes)
+            self.segments[-1].add_batch(first, n, total, now, config.index_interval_bytes)
         self.leo = first + n
         return True
 
@@ -300,12 +302,7 @@ class PartitionLog:
         if origins is not None and self.origbuf is None:
             self.origbuf = np.full(len(self._offs), -1, dtype=np.int64)
         if self._hi + n > len(self._offs):
-            if self.config.compacts:
-                keep_from = self.log_start  # the cleaner needs every key
-            else:
-                keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
-            self._drop_rows_before(keep_from)
-            self._reallocate(self._hi - self._lo + n)
+            self._make_room(keep_from, n)
         hi = self._hi
         leo = self.leo
         self._offs[hi:hi + n] = np.arange(leo, leo + n, dtype=np.int64)
@@ -315,6 +312,31 @@ class PartitionLog:
         if self.origbuf is not None:
             self.origbuf[hi:hi + n] = -1 if origins is None else origins
         self._hi = hi + n
+
+    def _make_room(self, keep_from: int, n: int) -> None:
+        """Buffers with room for ``n`` more rows after the stored and staged ones: the rows before
+        ``keep_from`` are forgotten first (policy delete; the last TAIL records are kept, and a
+        compacted log keeps every row: the cleaner needs every key). A staged batch that would be
+        forgotten is dropped without ever being written as rows."""
+        if self.config.compacts:
+            keep_from = self.log_start
+        else:
+            keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
+        lo = self._lo
+        self._lo = lo + int(self._offs[lo:self._hi].searchsorted(keep_from))  # the stored rows come first
+        staged = self._staged
+        if staged and staged[0][0] < keep_from:
+            kept = []
+            for first, keys, now in staged:
+                if first + len(keys) <= keep_from:
+                    continue
+                if first < keep_from:
+                    keys = keys[keep_from - first:]
+                    first = keep_from
+                kept.append((first, keys, now))
+            staged[:] = kept
+            self._staged_n = sum(len(keys) for _, keys, _ in kept)
+        self._reallocate(self._hi - self._lo + self._staged_n + n)
 
     def _row(self, offset: int) -> int:
         """Index of the first stored row at or after ``offset``."""
@@ -327,10 +349,9 @@ class PartitionLog:
         self.lo = self._row(offset)
 
     def _reallocate(self, need: int) -> None:
-        """Move the stored rows to the front of buffers sized for ``need`` rows: the buffers grow
-        by doubling and shrink when a quarter full, so freed rows really free memory."""
-        if self._staged:
-            self._flush()
+        """Move the stored rows to the front of buffers sized for ``need`` rows (staged batches
+        become rows after them later: ``need`` counts them): the buffers grow by doubling and
+        shrink when a quarter full, so freed rows really free memory."""
         lo, hi = self._lo, self._hi
         live = hi - lo
         size = len(self._offs)

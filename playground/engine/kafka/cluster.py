@@ -284,14 +284,16 @@ class ClusterRuntime(Runtime):
         up = {b: broker.up for b, broker in brokers.items()}
         ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
         slow = {b: broker.slow for b, broker in brokers.items()}
+        # Every broker up, connected and at normal speed: partitions whose replicas are all in the
+        # ISR take the healthy path below, where a fetch sent now is due one round trip later.
+        healthy = all(broker.up and not broker.isolated and broker.slow == 1.0 for broker in brokers.values())
+        next_due = now + round_s
         for topic_id in self.topics:
             topic = components[topic_id]
             for p, part in enumerate(topic.parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
                     continue
-                leader_ok = ok[leader]
-                leader_slow = slow[leader]
                 pending = part.pending
                 leader_leo = pending[-1].end if pending else part.hw  # part.leader_leo
                 leo = part.leo
@@ -303,45 +305,80 @@ class ClusterRuntime(Runtime):
                 replicas = part.replicas
                 changed = False
                 low = leo[leader]  # the smallest LEO over the replicas, for the HW
-                for r in replicas:
-                    if r == leader:
-                        continue
-                    if not up[r] or now < fetch_due[r]:
+                if healthy and len(isr) == len(replicas):
+                    # The general loop below, for a healthy cluster and a full ISR: every due fetch
+                    # is answered and no follower can join the ISR. A change to the rules there
+                    # changes this too.
+                    for r in replicas:
+                        if r == leader:
+                            continue
                         leo_r = leo[r]
-                    elif leader_ok and ok[r]:
-                        upto = fetch_upto[r]
-                        if leader_leo < upto:
-                            upto = leader_leo
-                        leo_r = leo[r]
-                        if upto > leo_r:
-                            leo[r] = leo_r = upto
-                            changed = True
-                        # Caught up with the leader now, or at least with the leader's LEO when it
-                        # sent the fetch (it has everything up to ``upto`` by now).
-                        if leo_r >= leader_leo:
-                            caught_up[r] = now
-                        elif fetch_sent[r] > caught_up[r]:
-                            caught_up[r] = fetch_sent[r]
-                        fetch_sent[r] = now
-                        fetch_upto[r] = leader_leo
-                        slow_r = slow[r]
-                        fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
-                    else:
-                        fetch_due[r] = now + round_s
-                        leo_r = leo[r]
-                    if leo_r < low:
-                        low = leo_r
-                    if not leader_ok:
-                        continue  # a cut-off leader cannot reach the controller to change the ISR
-                    if r in isr:
+                        if now >= fetch_due[r]:
+                            upto = fetch_upto[r]
+                            if leader_leo < upto:
+                                upto = leader_leo
+                            if upto > leo_r:
+                                leo[r] = leo_r = upto
+                                changed = True
+                            fetch_upto[r] = leader_leo
+                            fetch_due[r] = next_due
+                            if leo_r >= leader_leo:
+                                caught_up[r] = fetch_sent[r] = now
+                                if leo_r < low:
+                                    low = leo_r
+                                continue  # caught up now: it stays in the ISR
+                            sent = fetch_sent[r]
+                            if sent > caught_up[r]:
+                                caught_up[r] = sent
+                            fetch_sent[r] = now
+                        if leo_r < low:
+                            low = leo_r
                         if now - caught_up[r] > lag_max:
                             isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True
-                    elif ok[r] and leo_r >= part.hw:
-                        part.isr = isr = [x for x in replicas if x in isr or x == r]
-                        self._isr_changed(sim, topic, p, part, "expand", r)
-                        changed = True
+                else:
+                    leader_ok = ok[leader]
+                    leader_slow = slow[leader]
+                    for r in replicas:
+                        if r == leader:
+                            continue
+                        if not up[r] or now < fetch_due[r]:
+                            leo_r = leo[r]
+                        elif leader_ok and ok[r]:
+                            upto = fetch_upto[r]
+                            if leader_leo < upto:
+                                upto = leader_leo
+                            leo_r = leo[r]
+                            if upto > leo_r:
+                                leo[r] = leo_r = upto
+                                changed = True
+                            # Caught up with the leader now, or at least with the leader's LEO when
+                            # it sent the fetch (it has everything up to ``upto`` by now).
+                            if leo_r >= leader_leo:
+                                caught_up[r] = now
+                            elif fetch_sent[r] > caught_up[r]:
+                                caught_up[r] = fetch_sent[r]
+                            fetch_sent[r] = now
+                            fetch_upto[r] = leader_leo
+                            slow_r = slow[r]
+                            fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
+                        else:
+                            fetch_due[r] = now + round_s
+                            leo_r = leo[r]
+                        if leo_r < low:
+                            low = leo_r
+                        if not leader_ok:
+                            continue  # a cut-off leader cannot reach the controller to change the ISR
+                        if r in isr:
+                            if now - caught_up[r] > lag_max:
+                                isr.remove(r)
+                                self._isr_changed(sim, topic, p, part, "shrink", r)
+                                changed = True
+                        elif ok[r] and leo_r >= part.hw:
+                            part.isr = isr = [x for x in replicas if x in isr or x == r]
+                            self._isr_changed(sim, topic, p, part, "expand", r)
+                            changed = True
                 if not changed:
                     continue
                 if len(isr) == len(replicas):

@@ -322,20 +322,23 @@ class PartitionLog:
             keep_from = self.log_start
         else:
             keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
-        lo = self._lo
-        self._lo = lo + int(self._offs[lo:self._hi].searchsorted(keep_from))  # the stored rows come first
+        lo, hi = self._lo, self._hi
+        if lo < hi:  # the stored rows come before the staged ones
+            self._lo = lo + int(self._offs[lo:hi].searchsorted(keep_from))
         staged = self._staged
         if staged and staged[0][0] < keep_from:
-            kept = []
-            for first, keys, now in staged:
-                if first + len(keys) <= keep_from:
-                    continue
-                if first < keep_from:
-                    keys = keys[keep_from - first:]
-                    first = keep_from
-                kept.append((first, keys, now))
-            staged[:] = kept
-            self._staged_n = sum(len(keys) for _, keys, _ in kept)
+            gone = dropped = 0
+            for first, keys, _ in staged:
+                if first + len(keys) > keep_from:
+                    break
+                gone += 1
+                dropped += len(keys)
+            del staged[:gone]
+            if staged and staged[0][0] < keep_from:  # the batch that keep_from falls in keeps its tail
+                first, keys, now = staged[0]
+                staged[0] = (keep_from, keys[keep_from - first:], now)
+                dropped += keep_from - first
+            self._staged_n -= dropped
         self._reallocate(self._hi - self._lo + self._staged_n + n)
 
     def _row(self, offset: int) -> int:
@@ -359,6 +362,9 @@ class PartitionLog:
             size *= 2
         while size > MIN_ROWS and need * 4 < size:
             size //= 2
+        if size == len(self._offs) and (lo == 0 or live == 0):
+            self._lo, self._hi = 0, live  # nothing to move
+            return
         for name in ("_offs", "_keybuf", "_flagbuf", "_tsbuf", "origbuf"):
             old = getattr(self, name)
             if old is None:

@@ -280,13 +280,21 @@ class ClusterRuntime(Runtime):
         round_s = self.round_s
         brokers = self.brokers
         components = sim.components
-        # Broker states cannot change during a round: read them once, not per partition.
-        up = {b: broker.up for b, broker in brokers.items()}
-        ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
-        slow = {b: broker.slow for b, broker in brokers.items()}
-        # Every broker up, connected and at normal speed: partitions whose replicas are all in the
-        # ISR take the healthy path below, where a fetch sent now is due one round trip later.
-        healthy = all(broker.up and not broker.isolated and broker.slow == 1.0 for broker in brokers.values())
+        # Broker states cannot change during a round: read them once, not per partition. When
+        # every broker is up, connected and at normal speed, partitions whose replicas are all in
+        # the ISR take the healthy path below, where a fetch sent now is due one round trip later.
+        healthy = True
+        for broker in brokers.values():
+            if not broker.up or broker.isolated or broker.slow != 1.0:
+                healthy = False
+                break
+        if healthy:
+            up = ok = dict.fromkeys(brokers, True)
+            slow = dict.fromkeys(brokers, 1.0)
+        else:
+            up = {b: broker.up for b, broker in brokers.items()}
+            ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
+            slow = {b: broker.slow for b, broker in brokers.items()}
         next_due = now + round_s
         for topic_id in self.topics:
             topic = components[topic_id]
@@ -327,13 +335,16 @@ class ClusterRuntime(Runtime):
                                 if leo_r < low:
                                     low = leo_r
                                 continue  # caught up now: it stays in the ISR
+                            caught = caught_up[r]
                             sent = fetch_sent[r]
-                            if sent > caught_up[r]:
-                                caught_up[r] = sent
+                            if sent > caught:
+                                caught_up[r] = caught = sent
                             fetch_sent[r] = now
+                        else:
+                            caught = caught_up[r]
                         if leo_r < low:
                             low = leo_r
-                        if now - caught_up[r] > lag_max:
+                        if now - caught > lag_max:
                             isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True

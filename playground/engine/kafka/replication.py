@@ -223,24 +223,22 @@ class ReplicatedTopic:
         components = sim.components
         pending = part.pending
         short = len(part.isr) < self.min_isr
-        log = self.logs[p]  # type: ignore[attr-defined]
-        storage = self.storage  # type: ignore[attr-defined]
+        # TopicRuntime.append's common case, tried here first (once per committed batch)
+        append_plain = self.logs[p].append_plain if self.storage.started else None  # type: ignore[attr-defined]
         now = sim.kernel.now
         producer = None
         producer_id = None
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
             part.hw = end = batch.end
-            keys = batch.keys
-            tombs = batch.tombs
-            origins = batch.origins
-            # TopicRuntime.append's common case, tried here first (once per committed batch)
-            if tombs is not None or origins is not None or not storage.started or not log.append_plain(keys, now):
-                self.append(sim, p, keys, tombs, origins)  # type: ignore[attr-defined]
-            if batch.producer is not None:
-                if batch.producer != producer_id:
-                    producer_id = batch.producer
-                    producer = components[producer_id]
+            if (batch.tombs is not None or batch.origins is not None or append_plain is None
+                    or not append_plain(batch.keys, now)):
+                self.append(sim, p, batch.keys, batch.tombs, batch.origins)  # type: ignore[attr-defined]
+            writer = batch.producer
+            if writer is not None:
+                if writer != producer_id:
+                    producer_id = writer
+                    producer = components[writer]
                 producer.committed(end - batch.first)
                 req = batch.req
                 if req is not None:

@@ -298,6 +298,7 @@ class ClusterRuntime(Runtime):
         next_due = now + round_s
         for topic_id in self.topics:
             topic = components[topic_id]
+            commit = topic.commit
             for p, part in enumerate(topic.parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
@@ -396,7 +397,7 @@ class ClusterRuntime(Runtime):
                     # Every replica is in the ISR: the new HW is ``low`` (advance_hw's rule, known
                     # here without reading the LEOs again); the leader is up.
                     if low > part.hw and pending and pending[0].end <= low:
-                        topic.commit(sim, p, part, low)
+                        commit(sim, p, part, low)
                 else:
                     topic.advance_hw(sim, p)
 

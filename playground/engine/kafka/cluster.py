@@ -314,7 +314,8 @@ class ClusterRuntime(Runtime):
                 replicas = part.replicas
                 changed = False
                 low = leo[leader]  # the smallest LEO over the replicas, for the HW
-                if healthy and len(isr) == len(replicas):
+                full = healthy and len(isr) == len(replicas)  # every replica in the ISR
+                if full:
                     # The general loop below, for a healthy cluster and a full ISR: every due fetch
                     # is answered and no follower can join the ISR. A change to the rules there
                     # changes this too.
@@ -349,6 +350,7 @@ class ClusterRuntime(Runtime):
                             isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True
+                            full = False
                 else:
                     leader_ok = ok[leader]
                     leader_slow = slow[leader]
@@ -391,9 +393,10 @@ class ClusterRuntime(Runtime):
                             part.isr = isr = [x for x in replicas if x in isr or x == r]
                             self._isr_changed(sim, topic, p, part, "expand", r)
                             changed = True
+                    full = len(isr) == len(replicas)
                 if not changed:
                     continue
-                if len(isr) == len(replicas):
+                if full:
                     # Every replica is in the ISR: the new HW is ``low`` (advance_hw's rule, known
                     # here without reading the LEOs again); the leader is up.
                     if low > part.hw and pending and pending[0].end <= low:

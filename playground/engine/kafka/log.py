@@ -24,6 +24,7 @@ the segments and their indexes) is updated at once; the rows are the same either
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,11 @@ TAIL = 8
 MIN_ROWS = 256
 STAGED_MAX = 64  # batches appended before their rows are written (see the module docstring)
 DEFAULT_CONFIG = LogConfig()
+
+
+def _staged_end(batch: tuple[int, np.ndarray, float]) -> int:
+    """The offset after a staged batch (first offset, keys, time)."""
+    return batch[0] + len(batch[1])
 
 
 class PartitionLog:
@@ -327,18 +333,12 @@ class PartitionLog:
             self._lo = lo + int(self._offs[lo:hi].searchsorted(keep_from))
         staged = self._staged
         if staged and staged[0][0] < keep_from:
-            gone = dropped = 0
-            for first, keys, _ in staged:
-                if first + len(keys) > keep_from:
-                    break
-                gone += 1
-                dropped += len(keys)
-            del staged[:gone]
+            start = staged[0][0]
+            del staged[:bisect_right(staged, keep_from, key=_staged_end)]  # the batches ending by keep_from
             if staged and staged[0][0] < keep_from:  # the batch that keep_from falls in keeps its tail
                 first, keys, now = staged[0]
                 staged[0] = (keep_from, keys[keep_from - first:], now)
-                dropped += keep_from - first
-            self._staged_n -= dropped
+            self._staged_n -= min(keep_from, start + self._staged_n) - start  # staged offsets are consecutive
         self._reallocate(self._hi - self._lo + self._staged_n + n)
 
     def _row(self, offset: int) -> int:

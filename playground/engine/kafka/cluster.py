@@ -274,7 +274,11 @@ class ClusterRuntime(Runtime):
 
     def _round(self, sim: Simulation) -> None:
         """One replication round: every follower whose fetch is due receives what the leader had
-        when it sent the fetch (a range of offsets, however many), and sends the next."""
+        when it sent the fetch (a range of offsets, however many), and sends the next. A follower
+        in the ISR that has not caught up with the leader for replica.lag.time.max.ms leaves it;
+        one out of it that reaches the HW rejoins (Partition.maybeShrinkIsr / maybeExpandIsr).
+        Then the HW moves to the smallest LEO over the ISR (advance_hw; with every replica in the
+        ISR, that is the smallest LEO the round has just seen)."""
         now = sim.kernel.now
         lag_max = self.lag_max_s
         round_s = self.round_s

@@ -18,8 +18,10 @@ when retention deletes the oldest segments, never because of compaction.
 
 Rows of plain batches are written in bulk: an append of the common kind (no tombstones, policy
 delete) only stages its keys, and the staged batches become rows together, as one array write,
-when anything reads the rows or ``STAGED_MAX`` batches are waiting. Everything else (``leo``,
-the segments and their indexes) is updated at once; the rows are the same either way.
+when anything reads the rows or ``STAGED_MAX`` batches are waiting; when the rows are full,
+staged batches older than what readers still need are forgotten without ever being written.
+Everything else (``leo``, the segments and their indexes) is updated at once; the rows are the
+same either way.
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ class PartitionLog:
         config = self.config
         total = n * config.record_bytes
         if plain and total <= config.segment_bytes:
-            # One batch of plain records that fits in a segment
+            # One batch of plain records that fits in a segment.
             if origins is None and self.origbuf is None and not config.compacts:
                 self._make_room(keep_from, n)  # the rows were full: now the batch is staged
                 self.append_plain(keys, now)

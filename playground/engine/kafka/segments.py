@@ -103,7 +103,8 @@ class Segment:
         self.tidx_offset = array("i")
 
     def add_batch(self, first: int, count: int, size: int, ts: float, interval: int) -> None:
-        """LogSegment.append: index the batch if index.interval.bytes have passed, then write it."""
+        """LogSegment.append: index the batch if index.interval.bytes have passed, then write it.
+        (add_batch_unless_roll writes this rule out again.)"""
         if self.records == 0 and self.bytes == 0:
             self.first_ts = ts
         if self.since_index > interval:
@@ -122,7 +123,8 @@ class Segment:
             self.max_ts = ts
 
     def should_roll(self, size: int, now: float, config: LogConfig) -> str | None:
-        """LogSegment.shouldRoll: why the active segment must roll before this batch, or None."""
+        """LogSegment.shouldRoll: why the active segment must roll before this batch, or None.
+        (add_batch_unless_roll writes this rule out again.)"""
         if self.bytes <= 0:
             return None  # an empty segment never rolls
         if self.bytes > config.segment_bytes - size:
@@ -134,9 +136,10 @@ class Segment:
         return None
 
     def add_batch_unless_roll(self, first: int, count: int, size: int, ts: float, config: LogConfig) -> bool:
-        """``should_roll`` then ``add_batch`` in one call, for the append path (once per appended
-        batch): False, with nothing written, when the segment must roll first. The two rules are
-        written out here again: a change to either changes this too."""
+        """UnifiedLog.maybeRoll's check (``should_roll``), then LogSegment.append (``add_batch``)
+        in one call, for the append path (once per appended batch): False, with nothing written,
+        when the segment must roll first. Both rules are written out here again: a change to
+        either changes this too."""
         written = self.bytes
         if written > 0:
             if (written > config.segment_bytes - size or (ts - self.first_ts) * 1000.0 > config.segment_ms

@@ -274,24 +274,39 @@ class ClusterRuntime(Runtime):
 
     def _round(self, sim: Simulation) -> None:
         """One replication round: every follower whose fetch is due receives what the leader had
-        when it sent the fetch (a range of offsets, however many), and sends the next."""
+        when it sent the fetch (a range of offsets, however many), and sends the next. A follower
+        in the ISR that has not caught up with the leader for replica.lag.time.max.ms leaves it;
+        one out of it that reaches the HW rejoins (Partition.maybeShrinkIsr / maybeExpandIsr).
+        Then the HW moves to the smallest LEO over the ISR (advance_hw; with every replica in the
+        ISR, that is the smallest LEO the round has just seen)."""
         now = sim.kernel.now
         lag_max = self.lag_max_s
         round_s = self.round_s
         brokers = self.brokers
         components = sim.components
-        # Broker states cannot change during a round: read them once, not per partition.
-        up = {b: broker.up for b, broker in brokers.items()}
-        ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
-        slow = {b: broker.slow for b, broker in brokers.items()}
+        # Broker states cannot change during a round: read them once, not per partition. When
+        # every broker is up, connected and at normal speed, partitions whose replicas are all in
+        # the ISR take the healthy path below, where a fetch sent now is due one round trip later.
+        healthy = True
+        for broker in brokers.values():
+            if not broker.up or broker.isolated or broker.slow != 1.0:
+                healthy = False
+                break
+        if healthy:
+            up = ok = dict.fromkeys(brokers, True)
+            slow = dict.fromkeys(brokers, 1.0)
+        else:
+            up = {b: broker.up for b, broker in brokers.items()}
+            ok = {b: broker.up and not broker.isolated for b, broker in brokers.items()}  # reachable()
+            slow = {b: broker.slow for b, broker in brokers.items()}
+        next_due = now + round_s
         for topic_id in self.topics:
             topic = components[topic_id]
+            commit = topic.commit
             for p, part in enumerate(topic.parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
                     continue
-                leader_ok = ok[leader]
-                leader_slow = slow[leader]
                 pending = part.pending
                 leader_leo = pending[-1].end if pending else part.hw  # part.leader_leo
                 leo = part.leo
@@ -300,44 +315,97 @@ class ClusterRuntime(Runtime):
                 fetch_sent = part.fetch_sent
                 caught_up = part.caught_up
                 isr = part.isr
+                replicas = part.replicas
                 changed = False
-                for r in part.replicas:
-                    if r == leader:
-                        continue
-                    if not up[r] or now < fetch_due[r]:
-                        pass
-                    elif leader_ok and ok[r]:
-                        upto = fetch_upto[r]
-                        if leader_leo < upto:
-                            upto = leader_leo
+                low = leo[leader]  # the smallest LEO over the replicas, for the HW
+                full = healthy and len(isr) == len(replicas)  # every replica in the ISR
+                if full:
+                    # The general loop below, for a healthy cluster and a full ISR: every due fetch
+                    # is answered and no follower can join the ISR. A change to the rules there
+                    # changes this too.
+                    for r in replicas:
+                        if r == leader:
+                            continue
                         leo_r = leo[r]
-                        if upto > leo_r:
-                            leo[r] = leo_r = upto
-                            changed = True
-                        # Caught up with the leader now, or at least with the leader's LEO when it
-                        # sent the fetch (it has everything up to ``upto`` by now).
-                        if leo_r >= leader_leo:
-                            caught_up[r] = now
-                        elif fetch_sent[r] > caught_up[r]:
-                            caught_up[r] = fetch_sent[r]
-                        fetch_sent[r] = now
-                        fetch_upto[r] = leader_leo
-                        slow_r = slow[r]
-                        fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
-                    else:
-                        fetch_due[r] = now + round_s
-                    if not leader_ok:
-                        continue  # a cut-off leader cannot reach the controller to change the ISR
-                    if r in isr:
-                        if now - caught_up[r] > lag_max:
+                        if now >= fetch_due[r]:
+                            upto = fetch_upto[r]
+                            if leader_leo < upto:
+                                upto = leader_leo
+                            if upto > leo_r:
+                                leo[r] = leo_r = upto
+                                changed = True
+                            fetch_upto[r] = leader_leo
+                            fetch_due[r] = next_due
+                            if leo_r >= leader_leo:
+                                caught_up[r] = fetch_sent[r] = now
+                                if leo_r < low:
+                                    low = leo_r
+                                continue  # caught up now: it stays in the ISR
+                            caught = caught_up[r]
+                            sent = fetch_sent[r]
+                            if sent > caught:
+                                caught_up[r] = caught = sent
+                            fetch_sent[r] = now
+                        else:
+                            caught = caught_up[r]
+                        if leo_r < low:
+                            low = leo_r
+                        if now - caught > lag_max:
                             isr.remove(r)
                             self._isr_changed(sim, topic, p, part, "shrink", r)
                             changed = True
-                    elif ok[r] and leo[r] >= part.hw:
-                        part.isr = isr = [x for x in part.replicas if x in isr or x == r]
-                        self._isr_changed(sim, topic, p, part, "expand", r)
-                        changed = True
-                if changed:
+                            full = False
+                else:
+                    leader_ok = ok[leader]
+                    leader_slow = slow[leader]
+                    for r in replicas:
+                        if r == leader:
+                            continue
+                        if not up[r] or now < fetch_due[r]:
+                            leo_r = leo[r]
+                        elif leader_ok and ok[r]:
+                            upto = fetch_upto[r]
+                            if leader_leo < upto:
+                                upto = leader_leo
+                            leo_r = leo[r]
+                            if upto > leo_r:
+                                leo[r] = leo_r = upto
+                                changed = True
+                            # Caught up with the leader now, or at least with the leader's LEO when
+                            # it sent the fetch (it has everything up to ``upto`` by now).
+                            if leo_r >= leader_leo:
+                                caught_up[r] = now
+                            elif fetch_sent[r] > caught_up[r]:
+                                caught_up[r] = fetch_sent[r]
+                            fetch_sent[r] = now
+                            fetch_upto[r] = leader_leo
+                            slow_r = slow[r]
+                            fetch_due[r] = now + round_s * (slow_r if slow_r > leader_slow else leader_slow)
+                        else:
+                            fetch_due[r] = now + round_s
+                            leo_r = leo[r]
+                        if leo_r < low:
+                            low = leo_r
+                        if not leader_ok:
+                            continue  # a cut-off leader cannot reach the controller to change the ISR
+                        if r in isr:
+                            if now - caught_up[r] > lag_max:
+                                isr.remove(r)
+                                self._isr_changed(sim, topic, p, part, "shrink", r)
+                                changed = True
+                        elif ok[r] and leo_r >= part.hw:
+                            part.isr = isr = [x for x in replicas if x in isr or x == r]
+                            self._isr_changed(sim, topic, p, part, "expand", r)
+                            changed = True
+                    full = len(isr) == len(replicas)
+                if not changed:
+                    continue
+                if full:
+                    # Every replica is in the ISR: the new HW is ``low`` (advance_hw's rule, known
+                    # here without reading the LEOs again); the leader is up.
+                    if low > part.hw and pending and pending[0].end <= low:
+                        commit(sim, p, part, low)
+                else:
                     topic.advance_hw(sim, p)
 
     # -- view -------------------------------------------------------------------------------

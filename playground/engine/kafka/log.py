@@ -18,12 +18,15 @@ when retention deletes the oldest segments, never because of compaction.
 
 Rows of plain batches are written in bulk: an append of the common kind (no tombstones, policy
 delete) only stages its keys, and the staged batches become rows together, as one array write,
-when anything reads the rows or ``STAGED_MAX`` batches are waiting. Everything else (``leo``,
-the segments and their indexes) is updated at once; the rows are the same either way.
+when anything reads the rows or ``STAGED_MAX`` batches are waiting; when the rows are full,
+staged batches older than what readers still need are forgotten without ever being written.
+Everything else (``leo``, the segments and their indexes) is updated at once; the rows are the
+same either way.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -55,6 +58,11 @@ TAIL = 8
 MIN_ROWS = 256
 STAGED_MAX = 64  # batches appended before their rows are written (see the module docstring)
 DEFAULT_CONFIG = LogConfig()
+
+
+def _staged_end(batch: tuple[int, np.ndarray, float]) -> int:
+    """The offset after a staged batch (first offset, keys, time)."""
+    return batch[0] + len(batch[1])
 
 
 class PartitionLog:
@@ -218,23 +226,19 @@ class PartitionLog:
         first = self.leo
         if n == 0:
             return first
+        plain = tombstones is None or not tombstones.any()
+        if plain and origins is None and self.append_plain(keys, now):
+            return first
         config = self.config
         total = n * config.record_bytes
-        if (tombstones is None or not tombstones.any()) and total <= config.segment_bytes:
-            # The common case, kept cheap: one batch of plain records that fits in a segment.
-            if (not config.compacts and origins is None and self.origbuf is None
-                    and self._hi + self._staged_n + n <= len(self._offs)):
-                self._staged.append((first, keys, now))
-                self._staged_n += n
-                if len(self._staged) >= STAGED_MAX:
-                    self._flush()
-            else:
-                self._store(keys, 0, now, keep_from, origins)
-            active = self.segments[-1]
-            if active.should_roll(total, now, config):
-                self._roll(first, now)
-                active = self.segments[-1]
-            active.add_batch(first, n, total, now, config.index_interval_bytes)
+        if plain and total <= config.segment_bytes:
+            # One batch of plain records that fits in a segment.
+            if origins is None and self.origbuf is None and not config.compacts:
+                self._make_room(keep_from, n)  # the rows were full: now the batch is staged
+                self.append_plain(keys, now)
+                return first
+            self._store(keys, 0, now, keep_from, origins)
+            self._add_to_segment(first, n, total, now)
             self.leo += n
             return first
         if tombstones is None:
@@ -253,14 +257,46 @@ class PartitionLog:
             done = int(cum[start - 1]) if start else 0
             end = max(start + 1, int(np.searchsorted(cum, done + config.segment_bytes, side="right")))
             size = int(cum[end - 1]) - done
-            active = self.segments[-1]
-            if active.should_roll(size, now, config):
-                self._roll(first + start, now)
-                active = self.segments[-1]
-            active.add_batch(first + start, end - start, size, now, config.index_interval_bytes)
+            self._add_to_segment(first + start, end - start, size, now)
             start = end
         self.leo += n
         return first
+
+    def append_plain(self, keys: np.ndarray, now: float) -> bool:
+        """The common append, kept cheap: one batch of plain records (no tombstones, no origins,
+        cleanup.policy without compaction) that fits in a segment and in the rows as they are.
+        Its keys are staged (see the module docstring) and the segments updated as ``append``
+        does (UnifiedLog.maybeRoll, then LogSegment.append). Returns False, having done nothing,
+        when the batch needs ``append``.
+        """
+        n = len(keys)
+        config = self.config
+        total = n * config.record_bytes
+        if (not n or total > config.segment_bytes or config.compacts or self.origbuf is not None
+                or self._hi + self._staged_n + n > len(self._offs)):
+            return False
+        first = self.leo
+        staged = self._staged
+        staged.append((first, keys, now))
+        self._staged_n += n
+        if len(staged) >= STAGED_MAX:
+            self._flush()
+        # _add_to_segment, in one call (once per appended batch)
+        if not self.segments[-1].add_batch_unless_roll(first, n, total, now, config):
+            self._roll(first, now)
+            self.segments[-1].add_batch(first, n, total, now, config.index_interval_bytes)
+        self.leo = first + n
+        return True
+
+    def _add_to_segment(self, first: int, n: int, size: int, now: float) -> None:
+        """A batch of ``n`` records and ``size`` bytes goes to the active segment, rolled first if
+        it must be (UnifiedLog.maybeRoll, then LogSegment.append)."""
+        config = self.config
+        active = self.segments[-1]
+        if active.should_roll(size, now, config):
+            self._roll(first, now)
+            active = self.segments[-1]
+        active.add_batch(first, n, size, now, config.index_interval_bytes)
 
     def _roll(self, base: int, now: float) -> None:
         self.segments.append(Segment(base, now))
@@ -274,12 +310,7 @@ class PartitionLog:
         if origins is not None and self.origbuf is None:
             self.origbuf = np.full(len(self._offs), -1, dtype=np.int64)
         if self._hi + n > len(self._offs):
-            if self.config.compacts:
-                keep_from = self.log_start  # the cleaner needs every key
-            else:
-                keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
-            self._drop_rows_before(keep_from)
-            self._reallocate(self._hi - self._lo + n)
+            self._make_room(keep_from, n)
         hi = self._hi
         leo = self.leo
         self._offs[hi:hi + n] = np.arange(leo, leo + n, dtype=np.int64)
@@ -289,6 +320,28 @@ class PartitionLog:
         if self.origbuf is not None:
             self.origbuf[hi:hi + n] = -1 if origins is None else origins
         self._hi = hi + n
+
+    def _make_room(self, keep_from: int, n: int) -> None:
+        """Buffers with room for ``n`` more rows after the stored and staged ones: the rows before
+        ``keep_from`` are forgotten first (policy delete; the last TAIL records are kept, and a
+        compacted log keeps every row: the cleaner needs every key). A staged batch that would be
+        forgotten is dropped without ever being written as rows."""
+        if self.config.compacts:
+            keep_from = self.log_start
+        else:
+            keep_from = max(self.log_start, min(keep_from, self.leo - TAIL))
+        lo, hi = self._lo, self._hi
+        if lo < hi:  # the stored rows come before the staged ones
+            self._lo = lo + int(self._offs[lo:hi].searchsorted(keep_from))
+        staged = self._staged
+        if staged and staged[0][0] < keep_from:
+            start = staged[0][0]
+            del staged[:bisect_right(staged, keep_from, key=_staged_end)]  # the batches ending by keep_from
+            if staged and staged[0][0] < keep_from:  # the batch that keep_from falls in keeps its tail
+                first, keys, now = staged[0]
+                staged[0] = (keep_from, keys[keep_from - first:], now)
+            self._staged_n -= min(keep_from, start + self._staged_n) - start  # staged offsets are consecutive
+        self._reallocate(self._hi - self._lo + self._staged_n + n)
 
     def _row(self, offset: int) -> int:
         """Index of the first stored row at or after ``offset``."""
@@ -301,10 +354,9 @@ class PartitionLog:
         self.lo = self._row(offset)
 
     def _reallocate(self, need: int) -> None:
-        """Move the stored rows to the front of buffers sized for ``need`` rows: the buffers grow
-        by doubling and shrink when a quarter full, so freed rows really free memory."""
-        if self._staged:
-            self._flush()
+        """Move the stored rows to the front of buffers sized for ``need`` rows (staged batches
+        become rows after them later: ``need`` counts them): the buffers grow by doubling and
+        shrink when a quarter full, so freed rows really free memory."""
         lo, hi = self._lo, self._hi
         live = hi - lo
         size = len(self._offs)
@@ -312,6 +364,9 @@ class PartitionLog:
             size *= 2
         while size > MIN_ROWS and need * 4 < size:
             size //= 2
+        if size == len(self._offs) and (lo == 0 or live == 0):
+            self._lo, self._hi = 0, live  # nothing to move
+            return
         for name in ("_offs", "_keybuf", "_flagbuf", "_tsbuf", "origbuf"):
             old = getattr(self, name)
             if old is None:

@@ -188,9 +188,7 @@ class ReplicatedTopic:
         return APPENDED, batch
 
     def advance_hw(self, sim: Any, p: int) -> None:
-        """Move the HW to the smallest LEO over the ISR and commit what it passes: into the readable
-        log, readers told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR
-        shrank below min.insync.replicas meanwhile: the record stays, the producer retries)."""
+        """Move the HW to the smallest LEO over the ISR and commit what it passes (``commit``)."""
         part = self.parts[p]  # type: ignore[index]
         isr = part.isr
         leo = part.leo
@@ -209,22 +207,38 @@ class ReplicatedTopic:
         pending = part.pending
         if not pending or pending[0].end > low:
             return  # the HW moves by whole batches: none is below the new one yet
-        components = sim.components
         leader = part.leader
-        if leader is None or not components[self.cluster].brokers[leader].up:
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:
             return
-        short = len(isr) < self.min_isr
-        append = self.append  # type: ignore[attr-defined]
+        self.commit(sim, p, part, low)
+
+    def commit(self, sim: Any, p: int, part: PartitionState, hw: int) -> None:
+        """The HW moves to ``hw``: the pending batches below it go into the readable log, readers
+        are told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR shrank
+        below min.insync.replicas meanwhile: the record stays, the producer retries).
+
+        The caller has checked that the leader is up and that the first pending batch ends at or
+        below ``hw`` (the HW moves by whole batches).
+        """
+        components = sim.components
+        pending = part.pending
+        short = len(part.isr) < self.min_isr
+        # TopicRuntime.append's common case, tried here first (once per committed batch)
+        append_plain = self.logs[p].append_plain if self.storage.started else None  # type: ignore[attr-defined]
+        now = sim.kernel.now
         producer = None
         producer_id = None
-        while pending and pending[0].end <= low:
+        while pending and pending[0].end <= hw:
             batch = pending.popleft()
             part.hw = end = batch.end
-            append(sim, p, batch.keys, batch.tombs, batch.origins)
-            if batch.producer is not None:
-                if batch.producer != producer_id:
-                    producer_id = batch.producer
-                    producer = components[producer_id]
+            if (batch.tombs is not None or batch.origins is not None or append_plain is None
+                    or not append_plain(batch.keys, now)):
+                self.append(sim, p, batch.keys, batch.tombs, batch.origins)  # type: ignore[attr-defined]
+            writer = batch.producer
+            if writer is not None:
+                if writer != producer_id:
+                    producer_id = writer
+                    producer = components[writer]
                 producer.committed(end - batch.first)
                 req = batch.req
                 if req is not None:

@@ -121,3 +121,24 @@ def test_segment_metadata_stays_exact_when_old_rows_are_forgotten():
     assert log.key_at(5) == -1 and log.key_at(1999) == 1999
     assert log.lookup_offset(5)["records_scanned"] >= 1
     assert log.live(0, 10).all()
+
+
+def test_rows_forgotten_while_staged_are_the_rows_a_log_without_staging_forgets():
+    """Plain batches are staged (log.py); when the rows are full, the staged ones before the oldest
+    offset a reader needs are dropped unwritten and the batch that offset falls in keeps its tail.
+    What is left reads back exactly as in a log that writes every batch as rows at once (one
+    given origins never stages)."""
+    staged, written = log_with(record_bytes=100), log_with(record_bytes=100)
+    rng = np.random.default_rng(5)
+    for b in range(300):
+        n = int(rng.integers(1, 12))
+        keys = rng.integers(0, 50, n).astype(np.int32)
+        keep_from = max(0, staged.leo - int(rng.integers(0, 40)))  # a reader some records behind
+        assert staged.append(keys, keep_from, float(b)) == written.append(keys, keep_from, float(b), None,
+                                                                          np.zeros(n, dtype=np.int64))
+    end = staged.leo
+    assert (staged.keys(0, end) == written.keys(0, end)).all()
+    assert np.array_equal(staged.timestamps(0, end), written.timestamps(0, end), equal_nan=True)
+    assert (staged.flags(0, end) == written.flags(0, end)).all()
+    assert (staged.lo, staged.hi, len(staged.offs)) == (written.lo, written.hi, len(written.offs))
+    assert (staged.keys(0, end) == -1).any()  # rows were forgotten on the way

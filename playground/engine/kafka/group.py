@@ -441,8 +441,9 @@ class GroupRuntime(Runtime):
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         if kind == FETCH_DONE or kind == PROCESS_DONE:  # the poll loop: most events of a run
-            member = self.members.get(arg[0])  # (member id, token)
-            if member is None or arg[1] != member.token:
+            member_id, token = arg
+            member = self.members.get(member_id)
+            if member is None or token != member.token:
                 return
             if kind == FETCH_DONE:
                 self._fetch_done(sim, member)
@@ -451,6 +452,12 @@ class GroupRuntime(Runtime):
             return
         if kind == RETRY_DUE:
             self._retry(sim, arg)
+            return
+        if kind == AUTO_COMMIT:  # scheduled at every idle poll, mostly voided by the next fetch
+            member_id, token = arg
+            member = self.members.get(member_id)
+            if member is not None and token == member.token and member.state == "idle":
+                self._commit(sim, member)
             return
         if kind == SYNC_DONE:
             self._sync(sim, arg)
@@ -483,10 +490,7 @@ class GroupRuntime(Runtime):
             return
         if token != member.token:
             return
-        if kind == AUTO_COMMIT:
-            if member.state == "idle":
-                self._commit(sim, member)
-        elif kind == POLL_TIMEOUT:
+        if kind == POLL_TIMEOUT:
             if member.state == "processing" and member.out is None:
                 self._poll_timeout(sim, member)
         elif kind == STATIC_EXPIRE:
@@ -645,19 +649,26 @@ class GroupRuntime(Runtime):
         stretch, on a log that skips nothing, with no order, duplicate, output or flow to record.
         Those are settled here (processed, acknowledged, handled); every other goes through _complete.
         """
-        plain = not (sim.record_flow or self.check_order or self.count_dups or self.output is not None)
+        batch = member.batch
+        if sim.record_flow or self.check_order or self.count_dups or self.output is not None:
+            for topic, p, first, end in batch:
+                self._complete(sim, member, topic, p, first, end)
+            member.batch = []
+            return
         handled, clean, sources, acked = self.handled, self.clean, self.sources, self.acked
-        for topic, p, first, end in member.batch:
+        settled = 0  # records of the plain ranges, added to ``processed`` once
+        for topic, p, first, end in batch:
             tp = (topic, p)
-            if plain and first >= handled[tp]:
-                lo, hi = clean[tp]
+            lo, hi = clean[tp]
+            if lo <= first and end <= hi and first >= handled[tp]:
                 t = sources[tp]
-                if lo <= first and end <= hi and not (t.transactional or t.logs[p].config.compacts):
-                    self.processed += end - first
+                if not (t.transactional or t.logs[p].config.compacts):
+                    settled += end - first
                     acked[topic] += end - first
                     handled[tp] = end
                     continue
             self._complete(sim, member, topic, p, first, end)
+        self.processed += settled
         member.batch = []
 
     def _complete(self, sim: Simulation, member: Member, topic: str, p: int, first: int, end: int) -> None:

@@ -440,15 +440,17 @@ class GroupRuntime(Runtime):
     # -- events -----------------------------------------------------------------------------
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
-        if kind == FETCH_DONE or kind == PROCESS_DONE:  # the poll loop: most events of a run
+        if kind == PROCESS_DONE:  # the poll loop: most events of a run, (member id, token) each
             member_id, token = arg
             member = self.members.get(member_id)
-            if member is None or token != member.token:
-                return
-            if kind == FETCH_DONE:
-                self._fetch_done(sim, member)
-            else:
+            if member is not None and token == member.token:
                 self._process_done(sim, member)
+            return
+        if kind == FETCH_DONE:
+            member_id, token = arg
+            member = self.members.get(member_id)
+            if member is not None and token == member.token:
+                self._fetch_done(sim, member)
             return
         if kind == RETRY_DUE:
             self._retry(sim, arg)
@@ -939,9 +941,6 @@ class GroupRuntime(Runtime):
         rate = self.transient.rate
         return rate > 0 and uniform_hash_one(self.salt ^ 0x5A5A5A5A, partition, offset, attempt) < rate
 
-    def _is_poison(self, partition: int, offset: int) -> bool:
-        return self.poison.hit(partition, offset)
-
     # -- retries and dead letters -----------------------------------------------------------
 
     def _failed_attempt(self, sim: Simulation, topic: str, p: int, o: int, key: int, attempt: int,
@@ -967,7 +966,7 @@ class GroupRuntime(Runtime):
                           "key": key_name(key) if key >= 0 else None, "attempt": attempt + 1, "due": due})
                 return
             attempt += 1
-            poison = self._is_poison(p, o)  # fails every attempt
+            poison = self.poison.hit(p, o)  # a poison record fails every attempt
             while attempt < self.max_attempts and (poison or self._fails(p, o, attempt)):
                 heapq.heappush(self.silent_retries, due)
                 due += self.backoff_s * self.backoff_multiplier ** (attempt - 1)
@@ -987,7 +986,7 @@ class GroupRuntime(Runtime):
             return
         if not dup:
             self.dead_lettered[topic] += 1
-        reason = ("poison message: failed every attempt" if self._is_poison(p, o)
+        reason = ("poison message: failed every attempt" if self.poison.hit(p, o)
                   else f"transient failures on all {attempt} attempts")
         letter = {"t": now, "g": self.id, "dlq": self.dlq, "topic": topic, "p": p, "o": o,
                   "key": key_name(key) if key >= 0 else None, "attempts": attempt, "reason": reason, "duplicate": dup}

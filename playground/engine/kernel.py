@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+_heappush = heapq.heappush
 
 class Kernel:
     __slots__ = ("now", "_queue", "_seq", "seed")
@@ -30,8 +31,8 @@ class Kernel:
         """Schedule an event; ``at`` earlier than now is clamped to now (the clock never goes back)."""
         if at < self.now:
             at = self.now
-        self._seq += 1
-        heapq.heappush(self._queue, (at, self._seq, kind, target, arg))
+        seq = self._seq = self._seq + 1
+        _heappush(self._queue, (at, seq, kind, target, arg))
 
     def pop_due(self, until: float) -> tuple[float, int, int, Any, Any] | None:
         """Pop the next event due at or before ``until`` and move the clock to it."""

@@ -538,9 +538,13 @@ class GroupRuntime(Runtime):
         member.state = "idle"
         if self.eos and member.id in self.txns:  # Streams commits on its interval, idle or not
             sim.kernel.schedule(member.last_commit + self.txn_commit_s, AUTO_COMMIT, self.id, (member.id, member.token))
-        elif self.commit_mode == "auto" and any(self.committed[tp] != position[tp] for tp in member.assigned):
-            due = member.last_commit + self.auto_commit_s
-            sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
+        elif self.commit_mode == "auto":
+            committed = self.committed
+            for tp in member.assigned:
+                if committed[tp] != position[tp]:  # something to commit: the auto-commit is due
+                    due = member.last_commit + self.auto_commit_s
+                    sim.kernel.schedule(due, AUTO_COMMIT, self.id, (member.id, member.token))
+                    return
 
     def _fetch_done(self, sim: Simulation, member: Member) -> None:
         if member.rejoin:

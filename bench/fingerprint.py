@@ -1,10 +1,18 @@
-"""Fingerprint of every example's run: a hash of its metrics and drained events, per example.
+"""Fingerprint of every example's run: a hash of its metrics and drained events, per run.
 
 Runs each playground/examples/*.json for seeds 1 and 42, with record_flow on and off, for
-``--seconds`` simulated seconds in 0.5 s steps, and hashes every step's ``sim.metrics()`` and
-``sim.drain_events()``. Examples with a Kafka cluster also run a scripted series of broker faults
-(``FAULTS``: kill, restart, slow, isolate, reconnect), so the fault paths are covered. A change
-meant to be a pure speed-up must leave every hash as it was:
+``--seconds`` simulated seconds in 0.5 s steps, and hashes every step's ``sim.metrics()``,
+``sim.drain_events()`` and the commands refused. Besides the plain runs, so that the rarer paths
+are covered too:
+
+- examples with a Kafka cluster run a scripted series of broker faults (``FAULTS``: kill,
+  restart, slow, isolate, reconnect), with short session and lag timeouts;
+- examples with a consumer group run a script of consumer commands (``CONSUMER_SCRIPT``: slow,
+  kill, add, restart, remove, redrive);
+- the reference topology runs with variants of its group's parameters (``VARIANTS``: commit
+  strategies, assignors, static membership, transient failures, order and duplicate checks).
+
+A change meant to be a pure speed-up must leave every hash as it was:
 
     .venv/bin/python bench/fingerprint.py --save /tmp/base.json     # before
     .venv/bin/python bench/fingerprint.py --compare /tmp/base.json  # after: lists what differs
@@ -16,6 +24,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,29 @@ FAULTS = (
 )
 #: cluster parameters of "faults" runs, so that sessions lapse and replicas leave the ISR within the run
 FAULT_PARAMS = {"broker_session_timeout_ms": 1000, "replica_lag_time_max_ms": 1500}
+#: (simulated second, command) applied to every consumer group (a redrive: every DLQ), in "commands" runs
+CONSUMER_SCRIPT = (
+    (1.5, {"op": "slow_consumer", "member": "consumer-1", "factor": 40}),
+    (2.5, {"op": "kill_consumer", "member": "consumer-2"}),
+    (3.5, {"op": "add_consumer"}),
+    (4.5, {"op": "restart_consumer", "member": "consumer-1", "after_ms": 800}),
+    (6.0, {"op": "remove_consumer", "member": "consumer-3"}),
+    (7.0, {"op": "slow_consumer", "member": "consumer-4", "factor": 2000}),
+    (8.5, {"op": "redrive"}),
+)
+#: parameter variants of the reference topology's group, and whether they also run the consumer script
+VARIANTS = {
+    "after_processing": ({"commit": "after_processing"}, False),
+    "before_processing": ({"commit": "before_processing"}, False),
+    "cooperative": ({"assignor": "cooperative-sticky"}, True),
+    "roundrobin_static": ({"assignor": "roundrobin", "static_membership": True}, True),
+    "transient": ({"failure_rate": 0.05, "backoff_multiplier": 2.0, "max_attempts": 3}, False),
+    "checks": ({"check_order": True, "count_duplicates": True, "max_poll_records": 37}, False),
+    "poll_timeout": ({"max_poll_interval_ms": 1000, "processing_ms": 2.5}, False),
+    "read_committed": ({"isolation_level": "read_committed", "poison_rate": 0.05}, False),
+}
+
+Script = list[tuple[float, dict[str, Any]]]
 
 
 def _plain(value: Any) -> Any:
@@ -58,56 +90,91 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run_hash(name: str, seed: int, flow: bool, seconds: float, faults: bool) -> str:
-    document = examples.load(name)
-    clusters = [node["id"] for node in document["nodes"] if node["type"] == "kafka_cluster"] if faults else []
-    for node in document["nodes"]:
-        if node["id"] in clusters:
-            node["params"].update(FAULT_PARAMS)
+def _ids(document: dict[str, Any], node_type: str) -> list[str]:
+    return [node["id"] for node in document["nodes"] if node["type"] == node_type]
+
+
+def _on(script: tuple[tuple[float, dict[str, Any]], ...], nodes: list[str]) -> Script:
+    return [(at, {**command, "node": node}) for at, command in script for node in nodes]
+
+
+def _consumer_script(document: dict[str, Any]) -> Script:
+    groups, dlqs = _ids(document, "consumer_group"), _ids(document, "dlq")
+    return [(at, {**command, "node": node}) for at, command in CONSUMER_SCRIPT
+            for node in (dlqs if command["op"] == "redrive" else groups)]
+
+
+def cases() -> Iterator[tuple[str, dict[str, Any], Script]]:
+    """(label, document, script) of every run kind, before seeds and record_flow."""
+    for name in examples.names():
+        document = examples.load(name)
+        yield name, document, []
+        clusters = _ids(document, "kafka_cluster")
+        if clusters:
+            faulty = examples.load(name)
+            for node in faulty["nodes"]:
+                if node["id"] in clusters:
+                    node["params"].update(FAULT_PARAMS)
+            yield f"{name}+faults", faulty, _on(FAULTS, clusters)
+        if _ids(document, "consumer_group"):
+            yield f"{name}+commands", document, _consumer_script(document)
+    for variant, (params, scripted) in VARIANTS.items():
+        document = examples.load("reference")
+        for node in document["nodes"]:
+            if node["type"] == "consumer_group":
+                node["params"].update(params)
+        yield f"reference[{variant}]", document, _consumer_script(document) if scripted else []
+
+
+def run_hash(document: dict[str, Any], seed: int, flow: bool, seconds: float, script: Script) -> str:
+    """Each command applied at its own simulated time; a refused one is part of the hash."""
     sim = engine.Simulation(engine.parse_document(document), seed, record_flow=flow)
-    script = [(at, {**command, "node": cluster}) for at, command in FAULTS for cluster in clusters]
+    pending = sorted(script, key=lambda entry: entry[0])
     digest = hashlib.sha256()
     for step in range(1, round(seconds / STEP) + 1):
         until = step * STEP
-        while script and script[0][0] < until:
-            at, command = script.pop(0)
+        while pending and pending[0][0] < until:
+            at, command = pending.pop(0)
             sim.advance(at - sim.now)
-            sim.apply(command)
+            try:
+                sim.apply(command)
+            except engine.CommandError as error:
+                digest.update(str(error).encode())
         sim.advance(until - sim.now)
         digest.update(json.dumps(_plain(sim.metrics()), sort_keys=True).encode())
         digest.update(json.dumps(_plain(sim.drain_events()), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
-def fingerprint(name: str, seconds: float) -> dict[str, str]:
-    """{"seed, flow[, faults]": hash} of one example."""
-    has_cluster = any(node["type"] == "kafka_cluster" for node in examples.load(name)["nodes"])
+def fingerprints(seconds: float, only: str | None) -> dict[str, str]:
+    """{"label seed=S flow=on|off": hash} of every run."""
     out = {}
-    for seed in SEEDS:
-        for flow in (True, False):
-            for faults in (False, True) if has_cluster else (False,):
-                label = f"seed {seed}, flow {'on' if flow else 'off'}" + (", faults" if faults else "")
-                out[label] = run_hash(name, seed, flow, seconds, faults)
+    for label, document, script in cases():
+        if only and only not in label:
+            continue
+        for seed in SEEDS:
+            for flow in (True, False):
+                out[f"{label} seed={seed} flow={'on' if flow else 'off'}"] = run_hash(
+                    document, seed, flow, seconds, script)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--only", nargs="*", help="example names (default: all)")
+    ap.add_argument("--only", help="the runs whose label contains this (default: all)")
     ap.add_argument("--save", help="write the fingerprints to this JSON file")
     ap.add_argument("--compare", help="compare with fingerprints saved earlier; exit 1 if any differ")
     args = ap.parse_args()
-    result = {name: fingerprint(name, args.seconds) for name in (args.only or examples.names())}
+    result = fingerprints(args.seconds, args.only)
     if args.save:
         Path(args.save).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if args.compare:
         saved = json.loads(Path(args.compare).read_text(encoding="utf-8"))
-        differ = [f"{name}: {run}" for name, runs in result.items() for run, h in runs.items()
-                  if saved.get(name, {}).get(run) != h]
-        for line in differ:
-            print("differs:", line)
-        print(f"{len(differ)} of {sum(len(r) for r in result.values())} runs differ")
+        differ = [run for run, h in result.items() if saved.get(run) != h]
+        for run in differ:
+            print("differs:", run)
+        print(f"{len(differ)} of {len(result)} runs differ")
         sys.exit(1 if differ else 0)
     if not args.save:
         print(json.dumps(result, indent=1, sort_keys=True))

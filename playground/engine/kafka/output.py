@@ -34,7 +34,7 @@ import numpy as np
 
 from playground.engine.component import Runtime
 from playground.engine.kafka.partitioner import key_name
-from playground.engine.kafka.producer import producer_stream
+from playground.engine.kafka.producer import producer_stream, sequence_gone
 from playground.engine.kafka.replication import APPENDED, DUPLICATE
 
 if TYPE_CHECKING:
@@ -239,9 +239,7 @@ class GroupOutput(Runtime):
         that the leader does not refuse them as OutOfOrderSequence for ever."""
         if seq is None:
             return
-        for req in self.queues[p]:
-            if req.seq is not None and req.seq > seq:
-                req.seq -= 1
+        sequence_gone(self.queues[p], seq)
         self.seq[p] -= 1
 
     def lost(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:

@@ -40,6 +40,7 @@ streams of the groups that read the topic.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -101,6 +102,14 @@ class Req:
         self.error = ""
         self.origins: np.ndarray | None = None  # origin ids (end-to-end duplicate counting)
         self.txn = 0  # the transaction it belongs to (transactional producer)
+
+
+def sequence_gone(requests: Iterable[Any], seq: int) -> None:
+    """A request with sequence number ``seq`` will never be in the log: the later ``requests`` of
+    its partition take one number less (TransactionManager.adjustSequencesDueToFailedBatch)."""
+    for req in requests:
+        if req.seq is not None and req.seq > seq:
+            req.seq -= 1
 
 
 class ProducerRuntime(Runtime):
@@ -708,13 +717,9 @@ class ProducerRuntime(Runtime):
         or the leader would refuse every one of them as OutOfOrderSequence for ever."""
         if not self.idempotent:
             return
-        p, seq = gone.p, gone.seq
-        for req in self.queues[p]:
-            if req.seq > seq:
-                req.seq -= 1
-        for req in self.outstanding.values():
-            if req.p == p and req.seq > seq:
-                req.seq -= 1
+        p = gone.p
+        sequence_gone(self.queues[p], gone.seq)
+        sequence_gone((req for req in self.outstanding.values() if req.p == p), gone.seq)
         self.next_seq[p] -= 1
 
     def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:

@@ -281,10 +281,7 @@ class PartitionLog:
         self._staged_n += n
         if len(staged) >= STAGED_MAX:
             self._flush()
-        # _add_to_segment, in one call (once per appended batch)
-        if not self.segments[-1].add_batch_unless_roll(first, n, total, now, config):
-            self._roll(first, now)
-            self.segments[-1].add_batch(first, n, total, now, config.index_interval_bytes)
+        self._add_to_segment(first, n, total, now)
         self.leo = first + n
         return True
 

@@ -103,8 +103,7 @@ class Segment:
         self.tidx_offset = array("i")
 
     def add_batch(self, first: int, count: int, size: int, ts: float, interval: int) -> None:
-        """LogSegment.append: index the batch if index.interval.bytes have passed, then write it.
-        (add_batch_unless_roll writes this rule out again.)"""
+        """LogSegment.append: index the batch if index.interval.bytes have passed, then write it."""
         if self.records == 0 and self.bytes == 0:
             self.first_ts = ts
         if self.since_index > interval:
@@ -123,8 +122,7 @@ class Segment:
             self.max_ts = ts
 
     def should_roll(self, size: int, now: float, config: LogConfig) -> str | None:
-        """LogSegment.shouldRoll: why the active segment must roll before this batch, or None.
-        (add_batch_unless_roll writes this rule out again.)"""
+        """LogSegment.shouldRoll: why the active segment must roll before this batch, or None."""
         if self.bytes <= 0:
             return None  # an empty segment never rolls
         if self.bytes > config.segment_bytes - size:
@@ -134,35 +132,6 @@ class Segment:
         if self.end - self.base + 1 > INT32_MAX:
             return "relative offset overflow"
         return None
-
-    def add_batch_unless_roll(self, first: int, count: int, size: int, ts: float, config: LogConfig) -> bool:
-        """UnifiedLog.maybeRoll's check (``should_roll``), then LogSegment.append (``add_batch``)
-        in one call, for the append path (once per appended batch): False, with nothing written,
-        when the segment must roll first. Both rules are written out here again: a change to
-        either changes this too."""
-        written = self.bytes
-        if written > 0:
-            if (written > config.segment_bytes - size or (ts - self.first_ts) * 1000.0 > config.segment_ms
-                    or self.end - self.base + 1 > INT32_MAX):
-                return False
-        elif written == 0 and self.records == 0:
-            self.first_ts = ts  # add_batch: the first batch's timestamp
-        if self.since_index > config.index_interval_bytes:
-            self.idx_offset.append(first + count - 1 - self.base)
-            self.idx_first.append(first - self.base)
-            self.idx_pos.append(written)
-            if not self.tidx_ts or ts > self.tidx_ts[-1]:
-                self.tidx_ts.append(ts)
-                self.tidx_offset.append(first + count - 1 - self.base)
-            self.since_index = size
-        else:
-            self.since_index += size
-        self.bytes = written + size
-        self.records += count
-        self.end = first + count
-        if ts > self.max_ts:
-            self.max_ts = ts
-        return True
 
     def view(self, active: bool) -> dict[str, Any]:
         return {"base": self.base, "end": self.end, "size": self.bytes, "records": self.records,

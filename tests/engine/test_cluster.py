@@ -125,12 +125,13 @@ def test_an_idempotent_producer_goes_on_after_delivery_timeout_gives_batches_up(
     assert given_up > 0 and any(r.startswith("delivery.timeout.ms expired") for r in producer.dropped)
     sim.apply({"op": "restart_broker", "node": "kafka", "broker": 1})
     sim.apply({"op": "restart_broker", "node": "kafka", "broker": 2})
-    run(sim, 3.0)
+    run(sim, 3.0)  # batches queued before the restart may still expire meanwhile
     acknowledged = producer.acknowledged
+    settled = sum(producer.dropped.values())
     run(sim, 5.0)
     assert producer.acknowledged - acknowledged > 900  # 200 records/s for 5 s, all written
     assert "OutOfOrderSequence" not in producer.errors
-    assert sum(producer.dropped.values()) == given_up
+    assert sum(producer.dropped.values()) == settled  # nothing more given up
     assert conserved(sim.metrics())
 
 

@@ -81,6 +81,7 @@ from playground.engine.kafka.transactions import DROP_ABORTED, ORIGIN_MASK, ORIG
 from playground.engine.kernel import HashSieve, uniform_hash_one
 
 if TYPE_CHECKING:
+    from playground.engine.kafka.log import PartitionLog
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
@@ -113,7 +114,8 @@ TP = tuple[str, int]
 class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
                  "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends",
-                 "previous", "generation", "slow", "out", "expire_at", "revoke_pending")
+                 "previous", "generation", "slow", "out", "expire_at", "revoke_pending", "reads", "reads_twice",
+                 "reads_of")
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
@@ -139,6 +141,12 @@ class Member:
         self.out: str | None = None
         self.expire_at = 0.0
         self.revoke_pending: list[TP] = []  # cooperative: revoked once the batch in hand is done
+        # ``assigned`` with each partition's topic and log (GroupRuntime._reads), and the same list
+        # twice over (a fetch's rotating order is one slice of it): built from the list ``reads_of``,
+        # rebuilt when ``assigned`` is replaced (it is never changed in place)
+        self.reads: list[tuple[TP, TopicRuntime, int, PartitionLog]] = []
+        self.reads_twice: list[tuple[TP, TopicRuntime, int, PartitionLog]] = []
+        self.reads_of: list[TP] | None = None
 
 
 class GroupRuntime(Runtime):
@@ -527,11 +535,9 @@ class GroupRuntime(Runtime):
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
         position = self.position
-        sources = self.sources
         read_committed = self.read_committed
-        for tp in member.assigned:
-            topic = sources[tp]
-            if (topic.readable_end(self.id, tp[1]) if read_committed else topic.logs[tp[1]].leo) > position[tp]:
+        for tp, topic, p, log in member.reads if member.reads_of is member.assigned else self._reads(member):
+            if (topic.readable_end(self.id, p) if read_committed else log.leo) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
@@ -553,30 +559,28 @@ class GroupRuntime(Runtime):
                 return
         room = self.max_poll_records
         batch = member.batch = []
-        assigned = member.assigned
-        count = len(assigned)
-        sources = self.sources
+        if member.reads_of is not member.assigned:
+            self._reads(member)
+        count = len(member.reads)
         position = self.position
         read_committed = self.read_committed
         gapped = self.gapped
         rr = member.rr % count if count else 0
-        for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
-            topic = sources[tp]
-            log = topic.logs[tp[1]]
+        for tp, topic, p, log in member.reads_twice[rr:rr + count]:  # partition by partition, in turn
             pos = position[tp]
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
                 pos = position[tp]
             if gapped and tp in gapped:
-                pos, end = topic.fetch_range(self.id, tp[1], pos, self.handled[tp])
+                pos, end = topic.fetch_range(self.id, p, pos, self.handled[tp])
                 if pos > position[tp]:  # skipped a range an unclean leader election truncated
                     position[tp] = pos
                     self.handled[tp] = max(self.handled[tp], pos)
             else:  # what fetch_range answers when there is no lost range to skip
-                end = topic.readable_end(self.id, tp[1]) if read_committed else log.leo
+                end = topic.readable_end(self.id, p) if read_committed else log.leo
             take = end - pos if end - pos < room else room
             if take > 0:
-                batch.append((tp[0], tp[1], pos, pos + take))
+                batch.append((tp[0], p, pos, pos + take))
                 position[tp] = pos + take
                 room -= take
                 if room == 0:
@@ -604,6 +608,14 @@ class GroupRuntime(Runtime):
         kernel.schedule(now + duration, PROCESS_DONE, self.id, turn)
         if duration > self.max_poll_s:
             kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, turn)
+
+    def _reads(self, member: Member) -> list[tuple[TP, TopicRuntime, int, PartitionLog]]:
+        """``member.reads``, rebuilt from ``member.assigned`` (see Member)."""
+        sources = self.sources
+        member.reads = [(tp, sources[tp], tp[1], sources[tp].logs[tp[1]]) for tp in member.assigned]
+        member.reads_twice = member.reads * 2
+        member.reads_of = member.assigned
+        return member.reads
 
     def _skip_deleted(self, sim: Simulation, tp: TP) -> None:
         """OffsetOutOfRange below the log start, auto.offset.reset=earliest: resume at the log start.

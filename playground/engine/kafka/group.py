@@ -109,6 +109,7 @@ REBALANCES_KEPT = 50
 MAX_MEMBERS = 64
 
 TP = tuple[str, int]
+Read = tuple[TP, "TopicRuntime", int, "PartitionLog"]  # a partition with its topic, number and log (Member.reads)
 
 
 class Member:
@@ -124,7 +125,7 @@ class Member:
         self.token = 0  # bumped to void events already scheduled for this member
         self.assigned: list[TP] = []
         self.hb_phase = hb_phase
-        self.batch: list[tuple[str, int, int, int]] = []
+        self.batch: list[tuple[Read, int, int]] = []  # (partition read, first offset, end offset)
         self.notice_pending = False  # a heartbeat will tell it of the rebalance
         self.rejoin = False  # told while processing: rejoins when the batch is done
         self.joined = True  # has joined the current rebalance (a new member joins at once)
@@ -144,8 +145,8 @@ class Member:
         # ``assigned`` with each partition's topic and log (GroupRuntime._reads), and the same list
         # twice over (a fetch's rotating order is one slice of it): built from the list ``reads_of``,
         # rebuilt when ``assigned`` is replaced (it is never changed in place)
-        self.reads: list[tuple[TP, TopicRuntime, int, PartitionLog]] = []
-        self.reads_twice: list[tuple[TP, TopicRuntime, int, PartitionLog]] = []
+        self.reads: list[Read] = []
+        self.reads_twice: list[Read] = []
         self.reads_of: list[TP] | None = None
 
 
@@ -566,7 +567,8 @@ class GroupRuntime(Runtime):
         read_committed = self.read_committed
         gapped = self.gapped
         rr = member.rr % count if count else 0
-        for tp, topic, p, log in member.reads_twice[rr:rr + count]:  # partition by partition, in turn
+        for read in member.reads_twice[rr:rr + count]:  # partition by partition, in turn
+            tp, topic, p, log = read
             pos = position[tp]
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
@@ -580,7 +582,7 @@ class GroupRuntime(Runtime):
                 end = topic.readable_end(self.id, p) if read_committed else log.leo
             take = end - pos if end - pos < room else room
             if take > 0:
-                batch.append((tp[0], p, pos, pos + take))
+                batch.append((read, pos, pos + take))
                 position[tp] = pos + take
                 room -= take
                 if room == 0:
@@ -600,7 +602,7 @@ class GroupRuntime(Runtime):
         # same numbers from the same stream, without the slower path of a two-argument call
         duration = float(self.rng.standard_gamma(float(total))) * self.mean_s * member.slow
         if sim.record_flow:
-            for topic, p, first, end in batch:
+            for ((topic, p), _, _, _), first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
@@ -609,7 +611,7 @@ class GroupRuntime(Runtime):
         if duration > self.max_poll_s:
             kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, turn)
 
-    def _reads(self, member: Member) -> list[tuple[TP, TopicRuntime, int, PartitionLog]]:
+    def _reads(self, member: Member) -> list[Read]:
         """``member.reads``, rebuilt from ``member.assigned`` (see Member)."""
         sources = self.sources
         member.reads = [(tp, sources[tp], tp[1], sources[tp].logs[tp[1]]) for tp in member.assigned]
@@ -669,23 +671,20 @@ class GroupRuntime(Runtime):
         """
         batch = member.batch
         if sim.record_flow or self.check_order or self.count_dups or self.output is not None:
-            for topic, p, first, end in batch:
+            for ((topic, p), _, _, _), first, end in batch:
                 self._complete(sim, member, topic, p, first, end)
             member.batch = []
             return
-        handled, clean, sources, acked = self.handled, self.clean, self.sources, self.acked
+        handled, clean, acked = self.handled, self.clean, self.acked
         settled = 0  # records of the plain ranges, added to ``processed`` once
-        for topic, p, first, end in batch:
-            tp = (topic, p)
+        for (tp, t, p, log), first, end in batch:
             lo, hi = clean[tp]
-            if lo <= first and end <= hi and first >= handled[tp]:
-                t = sources[tp]
-                if not (t.transactional or t.logs[p].config.compacts):
-                    settled += end - first
-                    acked[topic] += end - first
-                    handled[tp] = end
-                    continue
-            self._complete(sim, member, topic, p, first, end)
+            if lo <= first and end <= hi and first >= handled[tp] and not (t.transactional or log.config.compacts):
+                settled += end - first
+                acked[tp[0]] += end - first
+                handled[tp] = end
+                continue
+            self._complete(sim, member, tp[0], p, first, end)
         self.processed += settled
         member.batch = []
 
@@ -915,9 +914,9 @@ class GroupRuntime(Runtime):
         handled (and will be duplicates if delivered again); the rest were never processed.
         """
         started, ends = member.batch_started, member.batch_ends
-        total = sum(end - first for _, _, first, end in member.batch)
+        total = sum(end - first for _, first, end in member.batch)
         done = int(total * (sim.kernel.now - started) / (ends - started)) if ends > started else 0
-        for topic, p, first, end in member.batch:
+        for ((topic, p), _, _, _), first, end in member.batch:
             if done <= 0:
                 break
             upto = min(end, first + done)

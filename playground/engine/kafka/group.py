@@ -81,6 +81,7 @@ from playground.engine.kafka.transactions import DROP_ABORTED, ORIGIN_MASK, ORIG
 from playground.engine.kernel import HashSieve, uniform_hash_one
 
 if TYPE_CHECKING:
+    from playground.engine.kafka.log import PartitionLog
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
@@ -108,12 +109,14 @@ REBALANCES_KEPT = 50
 MAX_MEMBERS = 64
 
 TP = tuple[str, int]
+Read = tuple[TP, "TopicRuntime", int, "PartitionLog"]  # a partition with its topic, number and log (Member.reads)
 
 
 class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
                  "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends",
-                 "previous", "generation", "slow", "out", "expire_at", "revoke_pending")
+                 "previous", "generation", "slow", "out", "expire_at", "revoke_pending", "reads", "reads_twice",
+                 "reads_of")
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
@@ -122,7 +125,7 @@ class Member:
         self.token = 0  # bumped to void events already scheduled for this member
         self.assigned: list[TP] = []
         self.hb_phase = hb_phase
-        self.batch: list[tuple[str, int, int, int]] = []
+        self.batch: list[tuple[Read, int, int]] = []  # (partition read, first offset, end offset)
         self.notice_pending = False  # a heartbeat will tell it of the rebalance
         self.rejoin = False  # told while processing: rejoins when the batch is done
         self.joined = True  # has joined the current rebalance (a new member joins at once)
@@ -139,6 +142,12 @@ class Member:
         self.out: str | None = None
         self.expire_at = 0.0
         self.revoke_pending: list[TP] = []  # cooperative: revoked once the batch in hand is done
+        # ``assigned`` with each partition's topic and log (GroupRuntime._reads), and the same list
+        # twice over (a fetch's rotating order is one slice of it): built from the list ``reads_of``,
+        # rebuilt when ``assigned`` is replaced (it is never changed in place)
+        self.reads: list[Read] = []
+        self.reads_twice: list[Read] = []
+        self.reads_of: list[TP] | None = None
 
 
 class GroupRuntime(Runtime):
@@ -527,11 +536,9 @@ class GroupRuntime(Runtime):
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
         member.token += 1
         position = self.position
-        sources = self.sources
         read_committed = self.read_committed
-        for tp in member.assigned:
-            topic = sources[tp]
-            if (topic.readable_end(self.id, tp[1]) if read_committed else topic.logs[tp[1]].leo) > position[tp]:
+        for tp, topic, p, log in member.reads if member.reads_of is member.assigned else self._reads(member):
+            if (topic.readable_end(self.id, p) if read_committed else log.leo) > position[tp]:
                 member.state = "fetching"
                 sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
@@ -553,30 +560,29 @@ class GroupRuntime(Runtime):
                 return
         room = self.max_poll_records
         batch = member.batch = []
-        assigned = member.assigned
-        count = len(assigned)
-        sources = self.sources
+        if member.reads_of is not member.assigned:
+            self._reads(member)
+        count = len(member.reads)
         position = self.position
         read_committed = self.read_committed
         gapped = self.gapped
         rr = member.rr % count if count else 0
-        for tp in assigned[rr:] + assigned[:rr] if rr else assigned:  # partition by partition, in turn
-            topic = sources[tp]
-            log = topic.logs[tp[1]]
+        for read in member.reads_twice[rr:rr + count]:  # partition by partition, in turn
+            tp, topic, p, log = read
             pos = position[tp]
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
                 pos = position[tp]
             if gapped and tp in gapped:
-                pos, end = topic.fetch_range(self.id, tp[1], pos, self.handled[tp])
+                pos, end = topic.fetch_range(self.id, p, pos, self.handled[tp])
                 if pos > position[tp]:  # skipped a range an unclean leader election truncated
                     position[tp] = pos
                     self.handled[tp] = max(self.handled[tp], pos)
             else:  # what fetch_range answers when there is no lost range to skip
-                end = topic.readable_end(self.id, tp[1]) if read_committed else log.leo
+                end = topic.readable_end(self.id, p) if read_committed else log.leo
             take = end - pos if end - pos < room else room
             if take > 0:
-                batch.append((tp[0], tp[1], pos, pos + take))
+                batch.append((read, pos, pos + take))
                 position[tp] = pos + take
                 room -= take
                 if room == 0:
@@ -596,7 +602,7 @@ class GroupRuntime(Runtime):
         # same numbers from the same stream, without the slower path of a two-argument call
         duration = float(self.rng.standard_gamma(float(total))) * self.mean_s * member.slow
         if sim.record_flow:
-            for topic, p, first, end in batch:
+            for ((topic, p), _, _, _), first, end in batch:
                 sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
@@ -604,6 +610,14 @@ class GroupRuntime(Runtime):
         kernel.schedule(now + duration, PROCESS_DONE, self.id, turn)
         if duration > self.max_poll_s:
             kernel.schedule(now + self.max_poll_s, POLL_TIMEOUT, self.id, turn)
+
+    def _reads(self, member: Member) -> list[Read]:
+        """``member.reads``, rebuilt from ``member.assigned`` (see Member)."""
+        sources = self.sources
+        member.reads = [(tp, sources[tp], tp[1], sources[tp].logs[tp[1]]) for tp in member.assigned]
+        member.reads_twice = member.reads * 2
+        member.reads_of = member.assigned
+        return member.reads
 
     def _skip_deleted(self, sim: Simulation, tp: TP) -> None:
         """OffsetOutOfRange below the log start, auto.offset.reset=earliest: resume at the log start.
@@ -657,23 +671,20 @@ class GroupRuntime(Runtime):
         """
         batch = member.batch
         if sim.record_flow or self.check_order or self.count_dups or self.output is not None:
-            for topic, p, first, end in batch:
+            for ((topic, p), _, _, _), first, end in batch:
                 self._complete(sim, member, topic, p, first, end)
             member.batch = []
             return
-        handled, clean, sources, acked = self.handled, self.clean, self.sources, self.acked
+        handled, clean, acked = self.handled, self.clean, self.acked
         settled = 0  # records of the plain ranges, added to ``processed`` once
-        for topic, p, first, end in batch:
-            tp = (topic, p)
+        for (tp, t, p, log), first, end in batch:
             lo, hi = clean[tp]
-            if lo <= first and end <= hi and first >= handled[tp]:
-                t = sources[tp]
-                if not (t.transactional or t.logs[p].config.compacts):
-                    settled += end - first
-                    acked[topic] += end - first
-                    handled[tp] = end
-                    continue
-            self._complete(sim, member, topic, p, first, end)
+            if lo <= first and end <= hi and first >= handled[tp] and not (t.transactional or log.config.compacts):
+                settled += end - first
+                acked[tp[0]] += end - first
+                handled[tp] = end
+                continue
+            self._complete(sim, member, tp[0], p, first, end)
         self.processed += settled
         member.batch = []
 
@@ -903,9 +914,9 @@ class GroupRuntime(Runtime):
         handled (and will be duplicates if delivered again); the rest were never processed.
         """
         started, ends = member.batch_started, member.batch_ends
-        total = sum(end - first for _, _, first, end in member.batch)
+        total = sum(end - first for _, first, end in member.batch)
         done = int(total * (sim.kernel.now - started) / (ends - started)) if ends > started else 0
-        for topic, p, first, end in member.batch:
+        for ((topic, p), _, _, _), first, end in member.batch:
             if done <= 0:
                 break
             upto = min(end, first + done)

@@ -16,7 +16,7 @@ from playground.engine.document import Document
 from playground.engine.kernel import Kernel
 from playground.engine.registry import flow_kinds, get_node_type, node_types
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3  # 3: producers keep a block of drawn keys, group members their partition reads
 MAX_ADVANCE = 3600.0  # simulated seconds one advance call may cover
 MAX_COMMAND_LOG = 10_000
 

@@ -25,7 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 
+
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Batch:
     """A produced batch in the leader's log above the high watermark."""
 
@@ -45,6 +48,7 @@ class Batch:
         self.origins: np.ndarray | None = None  # origin ids, when the run counts end-to-end duplicates
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class PartitionState:
     __slots__ = ("replicas", "leader", "isr", "leo", "caught_up", "fetch_sent", "fetch_upto", "fetch_due",
                  "hw", "pending", "epoch", "seqs", "lost")
@@ -73,7 +77,7 @@ class PartitionState:
         pending = self.pending
         batch = Batch(pending[-1].end if pending else self.hw, keys, tombs, producer, seq, acks, req, self.epoch)
         pending.append(batch)
-        self.leo[self.leader] = batch.end
+        self.leo[self.leader] = batch.end  # type: ignore[index]
         if producer is not None and seq is not None:
             self.seqs[producer] = max(seq, self.seqs.get(producer, -1))
         return batch
@@ -111,6 +115,7 @@ NOT_ENOUGH_REPLICAS = "NotEnoughReplicas: the ISR is smaller than min.insync.rep
 OUT_OF_ORDER = "OutOfOrderSequence: an earlier batch is missing"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ReplicatedTopic:
     """The replicated side of a topic (mixed into TopicRuntime): ``parts`` is None for a topic
     with no cluster, which keeps the single ideal broker (every record committed at once)."""
@@ -226,7 +231,7 @@ class ReplicatedTopic:
         # TopicRuntime.append's common case, tried here first (once per committed batch)
         append_plain = self.logs[p].append_plain if self.storage.started else None  # type: ignore[attr-defined]
         now = sim.kernel.now
-        producer = None
+        producer: Any = None
         producer_id = None
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
@@ -310,7 +315,7 @@ class ReplicatedTopic:
                     hook(sim, self.id, p, new_leo, part.hw, DROP_UNCLEAN)
             for r in part.replicas:
                 part.leo[r] = min(part.leo[r], new_leo)
-            part.leo[part.leader] = part.hw  # offsets go on from the old HW (see the module docstring)
+            part.leo[part.leader] = part.hw  # type: ignore[index]  # offsets go on from the old HW (see the module docstring)
             sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_UNCLEAN, "n": below, "node": self.id,
                       "topic": self.id, "p": p, "below_hw": True})
         part.lost += lost

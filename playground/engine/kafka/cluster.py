@@ -304,9 +304,10 @@ class ClusterRuntime(Runtime):
             slow = {b: broker.slow for b, broker in brokers.items()}
         next_due = now + round_s
         for topic_id in self.topics:
-            topic = components[topic_id]
+            topic: TopicRuntime = components[topic_id]
             commit = topic.commit
-            for p, part in enumerate(topic.parts):
+            parts: list[PartitionState] = topic.parts  # type: ignore[assignment]
+            for p, part in enumerate(parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
                     continue

@@ -59,6 +59,7 @@ from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER, 
 from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
+    from playground.engine.kafka.cluster import Broker
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
@@ -297,7 +298,7 @@ class ProducerRuntime(Runtime):
             self.busy_until = now  # as _drain does first
         parts = topic.parts
         assert parts is not None
-        brokers = sim.components[topic.cluster].brokers  # type: ignore[index]
+        brokers: dict[int, Broker] = sim.components[topic.cluster].brokers  # type: ignore[index]
         acks = self.acks
         acks_all = acks == "all"
         limited = acks != "0"

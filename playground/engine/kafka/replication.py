@@ -21,11 +21,14 @@ old HW and the records in between are reported lost (readers skip them).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
+
+if TYPE_CHECKING:
+    from playground.engine.simulation import Simulation
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -159,7 +162,7 @@ class ReplicatedTopic:
     def leader_leo(self, p: int) -> int:
         return self.parts[p].leader_leo if self.parts else self.logs[p].leo  # type: ignore[attr-defined]
 
-    def produce(self, sim: Any, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
+    def produce(self, sim: Simulation, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
                 seq: int | None, req: Any) -> tuple[str, Batch | None]:
         """A produce request reaches partition ``p``'s leader (Kafka's Partition.appendRecordsToLeader).
 
@@ -173,7 +176,7 @@ class ReplicatedTopic:
         """
         part = self.parts[p]  # type: ignore[index]
         leader = part.leader
-        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # cluster.serving
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # type: ignore[index]  # cluster.serving
             return NO_LEADER, None
         if acks == "all" and len(part.isr) < self.min_isr:
             return NOT_ENOUGH_REPLICAS, None
@@ -192,7 +195,7 @@ class ReplicatedTopic:
         part.leo[leader] = batch.end
         return APPENDED, batch
 
-    def advance_hw(self, sim: Any, p: int) -> None:
+    def advance_hw(self, sim: Simulation, p: int) -> None:
         """Move the HW to the smallest LEO over the ISR and commit what it passes (``commit``)."""
         part = self.parts[p]  # type: ignore[index]
         isr = part.isr
@@ -213,11 +216,11 @@ class ReplicatedTopic:
         if not pending or pending[0].end > low:
             return  # the HW moves by whole batches: none is below the new one yet
         leader = part.leader
-        if leader is None or not sim.components[self.cluster].brokers[leader].up:
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # type: ignore[index]
             return
         self.commit(sim, p, part, low)
 
-    def commit(self, sim: Any, p: int, part: PartitionState, hw: int) -> None:
+    def commit(self, sim: Simulation, p: int, part: PartitionState, hw: int) -> None:
         """The HW moves to ``hw``: the pending batches below it go into the readable log, readers
         are told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR shrank
         below min.insync.replicas meanwhile: the record stays, the producer retries).

@@ -223,6 +223,7 @@ def _parse_node(i: int, raw: Any, errors: list[FieldError]) -> Node | None:
         return None
     # A node with refused fields is still returned, so that edges to it are not reported as
     # dangling too; the errors already recorded keep the document from being accepted.
+    assert isinstance(node_id, str)  # (ok is False otherwise; said for mypy)
     return Node(id=node_id, type=node_type.name, label=label, x=coords[0], y=coords[1], params=params)
 
 

@@ -16,8 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
+
 _heappush = heapq.heappush
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Kernel:
     __slots__ = ("now", "_queue", "_seq", "seed")
 
@@ -112,6 +115,7 @@ def uniform_hash_one(salt: int, partition: int, offset: int, attempt: int = 0) -
     return (z >> 11) * _UNIT
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class HashSieve:
     """The offsets of a partition whose ``uniform_hash`` falls below ``rate``, found a block at a time.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError
 from playground.engine.document import Document
 from playground.engine.kernel import Kernel
@@ -21,6 +22,7 @@ MAX_ADVANCE = 3600.0  # simulated seconds one advance call may cover
 MAX_COMMAND_LOG = 10_000
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Simulation:
     def __init__(self, document: Document, seed: int, *, record_flow: bool = True) -> None:
         self.document = document
@@ -133,7 +135,13 @@ class Simulation:
 
     def snapshot(self) -> bytes:
         """The whole state as bytes (server-side only: never restore bytes from outside)."""
-        return pickle.dumps((SNAPSHOT_FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
+        # Events already produced belong to whoever drained them: not in the snapshot. (Set aside
+        # here rather than in a __getstate__ over __dict__, which a mypyc-compiled class has not.)
+        events, self._events = self._events, []
+        try:
+            return pickle.dumps((SNAPSHOT_FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            self._events = events
 
     @classmethod
     def restore(cls, blob: bytes) -> Simulation:
@@ -141,11 +149,6 @@ class Simulation:
         if version != SNAPSHOT_FORMAT or not isinstance(sim, cls):
             raise ValueError("not a snapshot of this engine version")
         return sim
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_events"] = []  # events already produced belong to whoever drained them
-        return state
 
 
 SUMMED = ("sent", "duplicates", "retried", "processed", "lag")

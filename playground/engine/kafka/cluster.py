@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.replication import PartitionState
 
@@ -69,6 +70,7 @@ def elect_leader(replicas: list[int], isr: list[int], live: set[int], unclean: b
     return None, False
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Broker:
     __slots__ = ("id", "up", "isolated", "fenced", "slow", "token")
 
@@ -89,6 +91,7 @@ class Broker:
         return "slow" if self.slow > 1 else "up"
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class ClusterRuntime(Runtime):
     commands = {"kill_broker": "cmd_kill_broker", "restart_broker": "cmd_restart_broker",
                 "slow_broker": "cmd_slow_broker", "isolate_broker": "cmd_isolate_broker",
@@ -217,7 +220,7 @@ class ClusterRuntime(Runtime):
                 self._fence(sim, broker)
 
     def _partitions(self, sim: Simulation) -> list[tuple[TopicRuntime, int, PartitionState]]:
-        out = []
+        out: list[tuple[TopicRuntime, int, PartitionState]] = []
         for topic_id in self.topics:
             topic = sim.components[topic_id]
             out.extend((topic, p, part) for p, part in enumerate(topic.parts))
@@ -301,9 +304,10 @@ class ClusterRuntime(Runtime):
             slow = {b: broker.slow for b, broker in brokers.items()}
         next_due = now + round_s
         for topic_id in self.topics:
-            topic = components[topic_id]
+            topic: TopicRuntime = components[topic_id]
             commit = topic.commit
-            for p, part in enumerate(topic.parts):
+            parts: list[PartitionState] = topic.parts  # type: ignore[assignment]
+            for p, part in enumerate(parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
                     continue

@@ -72,6 +72,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.log import ABORTED, CONTROL, TXN
@@ -112,6 +113,7 @@ TP = tuple[str, int]
 Read = tuple[TP, "TopicRuntime", int, "PartitionLog"]  # a partition with its topic, number and log (Member.reads)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
                  "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends",
@@ -150,6 +152,7 @@ class Member:
         self.reads_of: list[TP] | None = None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
                 "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
@@ -602,8 +605,8 @@ class GroupRuntime(Runtime):
         # same numbers from the same stream, without the slower path of a two-argument call
         duration = float(self.rng.standard_gamma(float(total))) * self.mean_s * member.slow
         if sim.record_flow:
-            for ((topic, p), _, _, _), first, end in batch:
-                sim.emit({"k": "fetch", "t": now, "src": topic, "dst": self.id, "c": member.id, "p": p,
+            for ((topic_id, p), _, _, _), first, end in batch:
+                sim.emit({"k": "fetch", "t": now, "src": topic_id, "dst": self.id, "c": member.id, "p": p,
                           "o": first, "n": end - first})
         member.batch_started, member.batch_ends = now, now + duration
         turn = (member.id, member.token)
@@ -850,7 +853,7 @@ class GroupRuntime(Runtime):
     def _write_output(self, sim: Simulation, writer: str | None, keys: np.ndarray, origins: np.ndarray) -> None:
         """Write one output record per processed one; under exactly_once into the transaction of
         ``writer`` (a member; None: no live owner, a transaction of its own, committed at once)."""
-        out: TopicRuntime = sim.components[self.output]
+        out: TopicRuntime = sim.components[self.output]  # type: ignore[index]
         parts = self._out_partitions(keys, out.partition_count)
         order = np.argsort(parts, kind="stable")
         keys, origins, parts = keys[order], origins[order], parts[order]
@@ -898,7 +901,7 @@ class GroupRuntime(Runtime):
         if self.out_writer is not None:
             sim.components[self.out_writer].end_txn(sim, txn, commit)
         else:
-            out: TopicRuntime = sim.components[self.output]
+            out: TopicRuntime = sim.components[self.output]  # type: ignore[index]
             for p in out.txn_partitions(txn):
                 out.end_txn(sim, p, txn, commit)
         if commit:
@@ -1065,7 +1068,7 @@ class GroupRuntime(Runtime):
     def _trigger(self, sim: Simulation, reason: str, follow_up: bool = False) -> None:
         now = sim.kernel.now
         if self.state == "rebalancing":
-            self.rebalance["reasons"].append(reason)
+            self.rebalance["reasons"].append(reason)  # type: ignore[index]
             if self.join_closed:
                 self.again = True
             else:
@@ -1272,7 +1275,7 @@ class GroupRuntime(Runtime):
             return
         self.join_closed = True
         # JoinGroup response to the leader, then SyncGroup: two round trips to the coordinator.
-        sim.kernel.schedule(sim.kernel.now + 2 * self.fetch_s, SYNC_DONE, self.id, self.rebalance["generation"])
+        sim.kernel.schedule(sim.kernel.now + 2 * self.fetch_s, SYNC_DONE, self.id, self.rebalance["generation"])  # type: ignore[index]
 
     def _sync(self, sim: Simulation, generation: int) -> None:
         if self.rebalance is None or generation != self.rebalance["generation"]:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.kafka.compaction import (
     TOMBSTONE,
     dirty_ratio,
@@ -65,6 +66,7 @@ def _staged_end(batch: tuple[int, np.ndarray, float]) -> int:
     return batch[0] + len(batch[1])
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class PartitionLog:
     __slots__ = ("config", "leo", "log_start", "segments", "_offs", "_keybuf", "_flagbuf", "_tsbuf", "_lo", "_hi",
                  "_staged", "_staged_n", "origbuf", "first_dirty", "horizons", "removed_by_retention",
@@ -414,7 +416,7 @@ class PartitionLog:
             return -1
         staged = self._staged
         if staged and offset >= staged[0][0]:  # read from the staged batch: no flush for one key
-            for first, keys, _ in reversed(staged):
+            for first, keys, _ in staged[::-1]:  # (not reversed(): mypyc 2.4.1 fails to compile it here)
                 if offset >= first:
                     return int(keys[offset - first])
         row = self._row(offset)

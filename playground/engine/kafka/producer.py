@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import Runtime
 from playground.engine.kafka.compression import CODECS, batch_cost, records_per_second
 from playground.engine.kafka.log import TOMBSTONE, TXN
@@ -58,6 +59,7 @@ from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER, 
 from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
+    from playground.engine.kafka.cluster import Broker
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
@@ -80,6 +82,7 @@ def producer_stream(topic: str, producer: str, waiting: int, in_flight: int,
             "in_flight": in_flight, "waiting": waiting, "dead_lettered": 0, "dropped": dict(dropped)}
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Req:
     """A batch on its way: waiting to be sent (again), or sent and unanswered."""
 
@@ -113,6 +116,7 @@ def sequence_gone(requests: Iterable[Any], seq: int) -> None:
             req.seq -= 1
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class ProducerRuntime(Runtime):
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None,
                  track_origins: bool = False) -> None:
@@ -171,6 +175,7 @@ class ProducerRuntime(Runtime):
         keys = int(params["keys"])
         skew = float(params["key_skew"])
         self.uniform_keys = keys if skew == 0 else 0
+        self.cumulative: np.ndarray | None
         if skew:
             weights = 1.0 / np.arange(1, keys + 1, dtype=np.float64) ** skew
             self.cumulative = np.cumsum(weights / weights.sum())
@@ -207,7 +212,7 @@ class ProducerRuntime(Runtime):
         rng = self.rng
         n = int(rng.poisson(self.rate * self.linger))
         sim.kernel.schedule(sim.kernel.now + self.linger, PRODUCE, self.id)
-        topic: TopicRuntime = sim.components[self.topic]
+        topic: TopicRuntime = sim.components[self.topic]  # type: ignore[index]
         if n:
             self._accumulate(sim, topic, n)
         if self.transactional:
@@ -259,7 +264,7 @@ class ProducerRuntime(Runtime):
         if origins is not None:
             origins = origins[order]
         # A tombstone is a record with a null value: "delete this key" on a compacted topic.
-        tombs = rng.random(n)[order] < self.tombstone_share if self.tombstone_share > 0 else None
+        tombs: np.ndarray | None = rng.random(n)[order] < self.tombstone_share if self.tombstone_share > 0 else None
         if self.transactional:  # per-record flags: transactional, and tombstone where it is one
             flags = np.full(n, TXN, dtype=np.uint8)
             if tombs is not None:
@@ -314,7 +319,7 @@ class ProducerRuntime(Runtime):
             self.busy_until = now  # as _drain does first
         parts = topic.parts
         assert parts is not None
-        brokers = sim.components[topic.cluster].brokers
+        brokers: dict[int, Broker] = sim.components[topic.cluster].brokers  # type: ignore[index]
         acks = self.acks
         acks_all = acks == "all"
         limited = acks != "0"
@@ -490,7 +495,7 @@ class ProducerRuntime(Runtime):
         with no leader none (the producer's metadata lists it without a leader)."""
         if topic.parts is None:
             return [1.0] * topic.partition_count
-        cluster = sim.components[topic.cluster]
+        cluster = sim.components[topic.cluster]  # type: ignore[index]
         out = []
         for part in topic.parts:
             if not cluster.serving(part.leader):
@@ -666,7 +671,7 @@ class ProducerRuntime(Runtime):
         """The copy of ``req`` in the log was truncated by a leader change before it was acknowledged."""
         self.pending_n -= n
         if req.state == "done":
-            self._drop(sim, n, f"{GIVE_UP}, then its copy was truncated", sim.components[self.topic].id, req.p)
+            self._drop(sim, n, f"{GIVE_UP}, then its copy was truncated", sim.components[self.topic].id, req.p)  # type: ignore[index]
             self._sequence_gone(req)
             return
         req.in_log = False

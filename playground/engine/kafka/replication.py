@@ -21,11 +21,17 @@ old HW and the records in between are reported lost (readers skip them).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 
+if TYPE_CHECKING:
+    from playground.engine.simulation import Simulation
+
+
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Batch:
     """A produced batch in the leader's log above the high watermark."""
 
@@ -45,6 +51,7 @@ class Batch:
         self.origins: np.ndarray | None = None  # origin ids, when the run counts end-to-end duplicates
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class PartitionState:
     __slots__ = ("replicas", "leader", "isr", "leo", "caught_up", "fetch_sent", "fetch_upto", "fetch_due",
                  "hw", "pending", "epoch", "seqs", "lost")
@@ -73,7 +80,7 @@ class PartitionState:
         pending = self.pending
         batch = Batch(pending[-1].end if pending else self.hw, keys, tombs, producer, seq, acks, req, self.epoch)
         pending.append(batch)
-        self.leo[self.leader] = batch.end
+        self.leo[self.leader] = batch.end  # type: ignore[index]
         if producer is not None and seq is not None:
             self.seqs[producer] = max(seq, self.seqs.get(producer, -1))
         return batch
@@ -111,6 +118,7 @@ NOT_ENOUGH_REPLICAS = "NotEnoughReplicas: the ISR is smaller than min.insync.rep
 OUT_OF_ORDER = "OutOfOrderSequence: an earlier batch is missing"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ReplicatedTopic:
     """The replicated side of a topic (mixed into TopicRuntime): ``parts`` is None for a topic
     with no cluster, which keeps the single ideal broker (every record committed at once)."""
@@ -154,7 +162,7 @@ class ReplicatedTopic:
     def leader_leo(self, p: int) -> int:
         return self.parts[p].leader_leo if self.parts else self.logs[p].leo  # type: ignore[attr-defined]
 
-    def produce(self, sim: Any, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
+    def produce(self, sim: Simulation, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
                 seq: int | None, req: Any) -> tuple[str, Batch | None]:
         """A produce request reaches partition ``p``'s leader (Kafka's Partition.appendRecordsToLeader).
 
@@ -168,7 +176,7 @@ class ReplicatedTopic:
         """
         part = self.parts[p]  # type: ignore[index]
         leader = part.leader
-        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # cluster.serving
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # type: ignore[index]  # cluster.serving
             return NO_LEADER, None
         if acks == "all" and len(part.isr) < self.min_isr:
             return NOT_ENOUGH_REPLICAS, None
@@ -187,7 +195,7 @@ class ReplicatedTopic:
         part.leo[leader] = batch.end
         return APPENDED, batch
 
-    def advance_hw(self, sim: Any, p: int) -> None:
+    def advance_hw(self, sim: Simulation, p: int) -> None:
         """Move the HW to the smallest LEO over the ISR and commit what it passes (``commit``)."""
         part = self.parts[p]  # type: ignore[index]
         isr = part.isr
@@ -208,11 +216,11 @@ class ReplicatedTopic:
         if not pending or pending[0].end > low:
             return  # the HW moves by whole batches: none is below the new one yet
         leader = part.leader
-        if leader is None or not sim.components[self.cluster].brokers[leader].up:
+        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # type: ignore[index]
             return
         self.commit(sim, p, part, low)
 
-    def commit(self, sim: Any, p: int, part: PartitionState, hw: int) -> None:
+    def commit(self, sim: Simulation, p: int, part: PartitionState, hw: int) -> None:
         """The HW moves to ``hw``: the pending batches below it go into the readable log, readers
         are told, acks=all requests answered (NotEnoughReplicasAfterAppend when the ISR shrank
         below min.insync.replicas meanwhile: the record stays, the producer retries).
@@ -226,7 +234,7 @@ class ReplicatedTopic:
         # TopicRuntime.append's common case, tried here first (once per committed batch)
         append_plain = self.logs[p].append_plain if self.storage.started else None  # type: ignore[attr-defined]
         now = sim.kernel.now
-        producer = None
+        producer: Any = None
         producer_id = None
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
@@ -310,7 +318,7 @@ class ReplicatedTopic:
                     hook(sim, self.id, p, new_leo, part.hw, DROP_UNCLEAN)
             for r in part.replicas:
                 part.leo[r] = min(part.leo[r], new_leo)
-            part.leo[part.leader] = part.hw  # offsets go on from the old HW (see the module docstring)
+            part.leo[part.leader] = part.hw  # type: ignore[index]  # offsets go on from the old HW (see the module docstring)
             sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_UNCLEAN, "n": below, "node": self.id,
                       "topic": self.id, "p": p, "below_hw": True})
         part.lost += lost

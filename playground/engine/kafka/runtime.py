@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.log import PartitionLog
 from playground.engine.kafka.producer import ProducerRuntime, producer_stream  # noqa: F401  (moved to producer.py)
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 PRODUCE = 1
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
     """A topic's partitions. Groups reading it register as readers to be told of new records.
 
@@ -106,6 +108,7 @@ class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
         }
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class RedriveRequest:
     """One partition's dead letters, produced again by the redrive app as one acks=all request.
 
@@ -127,6 +130,7 @@ class RedriveRequest:
         return len(self.dead)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Backlog:
     """Dead letters waiting for a redrive, oldest first, 8 bytes each (an int64 packing the
     topic's index, the partition and the key), at most ``cap``: the oldest go beyond it."""
@@ -178,6 +182,7 @@ class Backlog:
             yield topics[code >> 48], (code >> 32) & 0xFFFF, (code & 0xFFFFFFFF) - 1
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class DlqRuntime(Runtime):
     """A dead letter topic: what was given up on, why, and after how many attempts.
 

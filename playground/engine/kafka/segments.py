@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from playground.engine._mypyc import mypyc_attr
+
 DAY_MS = 86_400_000
 #: bytes a tombstone takes: the record overhead and its key, no value
 TOMBSTONE_BYTES = 24
@@ -55,6 +57,11 @@ class LogConfig:
     cleaner_backoff_ms: int = 15_000
     record_bytes: int = 100
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt through __init__: compiled by mypyc, a frozen dataclass cannot be restored field
+        # by field (its __setattr__ refuses), and it has no __dict__.
+        return (LogConfig, tuple(getattr(self, name) for name in self.__dataclass_fields__))
+
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> LogConfig:
         names = cls.__dataclass_fields__
@@ -73,6 +80,7 @@ class LogConfig:
         return min(self.record_bytes, TOMBSTONE_BYTES)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Segment:
     """One segment file: its offset range, size, newest timestamp and sparse indexes.
 

@@ -15,21 +15,22 @@ PYTEST_ARGS ?=
 # changed pin or lockfile reinstalls, a fresh checkout of the same files on a machine that
 # already has them does not.
 hash = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
-PY_STAMP := $(VENV)/.installed-$(call hash,requirements.txt requirements-dev.txt)
+PY_STAMP := $(VENV)/.installed-$(call hash,requirements.txt requirements-dev.txt requirements-engine.txt)
 NPM_STAMP := node_modules/.installed-$(call hash,package.json package-lock.json)
 DIST_STAMP := static/dist/.built-$(call hash,package-lock.json static/build.mjs \
 	$(shell find static/src -type f 2>/dev/null | LC_ALL=C sort))
 
-.PHONY: help setup python-deps node-deps build migrate run test bench lint clean
+.PHONY: help setup python-deps node-deps build engine migrate run test bench lint clean
 
 help:
 	@echo "make run     set up, migrate, and serve Fanout on http://$(HOST):$(PORT)"
 	@echo "make test    set up, then run the whole test suite (browser tests included)"
-	@echo "make setup   Python venv + pinned requirements, npm ci, front-end bundle"
+	@echo "make setup   Python venv + pinned requirements, npm ci, front-end bundle, compiled engine"
+	@echo "make engine  compile the engine's hot modules with mypyc (playground/accel.py)"
 	@echo "make bench   engine benchmark on the reference topology"
 	@echo "make lint    ruff check"
 
-setup: python-deps build
+setup: python-deps build engine
 
 python-deps: $(PY_STAMP)
 
@@ -52,6 +53,11 @@ $(DIST_STAMP): $(NPM_STAMP)
 	@rm -f static/dist/.built-*
 	@touch $@
 
+# The compiled engine: rebuilt when the engine sources changed, skipped when they did not. Without
+# a C compiler it says so and the engine runs interpreted (same results, slower): not an error.
+engine: python-deps
+	@$(PY) -c 'import sys; from playground import accel; sys.exit(accel.main(["build"]))' || true
+
 migrate: python-deps
 	$(PY) manage.py migrate --noinput
 
@@ -69,4 +75,4 @@ lint: python-deps
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf static/dist staticfiles test-artifacts .pytest_cache .ruff_cache
+	rm -rf static/dist staticfiles test-artifacts .pytest_cache .ruff_cache build

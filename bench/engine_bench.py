@@ -8,7 +8,9 @@ Prints one JSON line per run: simulated messages per wall second, events, peak m
 
 The reference topology is playground/examples/reference.json (the topology of the SimPy model:
 20,000 msg/s over 1,000 keys, 12 partitions, 4 consumers at 150 us, 1% poison, 3 retries, DLQ).
-Each engine run happens in a fresh subprocess so that its peak RSS is its own.
+Each engine run happens in a fresh subprocess so that its peak RSS is its own. The engine runs
+compiled when ``make setup`` could build it (playground/accel.py); the output says which ran.
+``FANOUT_ENGINE=interpreted`` runs the plain Python engine.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ SIMPY_MODEL = ROOT.parent / "shared" / "bench" / "simpy_kafka_model.py"
 
 def run_engine(messages: int, seed: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from playground import engine, examples
+    from playground import accel, engine, examples
 
     document = engine.parse_document(examples.load("reference"))
     rate = document.node("producer").params["rate"]
@@ -54,6 +56,8 @@ def run_engine(messages: int, seed: int) -> dict:
         + m["dead_lettered"] + m["dropped_total"],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "python": platform.python_version(),
+        # compiled: the mypyc build of the hot modules (playground/accel.py), or why it did not run
+        "engine": "compiled" if accel.status()["compiled"] else f"interpreted ({accel.status()['why']})",
     }
 
 

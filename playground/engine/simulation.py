@@ -8,9 +8,11 @@ same event stream, bit for bit, and a snapshot restored continues exactly as the
 
 from __future__ import annotations
 
+import io
 import pickle
 from typing import Any
 
+from playground.engine import kernel as _kernel_module
 from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError
 from playground.engine.document import Document
@@ -18,6 +20,9 @@ from playground.engine.kernel import Kernel
 from playground.engine.registry import flow_kinds, get_node_type, node_types
 
 SNAPSHOT_FORMAT = 3  # 3: producers keep a block of drawn keys, group members their partition reads
+# A snapshot of the compiled engine (playground/accel.py) does not restore in the interpreted one,
+# nor the other way round: the classes pickle differently. Each refuses the other's cleanly.
+ENGINE_BUILD = "interpreted" if str(_kernel_module.__file__).endswith(".py") else "compiled"
 MAX_ADVANCE = 3600.0  # simulated seconds one advance call may cover
 MAX_COMMAND_LOG = 10_000
 
@@ -134,19 +139,32 @@ class Simulation:
     # -- snapshots --------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """The whole state as bytes (server-side only: never restore bytes from outside)."""
+        """The whole state as bytes (server-side only: never restore bytes from outside).
+
+        Two pickles: the format and build first, read alone by ``restore`` before the state, so
+        that bytes of another format or build are refused before any of their classes is loaded.
+        """
         # Events already produced belong to whoever drained them: not in the snapshot. (Set aside
         # here rather than in a __getstate__ over __dict__, which a mypyc-compiled class has not.)
         events, self._events = self._events, []
         try:
-            return pickle.dumps((SNAPSHOT_FORMAT, self), protocol=pickle.HIGHEST_PROTOCOL)
+            return (pickle.dumps((SNAPSHOT_FORMAT, ENGINE_BUILD), protocol=pickle.HIGHEST_PROTOCOL)
+                    + pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
         finally:
             self._events = events
 
     @classmethod
     def restore(cls, blob: bytes) -> Simulation:
-        version, sim = pickle.loads(blob)  # noqa: S301 - our own snapshots only
-        if version != SNAPSHOT_FORMAT or not isinstance(sim, cls):
+        stream = io.BytesIO(blob)
+        try:
+            version = pickle.load(stream)  # noqa: S301 - our own snapshots only
+        except Exception as exc:
+            raise ValueError("not a snapshot of this engine version") from exc
+        if version != (SNAPSHOT_FORMAT, ENGINE_BUILD):
+            raise ValueError(f"not a snapshot of this engine version (format {version!r}, this engine "
+                             f"{(SNAPSHOT_FORMAT, ENGINE_BUILD)!r})")
+        sim = pickle.load(stream)  # noqa: S301
+        if not isinstance(sim, cls):
             raise ValueError("not a snapshot of this engine version")
         return sim
 

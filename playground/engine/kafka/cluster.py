@@ -13,7 +13,7 @@ accepted and then lost at the election.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, Runtime
@@ -21,11 +21,12 @@ from playground.engine.kafka.replication import PartitionState
 
 if TYPE_CHECKING:
     from playground.engine.kafka.runtime import TopicRuntime
+    from playground.engine.kernel import Kernel
     from playground.engine.simulation import Simulation
 
-REPLICATE = 51
-SESSION_LAPSE = 52
-MAX_SLOW = 10_000
+REPLICATE: Final = 51
+SESSION_LAPSE: Final = 52
+MAX_SLOW: Final = 10_000
 
 
 def assign_replicas(partitions: int, replication_factor: int, brokers: list[int], start_index: int,
@@ -212,7 +213,8 @@ class ClusterRuntime(Runtime):
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         if kind == REPLICATE:
             self._round(sim)
-            sim.kernel.schedule(sim.kernel.now + self.round_s, REPLICATE, self.id)
+            kernel: Kernel = sim.kernel
+            kernel.schedule(kernel.now + self.round_s, REPLICATE, self.id)
         elif kind == SESSION_LAPSE:
             b, token = arg
             broker = self.brokers[b]
@@ -282,7 +284,8 @@ class ClusterRuntime(Runtime):
         one out of it that reaches the HW rejoins (Partition.maybeShrinkIsr / maybeExpandIsr).
         Then the HW moves to the smallest LEO over the ISR (advance_hw; with every replica in the
         ISR, that is the smallest LEO the round has just seen)."""
-        now = sim.kernel.now
+        kernel: Kernel = sim.kernel
+        now = kernel.now
         lag_max = self.lag_max_s
         round_s = self.round_s
         brokers = self.brokers
@@ -305,8 +308,8 @@ class ClusterRuntime(Runtime):
         next_due = now + round_s
         for topic_id in self.topics:
             topic: TopicRuntime = components[topic_id]
-            commit = topic.commit
-            parts: list[PartitionState] = topic.parts  # type: ignore[assignment]
+            parts = topic.parts
+            assert parts is not None
             for p, part in enumerate(parts):
                 leader = part.leader
                 if leader is None or not up[leader]:
@@ -408,7 +411,7 @@ class ClusterRuntime(Runtime):
                     # Every replica is in the ISR: the new HW is ``low`` (advance_hw's rule, known
                     # here without reading the LEOs again); the leader is up.
                     if low > part.hw and pending and pending[0].end <= low:
-                        commit(sim, p, part, low)
+                        topic.commit(sim, p, part, low)
                 else:
                     topic.advance_hw(sim, p)
 

@@ -68,7 +68,7 @@ import heapq
 import math
 import zlib
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -79,35 +79,35 @@ from playground.engine.kafka.log import ABORTED, CONTROL, TXN
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
 from playground.engine.kafka.transactions import DROP_ABORTED, ORIGIN_MASK, ORIGIN_SHIFT, origin_ids
-from playground.engine.kernel import HashSieve, uniform_hash_one
+from playground.engine.kernel import HashSieve, Kernel, uniform_hash_one
 
 if TYPE_CHECKING:
     from playground.engine.kafka.log import PartitionLog
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.simulation import Simulation
 
-FETCH_DONE = 11
-PROCESS_DONE = 12
-RETRY_DUE = 13
-NOTICE = 14
-SESSION_EXPIRE = 15
-SYNC_DONE = 16
-AUTO_COMMIT = 17
-RESTART = 18
-POLL_TIMEOUT = 19
-STATIC_EXPIRE = 20
-LAG_CHECK = 21
-ROLLING_RESTART = 22
-TXN_TIMEOUT = 23
-FAILURE_LOOKAHEAD = 256  # at most, offsets searched past a completed range for the next failing record
-LAG_CHECK_S = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
-MAX_SLOW_FACTOR = 10_000
-MAX_RESTART_MS = 600_000
+FETCH_DONE: Final = 11
+PROCESS_DONE: Final = 12
+RETRY_DUE: Final = 13
+NOTICE: Final = 14
+SESSION_EXPIRE: Final = 15
+SYNC_DONE: Final = 16
+AUTO_COMMIT: Final = 17
+RESTART: Final = 18
+POLL_TIMEOUT: Final = 19
+STATIC_EXPIRE: Final = 20
+LAG_CHECK: Final = 21
+ROLLING_RESTART: Final = 22
+TXN_TIMEOUT: Final = 23
+FAILURE_LOOKAHEAD: Final = 256  # at most, offsets searched past a completed range for the next failing record
+LAG_CHECK_S: Final = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
+MAX_SLOW_FACTOR: Final = 10_000
+MAX_RESTART_MS: Final = 600_000
 
-DROP_NO_DLQ = "retries exhausted and the group has no dead letter queue"
-DROP_AT_MOST_ONCE = "offset committed before processing, then the consumer crashed (at most once)"
-REBALANCES_KEPT = 50
-MAX_MEMBERS = 64
+DROP_NO_DLQ: Final = "retries exhausted and the group has no dead letter queue"
+DROP_AT_MOST_ONCE: Final = "offset committed before processing, then the consumer crashed (at most once)"
+REBALANCES_KEPT: Final = 50
+MAX_MEMBERS: Final = 64
 
 TP = tuple[str, int]
 Read = tuple[TP, "TopicRuntime", int, "PartitionLog"]  # a partition with its topic, number and log (Member.reads)
@@ -531,7 +531,8 @@ class GroupRuntime(Runtime):
         if member.state == "idle" and not member.rejoin:
             member.state = "fetching"
             member.token += 1
-            sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
+            kernel: Kernel = sim.kernel
+            kernel.schedule(kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
 
     # -- the poll loop ----------------------------------------------------------------------
 
@@ -543,7 +544,8 @@ class GroupRuntime(Runtime):
         for tp, topic, p, log in member.reads if member.reads_of is member.assigned else self._reads(member):
             if (topic.readable_end(self.id, p) if read_committed else log.leo) > position[tp]:
                 member.state = "fetching"
-                sim.kernel.schedule(sim.kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
+                kernel: Kernel = sim.kernel
+                kernel.schedule(kernel.now + self.fetch_s, FETCH_DONE, self.id, (member.id, member.token))
                 return
         member.state = "idle"
         if self.eos and member.id in self.txns:  # Streams commits on its interval, idle or not
@@ -599,7 +601,7 @@ class GroupRuntime(Runtime):
         if self.commit_mode == "before_processing" and not self.eos:
             self._commit(sim, member)
         member.state = "processing"
-        kernel = sim.kernel
+        kernel: Kernel = sim.kernel
         now = kernel.now
         # gamma(total, mean_s), drawn as numpy's gamma draws it (scale * standard_gamma(shape)): the
         # same numbers from the same stream, without the slower path of a two-argument call
@@ -641,7 +643,8 @@ class GroupRuntime(Runtime):
         self.position[tp] = start
 
     def _process_done(self, sim: Simulation, member: Member) -> None:
-        now = sim.kernel.now
+        kernel: Kernel = sim.kernel
+        now = kernel.now
         self._complete_batch(sim, member)
         if member.leaving:
             self._leave(sim, member)

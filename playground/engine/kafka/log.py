@@ -27,7 +27,7 @@ same either way.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -50,14 +50,14 @@ from playground.engine.kafka.segments import (
 
 # Row flags besides compaction's TOMBSTONE (1). A transaction marker is a control record: it
 # takes an offset but is never handed to an application (KIP-98).
-CONTROL = 2  # a COMMIT or ABORT marker
-ABORT_MARKER = 4  # with CONTROL: the marker is ABORT
-TXN = 8  # written by a transactional producer
-ABORTED = 16  # a record of a transaction that was aborted (the broker's aborted-transaction index)
+CONTROL: Final = 2  # a COMMIT or ABORT marker
+ABORT_MARKER: Final = 4  # with CONTROL: the marker is ABORT
+TXN: Final = 8  # written by a transactional producer
+ABORTED: Final = 16  # a record of a transaction that was aborted (the broker's aborted-transaction index)
 
 TAIL = 8
-MIN_ROWS = 256
-STAGED_MAX = 64  # batches appended before their rows are written (see the module docstring)
+MIN_ROWS: Final = 256
+STAGED_MAX: Final = 64  # batches appended before their rows are written (see the module docstring)
 DEFAULT_CONFIG = LogConfig()
 
 

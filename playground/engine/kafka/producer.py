@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -61,16 +61,17 @@ from playground.engine.kafka.transactions import origin_ids
 if TYPE_CHECKING:
     from playground.engine.kafka.cluster import Broker
     from playground.engine.kafka.runtime import TopicRuntime
+    from playground.engine.kernel import Kernel
     from playground.engine.simulation import Simulation
 
-PRODUCE = 1
-DROP_ACKS0_DOWN = "acks=0 and the leader was down"
-DROP_BUFFER_FULL = "buffer.memory full: send() blocked longer than max.block.ms"
-GIVE_UP = "delivery.timeout.ms expired"
-RETRIES_EXHAUSTED = "retries exhausted"
-KEY_BLOCK = 4096  # keys drawn at a time (see _keys)
-MAX_SEQ_IN_FLIGHT = 5  # idempotence keeps ordering for at most 5 requests in flight
-INF = float("inf")
+PRODUCE: Final = 1
+DROP_ACKS0_DOWN: Final = "acks=0 and the leader was down"
+DROP_BUFFER_FULL: Final = "buffer.memory full: send() blocked longer than max.block.ms"
+GIVE_UP: Final = "delivery.timeout.ms expired"
+RETRIES_EXHAUSTED: Final = "retries exhausted"
+KEY_BLOCK: Final = 4096  # keys drawn at a time (see _keys)
+MAX_SEQ_IN_FLIGHT: Final = 5  # idempotence keeps ordering for at most 5 requests in flight
+INF: Final = float("inf")
 
 
 def producer_stream(topic: str, producer: str, waiting: int, in_flight: int,
@@ -211,7 +212,8 @@ class ProducerRuntime(Runtime):
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         rng = self.rng
         n = int(rng.poisson(self.rate * self.linger))
-        sim.kernel.schedule(sim.kernel.now + self.linger, PRODUCE, self.id)
+        kernel: Kernel = sim.kernel
+        kernel.schedule(kernel.now + self.linger, PRODUCE, self.id)
         topic: TopicRuntime = sim.components[self.topic]  # type: ignore[index]
         if n:
             self._accumulate(sim, topic, n)

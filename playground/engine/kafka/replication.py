@@ -21,13 +21,18 @@ old HW and the records in between are reported lost (readers skip them).
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
 
 if TYPE_CHECKING:
+    from playground.engine.kafka.cluster import ClusterRuntime
+    from playground.engine.kafka.group import GroupRuntime
+    from playground.engine.kafka.log import PartitionLog
+    from playground.engine.kafka.storage import TopicStorage
+    from playground.engine.kernel import Kernel
     from playground.engine.simulation import Simulation
 
 
@@ -106,16 +111,16 @@ class PartitionState:
                 "offline": self.leader is None or not brokers_up.get(self.leader, False), "lost": self.lost}
 
 
-DROP_UNCLEAN = "unclean leader election truncated it"
-DROP_ACKS1 = "acks=1 and the leader died before followers copied it"
-DROP_ACKS0 = "acks=0 and the leader died before followers copied it"
+DROP_UNCLEAN: Final = "unclean leader election truncated it"
+DROP_ACKS1: Final = "acks=1 and the leader died before followers copied it"
+DROP_ACKS0: Final = "acks=0 and the leader died before followers copied it"
 
 # Outcomes of a produce request at the partition leader
-APPENDED = "appended"
-DUPLICATE = "duplicate"  # idempotent producer: already in the log (DUPLICATE_SEQUENCE)
-NO_LEADER = "no leader for the partition"
-NOT_ENOUGH_REPLICAS = "NotEnoughReplicas: the ISR is smaller than min.insync.replicas"
-OUT_OF_ORDER = "OutOfOrderSequence: an earlier batch is missing"
+APPENDED: Final = "appended"
+DUPLICATE: Final = "duplicate"  # idempotent producer: already in the log (DUPLICATE_SEQUENCE)
+NO_LEADER: Final = "no leader for the partition"
+NOT_ENOUGH_REPLICAS: Final = "NotEnoughReplicas: the ISR is smaller than min.insync.replicas"
+OUT_OF_ORDER: Final = "OutOfOrderSequence: an earlier batch is missing"
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -128,6 +133,9 @@ class ReplicatedTopic:
     parts: list[PartitionState] | None
     cluster: str | None
     min_isr: int
+    logs: list[PartitionLog]
+    storage: TopicStorage
+    transactional: bool  # TransactionalTopic's: declared here, so that compiled code reads it directly
 
     def add_gap(self, reader: str, p: int, start: int, end: int) -> None:
         """Offsets [start, end) are lost for ``reader``: its fetches skip them (fetch_range)."""
@@ -197,7 +205,9 @@ class ReplicatedTopic:
 
     def advance_hw(self, sim: Simulation, p: int) -> None:
         """Move the HW to the smallest LEO over the ISR and commit what it passes (``commit``)."""
-        part = self.parts[p]  # type: ignore[index]
+        parts = self.parts
+        assert parts is not None
+        part = parts[p]
         isr = part.isr
         leo = part.leo
         # PartitionState.new_hw, inline (this runs for every batch appended): the HW moves only if
@@ -216,7 +226,10 @@ class ReplicatedTopic:
         if not pending or pending[0].end > low:
             return  # the HW moves by whole batches: none is below the new one yet
         leader = part.leader
-        if leader is None or not sim.components[self.cluster].brokers[leader].up:  # type: ignore[index]
+        if leader is None:
+            return
+        cluster: ClusterRuntime = sim.components[self.cluster]  # type: ignore[index]
+        if not cluster.brokers[leader].up:
             return
         self.commit(sim, p, part, low)
 
@@ -232,15 +245,16 @@ class ReplicatedTopic:
         pending = part.pending
         short = len(part.isr) < self.min_isr
         # TopicRuntime.append's common case, tried here first (once per committed batch)
-        append_plain = self.logs[p].append_plain if self.storage.started else None  # type: ignore[attr-defined]
-        now = sim.kernel.now
+        log: PartitionLog | None = self.logs[p] if self.storage.started else None
+        kernel: Kernel = sim.kernel
+        now = kernel.now
         producer: Any = None
         producer_id = None
         while pending and pending[0].end <= hw:
             batch = pending.popleft()
             part.hw = end = batch.end
-            if (batch.tombs is not None or batch.origins is not None or append_plain is None
-                    or not append_plain(batch.keys, now)):
+            if (batch.tombs is not None or batch.origins is not None or log is None
+                    or not log.append_plain(batch.keys, now)):
                 self.append(sim, p, batch.keys, batch.tombs, batch.origins)  # type: ignore[attr-defined]
             writer = batch.producer
             if writer is not None:
@@ -256,8 +270,9 @@ class ReplicatedTopic:
                         producer.acked(sim, req)
                     batch.req = None
         topic_id = self.id
-        for reader in self.readers:
-            components[reader].on_append(sim, topic_id, p)
+        for reader_id in self.readers:
+            reader: GroupRuntime = components[reader_id]
+            reader.on_append(sim, topic_id, p)
 
     def leader_lost(self, sim: Any, p: int) -> None:
         """The partition went offline: requests waiting on its old leader fail (it is gone)."""
@@ -322,7 +337,7 @@ class ReplicatedTopic:
             sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_UNCLEAN, "n": below, "node": self.id,
                       "topic": self.id, "p": p, "below_hw": True})
         part.lost += lost
-        if self.transactional:  # type: ignore[attr-defined]
+        if self.transactional:
             self.txn_truncated(sim, p, new_leo)  # type: ignore[attr-defined]
         return lost
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from playground.engine.kafka.transactions import TransactionalTopic
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
 
-PRODUCE = 1
+PRODUCE: Final = 1
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)

@@ -23,16 +23,15 @@ modelled here, from ``kafka.log.LogSegment`` / ``UnifiedLog`` (storage module in
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
 from playground.engine._mypyc import mypyc_attr
 
-DAY_MS = 86_400_000
+DAY_MS: Final = 86_400_000
 #: bytes a tombstone takes: the record overhead and its key, no value
-TOMBSTONE_BYTES = 24
-INT32_MAX = 2**31 - 1
+TOMBSTONE_BYTES: Final = 24
+INT32_MAX: Final = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -56,24 +55,25 @@ class LogConfig:
     delete_retention_ms: int = DAY_MS
     cleaner_backoff_ms: int = 15_000
     record_bytes: int = 100
+    # Derived from cleanup_policy in __post_init__: plain fields, which code compiled by mypyc reads
+    # directly (there, a cached_property would be worked out again at every read).
+    deletes: bool = field(init=False, repr=False, compare=False)
+    compacts: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        policies = self.cleanup_policy.split(",")
+        object.__setattr__(self, "deletes", "delete" in policies)
+        object.__setattr__(self, "compacts", "compact" in policies)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt through __init__: compiled by mypyc, a frozen dataclass cannot be restored field
         # by field (its __setattr__ refuses), and it has no __dict__.
-        return (LogConfig, tuple(getattr(self, name) for name in self.__dataclass_fields__))
+        return (LogConfig, tuple(getattr(self, f.name) for f in fields(self) if f.init))
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> LogConfig:
-        names = cls.__dataclass_fields__
+        names = {f.name for f in fields(cls) if f.init}
         return cls(**{k: v for k, v in params.items() if k in names})
-
-    @cached_property
-    def deletes(self) -> bool:
-        return "delete" in self.cleanup_policy.split(",")
-
-    @cached_property
-    def compacts(self) -> bool:
-        return "compact" in self.cleanup_policy.split(",")
 
     @property
     def tombstone_bytes(self) -> int:

@@ -2,7 +2,7 @@
 
 The engine is plain Python (playground/engine/). ``make setup`` also compiles its hot modules with
 mypyc (``make engine``) into ``build/mypyc/``: the same source, as C
-extension modules, about 1.5 times as fast on the reference benchmark, with the same results
+extension modules, about 1.8 times as fast on the reference benchmark, with the same results
 (``tests/engine/test_compiled.py`` runs both and compares them).
 
 The build sits outside the source tree, with a manifest of the engine sources it was built from.

@@ -190,14 +190,8 @@ def build(force: bool = False) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """``make engine``: ``main(["build"])``; ``--force`` rebuilds an up-to-date build."""
     if argv[:1] == ["build"]:
         return build(force="--force" in argv)
-    if argv[:1] == ["status"]:
-        install()
-        import playground.engine  # noqa: F401  (imports the kernel, compiled or not)
-
-        print(json.dumps(status()))
-        return 0
-    print("usage: accel.main(['build' [, '--force']] | ['status'])", file=sys.stderr)
+    print("usage: accel.main(['build'] or ['build', '--force'])", file=sys.stderr)
     return 2
-

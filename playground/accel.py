@@ -141,19 +141,23 @@ def build(force: bool = False) -> int:
     import shutil
     import subprocess
     import tempfile
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        compiler = f"mypy {version('mypy')}"
+    except PackageNotFoundError:
+        print("compiled engine: not built (mypy is not installed); the engine runs interpreted")
+        return 1
     digest = sources_digest()
     if not force:
         try:
             manifest = json.loads(MANIFEST.read_text())
-            if manifest.get("sources") == digest and manifest.get("platform") == _platform():
+            if (manifest.get("sources") == digest and manifest.get("platform") == _platform()
+                    and manifest.get("compiler") == compiler):
                 print("compiled engine: up to date")
                 return 0
         except (OSError, ValueError):
             pass
-    if importlib.util.find_spec("mypyc") is None:
-        print("compiled engine: not built (mypy is not installed); the engine runs interpreted")
-        return 1
     if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
         print("compiled engine: not built (no C compiler); the engine runs interpreted")
         return 1
@@ -184,7 +188,8 @@ def build(force: bool = False) -> int:
     if sources_digest() != digest:
         print("compiled engine: the sources changed during the build; run it again")
         return 1
-    MANIFEST.write_text(json.dumps({"sources": digest, "platform": _platform(), "modules": modules}, indent=1))
+    MANIFEST.write_text(json.dumps({"sources": digest, "platform": _platform(), "compiler": compiler,
+                                    "modules": modules}, indent=1))
     print(f"compiled engine: built ({len(modules)} extension modules in {BUILD.relative_to(ROOT)})")
     return 0
 

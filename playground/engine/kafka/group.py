@@ -134,7 +134,8 @@ class Member:
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
-        # joining | fetching | processing | idle | dead
+        # joining | fetching | processing | idle | dead, and committing: blocked in commitTransaction
+        # (exactly_once through a cluster, GroupRuntime._commit)
         self.state = "joining"
         self.token = 0  # bumped to void events already scheduled for this member
         self.assigned: list[TP] = []

@@ -49,8 +49,20 @@ Transactions (KIP-98, KIP-447; see transactions.py for the topic side):
   kicked out for exceeding max.poll.interval.ms is fenced when it tries to commit, and aborts.
   Either way its offsets were not committed, its records are processed again, and only the new
   transaction's writes are committed. Retries that succeed write in the owner's transaction.
+  Under EOS v2 one producer holds all of a member's tasks, so a commit (a cooperative revocation
+  too: TaskManager.handleRevocation) commits the offsets of every partition it owns.
   An output topic on a cluster is written through replication by an idempotent acks=all
-  producer (output.py).
+  producer (output.py), and a commit is KafkaProducer.commitTransaction (Kafka Streams'
+  TaskExecutor commits through StreamsProducer.commitTransaction): it flushes first, and only
+  once every record of the transaction is acknowledged is EndTxn(COMMIT) sent. Meanwhile the
+  member is "committing": blocked, it neither fetches nor processes (a rebalance it learns of,
+  a revocation or its leaving wait for the commit to return; heartbeats go on), its transaction
+  is still open and its offsets are kept aside. When the flush is over the COMMIT markers are
+  written, the offsets become the group's committed offsets, and it polls again. A member that
+  dies during the flush never sends EndTxn: its transaction is aborted as any left open, its
+  offsets are dropped. Retries of a partition whose owner is committing are written in the
+  group's own retries transaction (committed at once). Simplification: the time blocked in the
+  flush does not count toward max.poll.interval.ms.
 - count_duplicates: records are counted by origin (the message the first producer sent, kept
   through every consume-process-produce step); one processed again under the same origin is an
   end-to-end duplicate.
@@ -122,7 +134,8 @@ class Member:
 
     def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
         self.id = member_id
-        # joining | fetching | processing | idle | dead
+        # joining | fetching | processing | idle | dead, and committing: blocked in commitTransaction
+        # (exactly_once through a cluster, GroupRuntime._commit)
         self.state = "joining"
         self.token = 0  # bumped to void events already scheduled for this member
         self.assigned: list[TP] = []
@@ -167,6 +180,11 @@ class GroupRuntime(Runtime):
         self.txn_commit_s = float(params.get("commit_interval_ms", 100)) / 1000.0
         self.txn_timeout_s = float(params.get("transaction_timeout_ms", 10_000)) / 1000.0
         self.txns: dict[str, int] = {}  # member id -> serial of its open transaction
+        # Through a replicated output (out_writer), a member in commitTransaction: its transaction
+        # (still open, in ``txns``) flushing -> the member, and the offsets it sent with it
+        # (TxnOffsetCommit), committed only when the transaction commits.
+        self.flushing: dict[str, str] = {}
+        self.pending: dict[str, dict[TP, int]] = {}
         self.out_writer: str | None = None  # the producer writing to a replicated output topic (output.py)
         self.txn_serial = 0
         self.txn_commits = 0
@@ -370,14 +388,14 @@ class GroupRuntime(Runtime):
 
     def remove_member(self, sim: Simulation, member_id: str) -> None:
         member = self.members[member_id]
-        if self.p["static_membership"]:
+        if self.p["static_membership"] and not (self.eos and self.out_writer is not None):
             # KIP-345: a static member's close() commits but sends no LeaveGroup; the coordinator
             # keeps its partitions for it until session.timeout.ms passes without heartbeats.
             self._commit(sim, member)
             self.kill_member(sim, member_id)
             return
         member.leaving = True
-        if member.state != "processing":
+        if member.state not in ("processing", "committing"):
             self._leave(sim, member)
 
     def kill_member(self, sim: Simulation, member_id: str) -> None:
@@ -385,6 +403,7 @@ class GroupRuntime(Runtime):
         now = sim.kernel.now
         if member.state == "processing":
             self._crash_mid_batch(sim, member)
+        self._give_up_commit(member_id)  # died in commitTransaction: EndTxn(COMMIT) is never sent
         if self.eos and member_id in self.txns:  # left open: aborted at restart or transaction.timeout.ms
             sim.kernel.schedule(now + self.txn_timeout_s, TXN_TIMEOUT, self.id, (member_id, self.txns[member_id]))
         if member.out == "left":  # no longer in the group: nothing for the coordinator to notice
@@ -560,8 +579,7 @@ class GroupRuntime(Runtime):
 
     def _fetch_done(self, sim: Simulation, member: Member) -> None:
         if member.rejoin:
-            self._rejoin(sim, member)
-            if not self.cooperative:
+            if not self._rejoin(sim, member) or not self.cooperative:
                 return
         room = self.max_poll_records
         batch = member.batch = []
@@ -653,18 +671,26 @@ class GroupRuntime(Runtime):
             self._come_back(sim, member)  # its commit fails: the generation it had is gone
             return
         if self.eos:
-            if now - member.last_commit >= self.txn_commit_s:
-                self._commit(sim, member)
-        elif self.commit_mode == "after_processing" or (
-                self.commit_mode == "auto" and now - member.last_commit >= self.auto_commit_s):
-            self._commit(sim, member)
+            due = now - member.last_commit >= self.txn_commit_s
+        else:
+            due = self.commit_mode == "after_processing" or (
+                self.commit_mode == "auto" and now - member.last_commit >= self.auto_commit_s)
+        if due and not self._commit(sim, member):
+            return  # blocked in commitTransaction: txn_flushed goes on
+        self._commit_returned(sim, member)
+
+    def _commit_returned(self, sim: Simulation, member: Member) -> None:
+        """The poll loop after a commit: leave, revoke or rejoin if due, else poll again."""
+        if member.leaving:
+            self._leave(sim, member)
+            return
         if member.revoke_pending:
-            self._revoke(sim, member, member.revoke_pending)
+            if not self._revoke(sim, member, member.revoke_pending):
+                return
             member.revoke_pending = []
             self._rejoin_after_revoking(sim, member)
         if member.rejoin:
-            self._rejoin(sim, member)
-            if not self.cooperative:
+            if not self._rejoin(sim, member) or not self.cooperative:
                 return
         self._poll(sim, member)
 
@@ -899,6 +925,8 @@ class GroupRuntime(Runtime):
         """EndTxn: COMMIT or ABORT markers to every output partition the transaction wrote."""
         if member_id not in self.txns:
             return
+        if not commit:
+            self._give_up_commit(member_id)
         txn = self._txn_id(member_id)
         del self.txns[member_id]
         if self.out_writer is not None:
@@ -1032,7 +1060,9 @@ class GroupRuntime(Runtime):
                 self._check_order_of_retry(sim, topic, p, o, key)
         if self.output is not None or self.count_dups:
             owner = self.owner.get((topic, p))
-            live = owner is not None and self.members[owner].state != "dead" and self.members[owner].out is None
+            # a member blocked in commitTransaction adds nothing to the transaction it is committing
+            live = (owner is not None and self.members[owner].state not in ("dead", "committing")
+                    and self.members[owner].out is None)
             self._processed(sim, owner if live else None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
         if self.retry_rows is not None:
             self._retry_rows_held((topic, p), o, -1)
@@ -1042,18 +1072,64 @@ class GroupRuntime(Runtime):
 
     # -- offsets ----------------------------------------------------------------------------
 
-    def _commit(self, sim: Simulation, member: Member, partitions: list[TP] | None = None) -> None:
-        """Commit offsets (under exactly_once: the member's transaction, its offsets inside it)."""
+    def _commit(self, sim: Simulation, member: Member, partitions: list[TP] | None = None) -> bool:
+        """Commit offsets (under exactly_once: the member's transaction, its offsets inside it).
+
+        Under exactly_once every partition the member owns is committed (EOS v2: one producer, one
+        transaction for all its tasks; TaskManager.handleRevocation commits them all), also when
+        only ``partitions`` are revoked. Through a replicated output, commitTransaction flushes
+        first (KafkaProducer.commitTransaction): when records of the transaction are still
+        unacknowledged, the member is "committing" (blocked: it neither fetches nor processes),
+        its offsets are kept aside, the transaction stays open, and False is returned: the caller
+        stops, and txn_flushed commits and carries on (_commit_returned) once the writer has
+        every record acknowledged.
+        """
         member.last_commit = sim.kernel.now
+        tps = member.assigned if partitions is None else partitions
         if self.eos and member.id in self.txns:
+            if member.id in self.pending:
+                return False  # already in commitTransaction
+            if partitions is not None:
+                tps = member.assigned + [tp for tp in partitions if tp not in member.assigned]
+            txn = self._txn_id(member.id)
+            if self.out_writer is not None and not sim.components[self.out_writer].flush(txn):
+                self.pending[member.id] = {tp: self.position[tp] for tp in tps}
+                self.flushing[txn] = member.id
+                member.state = "committing"
+                member.token += 1  # voids its fetch or idle auto-commit in flight
+                return False
             self._end_txn(sim, member.id, commit=True)
-        for tp in member.assigned if partitions is None else partitions:
-            pos = self.position[tp]
-            if self.committed[tp] != pos:
-                self.committed[tp] = pos
+        self._commit_offsets(sim, member.id, {tp: self.position[tp] for tp in tps})
+        return True
+
+    def _commit_offsets(self, sim: Simulation, member_id: str, offsets: dict[TP, int]) -> None:
+        committed = self.committed
+        for tp, pos in offsets.items():
+            if committed[tp] != pos:
+                committed[tp] = pos
                 if sim.record_flow:
-                    sim.emit({"k": "commit", "t": sim.kernel.now, "g": self.id, "c": member.id, "topic": tp[0],
+                    sim.emit({"k": "commit", "t": sim.kernel.now, "g": self.id, "c": member_id, "topic": tp[0],
                               "p": tp[1], "o": pos})
+
+    def txn_flushed(self, sim: Simulation, txn: str) -> None:
+        """The output writer has every record of ``txn`` acknowledged: the member blocked in its
+        commitTransaction sends EndTxn(COMMIT). The COMMIT markers are written, the offsets it sent
+        with the transaction become the group's committed offsets, and its poll loop goes on."""
+        member_id = self.flushing.pop(txn, None)
+        if member_id is None:  # given up: the member died during the flush (its transaction is aborted)
+            return
+        offsets = self.pending.pop(member_id)
+        self._end_txn(sim, member_id, commit=True)
+        self._commit_offsets(sim, member_id, offsets)
+        member = self.members[member_id]
+        member.state = "idle"
+        self._commit_returned(sim, member)
+
+    def _give_up_commit(self, member_id: str) -> None:
+        """The member dies (or is fenced) in commitTransaction: EndTxn(COMMIT) is never sent, the
+        offsets sent with the transaction are never committed (it is aborted later)."""
+        if self.pending.pop(member_id, None) is not None:
+            del self.flushing[self._txn_id(member_id)]
 
     # -- membership and rebalancing ---------------------------------------------------------
 
@@ -1104,12 +1180,17 @@ class GroupRuntime(Runtime):
         member.notice_pending = False
         if member.state in ("idle", "fetching"):
             self._rejoin(sim, member)
-        elif member.state == "processing":
-            member.rejoin = True  # rejoins when the batch in hand is done (_process_done)
+        elif member.state in ("processing", "committing"):
+            member.rejoin = True  # rejoins when the batch in hand, or the commit, is done
 
-    def _rejoin(self, sim: Simulation, member: Member) -> None:
-        """Eager: commit, revoke everything, rejoin. Cooperative: commit and rejoin owning it all."""
-        self._commit(sim, member)
+    def _rejoin(self, sim: Simulation, member: Member) -> bool:
+        """Eager: commit, revoke everything, rejoin. Cooperative: commit and rejoin owning it all.
+
+        False when the commit blocks (exactly_once through a cluster): the member rejoins once it
+        is done."""
+        if not self._commit(sim, member):
+            member.rejoin = True
+            return False
         member.rejoin = False
         member.joined = True
         if not self.cooperative:
@@ -1121,6 +1202,7 @@ class GroupRuntime(Runtime):
             member.token += 1
             member.state = "joining"
         self._check_join(sim)
+        return True
 
     def _stop(self, sim: Simulation, member_id: str, tp: TP, at: float | None = None) -> None:
         """Consumption of a partition stops (revoked, left, expired): its pause starts."""
@@ -1136,13 +1218,17 @@ class GroupRuntime(Runtime):
         pauses.setdefault(who, []).append({"tp": f"{tp[0]}/{tp[1]}", "from": since, "to": sim.kernel.now,
                                            "next": member_id})
 
-    def _revoke(self, sim: Simulation, member: Member, partitions: list[TP]) -> None:
-        """Cooperative: onPartitionsRevoked for the partitions moving away; offsets committed first."""
-        self._commit(sim, member, partitions)
+    def _revoke(self, sim: Simulation, member: Member, partitions: list[TP]) -> bool:
+        """Cooperative: onPartitionsRevoked for the partitions moving away; offsets committed first.
+        False when the commit blocks: they are revoked once it is done (revoke_pending)."""
+        if not self._commit(sim, member, partitions):
+            member.revoke_pending = partitions
+            return False
         for tp in partitions:
             if self.owner[tp] == member.id:
                 self.owner[tp] = None
                 self._stop(sim, member.id, tp)
+        return True
 
     def _rejoin_after_revoking(self, sim: Simulation, member: Member) -> None:
         """ConsumerCoordinator.onJoinComplete: revoked partitions mean a rejoin at once."""
@@ -1182,7 +1268,14 @@ class GroupRuntime(Runtime):
             del self.members[member.id]
             sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
             return
-        self._commit(sim, member)
+        if not self._commit(sim, member):
+            return  # blocked in commitTransaction: it leaves once that returns (txn_flushed)
+        if self.p["static_membership"]:
+            # A static member's close() (writing through a cluster: once its batch and its commit are
+            # done) sends no LeaveGroup; the coordinator keeps its partitions until its session expires.
+            member.leaving = False
+            self.kill_member(sim, member.id)
+            return
         self._release(sim, member)
         del self.members[member.id]
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "removed"})
@@ -1313,10 +1406,9 @@ class GroupRuntime(Runtime):
                     self._resume(sim, tp, member.id, pauses)
             if gone:
                 revoked[member.id] = [f"{t}/{p}" for t, p in gone]
-                if member.state == "processing":
+                if member.state in ("processing", "committing"):
                     member.revoke_pending = gone  # onPartitionsRevoked runs in the next poll
-                else:
-                    self._revoke(sim, member, gone)
+                elif self._revoke(sim, member, gone):
                     revoking_now.append(member)
         self.generation = generation
         self.state = "stable"

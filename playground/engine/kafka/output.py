@@ -15,11 +15,17 @@ followers, acknowledged once the high watermark passes them. Rules followed:
 - A copy that will never be written (cut away, and its transaction aborted meanwhile) gives its
   sequence number to the requests after it (adjustSequencesDueToFailedBatch), so the leader
   does not refuse them as out of order.
-- commitTransaction() flushes: the COMMIT markers are written only once every record of the
-  transaction is acknowledged, so they follow all of its records in every partition. The group
-  does not wait for that (a simplification: its offsets are committed with the decision, and a
-  crash meanwhile still completes the commit, which keeps exactly-once). An abort drops the
-  transaction's records not yet written and writes ABORT markers at once.
+- commitTransaction() flushes first, then ends the transaction (KafkaProducer.commitTransaction:
+  TransactionManager.beginCommit queues EndTxn(COMMIT) behind every record sent in the
+  transaction, and it is sent once they are all acknowledged). A member's commit asks for the
+  flush (``flush``); once every record of its transaction is acknowledged the writer tells the
+  group (GroupRuntime.txn_flushed), which sends EndTxn(COMMIT): its offsets become committed and
+  the COMMIT markers are written, after all of the transaction's records in every partition. A
+  member that dies, or is fenced, before that never sends EndTxn: its transaction stays open
+  until it is aborted (transaction.timeout.ms, or initTransactions at restart). The group's
+  retries writer is no process that can die: its commit is decided at once, its markers written
+  once flushed (``end_txn``). An abort drops the transaction's records not yet written and writes
+  ABORT markers at once.
 
 Accounting: records queued here wait, records above the high watermark are in flight, both in
 this writer's own stream (as a producer's); once committed they belong to the readers' streams.
@@ -81,6 +87,7 @@ class GroupOutput(Runtime):
         self.dropped: dict[str, int] = {}
         self.retry_at: float | None = None
         self.closing: dict[str, bool] = {}  # transaction -> commit decided, markers once flushed
+        self.flushing: set[str] = set()  # transactions in commitTransaction: the group is told once flushed
         self.markers_due: list[tuple[int, str, bool]] = []  # markers that could not be written yet
         self.aborted: set[str] = set()  # aborted transactions with a request still in flight
 
@@ -146,14 +153,32 @@ class GroupOutput(Runtime):
         for p in range(len(self.queues)):
             self._pump(sim, p)
         self._write_markers(sim)
+        self._close_flushed(sim)  # a re-sent request answered as a duplicate settles without an answer
 
     # -- transactions -----------------------------------------------------------------------
 
+    def flush(self, txn: str) -> bool:
+        """commitTransaction's flush: True when every record of ``txn`` is acknowledged already;
+        else False, and the group is told (GroupRuntime.txn_flushed) once they all are."""
+        if txn not in self._busy():
+            return True
+        self.flushing.add(txn)
+        return False
+
+    def _busy(self) -> set[str | None]:
+        """Transactions with a record queued or not yet acknowledged."""
+        busy = {r.txn for r in self.sent if r is not None}
+        busy.update(r.txn for queue in self.queues for r in queue)
+        return busy
+
     def end_txn(self, sim: Simulation, txn: str, commit: bool) -> None:
+        """EndTxn: COMMIT markers once every record is acknowledged (at once after a flush), or an
+        abort (a flush in progress is given up)."""
         if commit:
             self.closing[txn] = True
             self._close_flushed(sim)
             return
+        self.flushing.discard(txn)
         for queue in self.queues:  # never written: dropped with the transaction
             for req in [r for r in queue if r.txn == txn]:
                 queue.remove(req)
@@ -169,16 +194,22 @@ class GroupOutput(Runtime):
 
     def _close_flushed(self, sim: Simulation) -> None:
         """Transactions whose commit was decided and whose records are all acknowledged get
-        their COMMIT markers."""
-        if not self.closing:
+        their COMMIT markers; the group is told of the flushes that are over."""
+        if not self.closing and not self.flushing:
             return
-        busy = {r.txn for r in self.sent if r is not None}
-        busy.update(r.txn for queue in self.queues for r in queue)
-        topic: TopicRuntime = sim.components[self.topic]
-        for txn in [t for t in self.closing if t not in busy]:
-            del self.closing[txn]
-            self.markers_due.extend((p, txn, True) for p in topic.txn_partitions(txn))
-        self._write_markers(sim)
+        busy = self._busy()
+        if self.closing:
+            topic: TopicRuntime = sim.components[self.topic]
+            for txn in [t for t in self.closing if t not in busy]:
+                del self.closing[txn]
+                self.markers_due.extend((p, txn, True) for p in topic.txn_partitions(txn))
+            self._write_markers(sim)
+        flushed = sorted(t for t in self.flushing if t not in busy)
+        for txn in flushed:
+            self.flushing.discard(txn)
+        group = sim.components[self.group]
+        for txn in flushed:  # EndTxn(COMMIT) from the member, which goes on (it may write again)
+            group.txn_flushed(sim, txn)
 
     def _write_markers(self, sim: Simulation) -> None:
         topic: TopicRuntime = sim.components[self.topic]
@@ -253,4 +284,5 @@ class GroupOutput(Runtime):
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"written": self.written, "queued": self.waiting_n, "in_flight_records": self.pending_n,
-                "dropped": dict(self.dropped), "closing": len(self.closing)}
+                "dropped": dict(self.dropped),
+                "closing": len(self.closing) + len(self.flushing)}

@@ -366,3 +366,47 @@ def test_markers_every_reader_passed_are_counted_not_kept(monkeypatch: pytest.Mo
     assert sum(out.markers_trimmed) > 0
     assert max(len(m) for m in out.markers) < 60
     assert out.markers_total() == out.commits + out.aborts  # one marker per partition per ending
+
+
+def test_a_member_killed_while_its_commit_flushes_has_its_transaction_aborted() -> None:
+    """KafkaProducer.commitTransaction() flushes first (TransactionManager waits for every record
+    sent in the transaction to be acknowledged) and only then sends EndTxn(COMMIT); the offsets
+    sent with sendOffsetsToTransaction become the group's committed offsets only when that
+    transaction commits. Kafka Streams' stream thread is blocked in it meanwhile (TaskExecutor
+    commits through StreamsProducer.commitTransaction). A process that dies during the flush never
+    sends EndTxn: its transaction stays open until transaction.timeout.ms aborts it, its offsets
+    stay at the previous commit, and its records are processed again by the next owner.
+
+    Here a broker of the output is killed, so acknowledgements (acks=all) wait until the ISR
+    shrinks; a member whose commit is flushing meanwhile is killed. Its transaction ends with
+    ABORT markers, no offset commit of it is ever recorded, and once the run settles a
+    read_committed sink has seen every record exactly once."""
+    document = replicated_pipeline()
+    document["nodes"][2]["params"].update(restart_every_ms=0, transaction_timeout_ms=3000, session_timeout_ms=6000)
+    sim = engine.Simulation(engine.parse_document(document), 3, record_flow=True)
+    proc, writer, out = sim.components["proc"], sim.components["proc/out"], sim.components["out"]
+    sim.advance(2.0)
+    sim.drain_events()
+    sim.apply({"op": "kill_broker", "node": "k", "broker": 1})  # acks wait for it until it leaves the ISR
+    sim.advance(0.5)
+    victim = "consumer-1"
+    unacknowledged = {r.txn for r in writer.sent if r is not None} | {r.txn for q in writer.queues for r in q}
+    flushing = {t for t in unacknowledged if t is not None and t.startswith(f"proc/{victim}#")}
+    assert flushing, unacknowledged  # its commit started (commit.interval.ms is 100 ms) and waits for acks
+    commit_started = proc.members[victim].last_commit
+    sim.apply({"op": "kill_consumer", "node": "proc", "member": victim})
+    sim.advance(4.0)  # past transaction.timeout.ms
+    sim.apply({"op": "restart_broker", "node": "k", "broker": 1})
+    sim.advance(16.0)
+    events = sim.drain_events()
+    outcomes = {e["outcome"] for e in events if e["k"] == "txn" and e["node"] == "out" and e["writer"] in flushing}
+    assert outcomes == {"abort"}, outcomes
+    assert out.aborts >= 1 and proc.txn_aborts >= 1
+    victim_commits = [e for e in events if e["k"] == "commit" and e["g"] == "proc" and e["c"] == victim
+                      and e["t"] >= commit_started]
+    assert victim_commits == []  # the offsets of the unfinished commit were never committed
+    sink = sim.components["sink"]
+    assert sink.e2e_duplicates == 0
+    committed = {p: proc.committed[("in", p)] for p in range(4)}
+    sim.advance(5)
+    assert_all_seen(sim, committed)

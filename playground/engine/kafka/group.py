@@ -48,7 +48,13 @@ Transactions (KIP-98, KIP-447; see transactions.py for the topic side):
   restarts (initTransactions fences and aborts it) or transaction.timeout.ms passes; a member
   kicked out for exceeding max.poll.interval.ms is fenced when it tries to commit, and aborts.
   Either way its offsets were not committed, its records are processed again, and only the new
-  transaction's writes are committed. Retries that succeed write in the owner's transaction.
+  transaction's writes are committed. A record whose first attempt fails is handed to the retry
+  queue in the member's transaction, as a retry topic's record would be: only once an offset past
+  it commits with that transaction is its retry scheduled (from the failed attempt's time), and a
+  transaction that aborts drops the hand-over with it (the record is delivered again from the
+  committed offset). The retries themselves are the group's retry consumer's: a retry that
+  succeeds writes its output in the group's retries transaction (committed at once), and one out
+  of attempts writes its dead letter; each happens once, for a committed hand-over.
   Under EOS v2 one producer holds all of a member's tasks, so a commit (a cooperative revocation
   too: TaskManager.handleRevocation) commits the offsets of every partition it owns.
   An output topic on a cluster is written through replication by an idempotent acks=all
@@ -60,8 +66,7 @@ Transactions (KIP-98, KIP-447; see transactions.py for the topic side):
   is still open and its offsets are kept aside. When the flush is over the COMMIT markers are
   written, the offsets become the group's committed offsets, and it polls again. A member that
   dies during the flush never sends EndTxn: its transaction is aborted as any left open, its
-  offsets are dropped. Retries of a partition whose owner is committing are written in the
-  group's own retries transaction (committed at once). Simplification: the time blocked in the
+  offsets are dropped. Simplification: the time blocked in the
   flush does not count toward max.poll.interval.ms.
 - count_duplicates: records are counted by origin (the message the first producer sent, kept
   through every consume-process-produce step); one processed again under the same origin is an
@@ -253,6 +258,14 @@ class GroupRuntime(Runtime):
         self.out_of_order = 0  # processed after a record appended later (total order broken)
         self.out_of_key_order = 0  # processed after a later record of its key was delivered
         self.retried = 0  # retry attempts run, except the silent ones (silent_retries) due later
+        # Under exactly_once, per member: the records whose first attempt failed since its last
+        # commit, (topic, p, offset, key, dup, failed at). Their retry is handed on in the
+        # transaction that commits the offset past them (_hand_over_retries), or given up with it
+        # (_drop_retries): they are delivered again from the committed offset.
+        self.held_retries: dict[str, list[tuple[str, int, int, int, bool, float]]] = {}
+        # Records whose held retry was given up while it carried their books (not dup): the next
+        # first failure of the record takes them on (its retry_waiting count is still held).
+        self.owed: set[tuple[str, int, int]] = set()
         self.processed = 0
         self.generation = 0
         self.state = "stable"
@@ -404,6 +417,7 @@ class GroupRuntime(Runtime):
         if member.state == "processing":
             self._crash_mid_batch(sim, member)
         self._give_up_commit(member_id)  # died in commitTransaction: EndTxn(COMMIT) is never sent
+        self._drop_retries(member_id)
         if self.eos and member_id in self.txns:  # left open: aborted at restart or transaction.timeout.ms
             sim.kernel.schedule(now + self.txn_timeout_s, TXN_TIMEOUT, self.id, (member_id, self.txns[member_id]))
         if member.out == "left":  # no longer in the group: nothing for the coordinator to notice
@@ -743,7 +757,7 @@ class GroupRuntime(Runtime):
         if self.check_order and end > handled:
             self._check_total_order(log, max(first, handled), end, failed)
         for o in failed:
-            self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+            self._first_failure(sim, member, topic, p, o, log.key_at(o), o < handled)
         if end > handled:
             self.handled[tp] = end
         if self.output is not None or self.count_dups:
@@ -822,7 +836,7 @@ class GroupRuntime(Runtime):
         self.duplicates += int((deliver & ~new).sum())
         self.acked[topic] += int((deliver & ~failed & new).sum())
         for o in (np.flatnonzero(failed) + first).tolist():
-            self._failed_attempt(sim, topic, p, o, log.key_at(o), 1, dup=o < handled)
+            self._first_failure(sim, member, topic, p, o, log.key_at(o), o < handled)
         self.handled[tp] = max(handled, end)
         if self.output is not None or self.count_dups:
             self._processed(sim, member.id, t, p, first, end, deliver & ~failed)
@@ -927,6 +941,7 @@ class GroupRuntime(Runtime):
             return
         if not commit:
             self._give_up_commit(member_id)
+            self._drop_retries(member_id)
         txn = self._txn_id(member_id)
         del self.txns[member_id]
         if self.out_writer is not None:
@@ -992,10 +1007,82 @@ class GroupRuntime(Runtime):
 
     # -- retries and dead letters -----------------------------------------------------------
 
+    def _first_failure(self, sim: Simulation, member: Member, topic: str, p: int, o: int, key: int,
+                       dup: bool) -> None:
+        """The first attempt of a record failed in ``member``'s hands (``dup``: delivered before).
+
+        Under exactly_once the hand-over to the retry queue is part of the member's transaction, as
+        a retry topic's record is (Spring Kafka's @RetryableTopic with a transactional producer):
+        it is held until the member commits an offset past the record, and only then is the retry
+        scheduled (_hand_over_retries); if the member's transaction aborts instead (it dies, is
+        fenced, times out), the hand-over is dropped with it (_drop_retries) and the record is
+        delivered again from the committed offset. So a record's retry, its output and its dead
+        letter happen once, and only for an offset that was committed.
+        """
+        if not self.eos:
+            self._failed_attempt(sim, topic, p, o, key, 1, dup)
+            return
+        record = (topic, p, o)
+        if not dup:  # in retry from now on, in the books, until its last attempt
+            self.retry_waiting[topic] += 1
+        elif record in self.owed:  # a hand-over of it was dropped: this one takes on its books
+            self.owed.discard(record)
+            dup = False
+        if member.out is not None:  # out of the group: its transaction can only abort
+            if not dup:
+                self.owed.add(record)
+            return
+        if self.retry_rows is not None:
+            self._retry_rows_held((topic, p), o, 1)
+        self.held_retries.setdefault(member.id, []).append((topic, p, o, key, dup, sim.kernel.now))
+
+    def _hand_over_retries(self, sim: Simulation, member_id: str, offsets: dict[TP, int]) -> None:
+        """The member's transaction committed ``offsets``: the retries it held for records below
+        them are handed over (scheduled from the time of the failed attempt); those of a partition
+        the commit left out (one it is still to revoke) stay held; any other is dropped."""
+        held = self.held_retries.pop(member_id, None)
+        if held is None:
+            return
+        dropped = []
+        kept = []
+        for entry in held:
+            topic, p, o, key, dup, at = entry
+            committed = offsets.get((topic, p))
+            if committed is None:
+                kept.append(entry)
+                continue
+            if committed <= o:
+                dropped.append(entry)
+                continue
+            if self.retry_rows is not None:
+                self._retry_rows_held((topic, p), o, -1)
+            if not dup:  # _failed_attempt counts it again
+                self.retry_waiting[topic] -= 1
+            self._failed_attempt(sim, topic, p, o, key, 1, dup, at)
+        if dropped:
+            self.held_retries[member_id] = dropped
+            self._drop_retries(member_id)
+        if kept:
+            self.held_retries[member_id] = kept
+
+    def _drop_retries(self, member_id: str) -> None:
+        """The member's transaction will never commit (it died, was fenced, or aborted): the
+        retries it held are dropped with it; their records are delivered again from the committed
+        offset, and the next first failure of each takes on its books (``owed``)."""
+        held = self.held_retries.pop(member_id, None)
+        if held is None:
+            return
+        for topic, p, o, _, dup, _ in held:
+            if self.retry_rows is not None:
+                self._retry_rows_held((topic, p), o, -1)
+            if not dup:
+                self.owed.add((topic, p, o))
+
     def _failed_attempt(self, sim: Simulation, topic: str, p: int, o: int, key: int, attempt: int,
-                        dup: bool) -> None:
-        """Attempt ``attempt`` of a record failed: the next one is due after the backoff
-        (backoff_ms * backoff_multiplier ** (attempt - 1)); after max_attempts, the dead letter queue.
+                        dup: bool, at: float | None = None) -> None:
+        """Attempt ``attempt`` of a record failed (``at``, if not now: a first attempt handed over
+        later, see _first_failure): the next one is due after the backoff (backoff_ms *
+        backoff_multiplier ** (attempt - 1)); after max_attempts, the dead letter queue.
 
         Whether an attempt fails is a property of the record (_fails), so without record_flow,
         where a retry's only trace is the ``retried`` count, the attempts certain to fail are not
@@ -1004,7 +1091,8 @@ class GroupRuntime(Runtime):
         """
         now = sim.kernel.now
         if attempt < self.max_attempts:
-            due = now + self.backoff_s * self.backoff_multiplier ** (attempt - 1)
+            due = now + self.backoff_s * self.backoff_multiplier ** (attempt - 1) if at is None else max(
+                now, at + self.backoff_s * self.backoff_multiplier ** (attempt - 1))
             if not dup and attempt == 1:
                 self.retry_waiting[topic] += 1
             if attempt == 1 and self.retry_rows is not None:
@@ -1059,11 +1147,9 @@ class GroupRuntime(Runtime):
             if self.check_order:
                 self._check_order_of_retry(sim, topic, p, o, key)
         if self.output is not None or self.count_dups:
-            owner = self.owner.get((topic, p))
-            # a member blocked in commitTransaction adds nothing to the transaction it is committing
-            live = (owner is not None and self.members[owner].state not in ("dead", "committing")
-                    and self.members[owner].out is None)
-            self._processed(sim, owner if live else None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
+            # Under exactly_once the retry was handed over with the committed offset past the
+            # record (_first_failure): the retry consumer's own transaction writes its output.
+            self._processed(sim, None, sim.components[topic], p, o, o + 1, np.ones(1, dtype=bool))
         if self.retry_rows is not None:
             self._retry_rows_held((topic, p), o, -1)
         if sim.record_flow:  # a flow event: dropped unseen otherwise
@@ -1103,6 +1189,8 @@ class GroupRuntime(Runtime):
         return True
 
     def _commit_offsets(self, sim: Simulation, member_id: str, offsets: dict[TP, int]) -> None:
+        if self.held_retries:
+            self._hand_over_retries(sim, member_id, offsets)
         committed = self.committed
         for tp, pos in offsets.items():
             if committed[tp] != pos:
@@ -1294,6 +1382,7 @@ class GroupRuntime(Runtime):
         now = sim.kernel.now
         member.notice_pending = member.rejoin = False
         member.joined = False
+        self._drop_retries(member.id)  # its commit will fail: its transaction can only abort
         if self.p["static_membership"]:
             # No LeaveGroup for a static member; heartbeats stop, the session runs out.
             member.out = "stalled"
@@ -1325,6 +1414,7 @@ class GroupRuntime(Runtime):
         """
         now = sim.kernel.now
         self._end_txn(sim, member.id, commit=False)  # fenced: its TxnOffsetCommit carries a dead generation
+        self._drop_retries(member.id)
         stalled = member.out == "stalled"
         member.out = None
         member.generation = None

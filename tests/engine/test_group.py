@@ -5,7 +5,7 @@ import pytest
 
 from playground import engine
 from playground.engine.registry import flow_kinds
-from tests.engine.factories import conserved, simulation
+from tests.engine.factories import conserved, simulation, stream_conserved
 
 
 def run(sim, seconds, step=0.1):
@@ -183,3 +183,30 @@ def test_headless_retries_count_and_end_as_the_animated_ones(failure_rate, multi
         assert [e for e in shown.drain_events() if e["k"] not in flow] == headless.drain_events()
     assert group_of(headless)["retried"] > 0 and shown.metrics()["dead_lettered"] > 0
     assert conserved(headless.metrics())
+
+
+@pytest.mark.parametrize("assignor", ["cooperative-sticky", "range"])
+def test_a_static_member_restarted_during_a_rebalance_resumes_from_the_committed_offsets(assignor: str) -> None:
+    """A restarted process knows only the committed offsets (KafkaConsumer starts from the
+    group's committed offset, ConsumerCoordinator.refreshCommittedOffsetsIfNeeded). A static
+    member killed mid-batch and back while the group is rebalancing keeps its partitions (under
+    cooperative rebalancing they are not even revoked), and must fetch again from the committed
+    offset, not from where the dead process had fetched to: else the records of the batch it was
+    processing are never processed and the books no longer balance."""
+    sim = simulation(static_membership=True, assignor=assignor, consumers=2, processing_ms=4.0, rate=400,
+                     commit="after_processing", session_timeout_ms=10_000)
+    sim.advance(1.0)
+    group = sim.components["group"]
+    sim.apply({"op": "add_consumer", "node": "group"})  # a rebalance starts
+    victim = group.members["consumer-1"]
+    assert victim.state == "processing"
+    tps = list(victim.assigned)
+    sim.apply({"op": "restart_consumer", "node": "group", "member": "consumer-1", "after_ms": 50})
+    assert any(group.position[tp] > group.committed[tp] for tp in tps)  # it had fetched past the commit
+    sim.advance(0.06)
+    assert group.state == "rebalancing"  # back while the group still rebalances
+    for _ in range(40):
+        sim.advance(0.1)
+        for stream in sim.streams():
+            assert stream_conserved(stream), (sim.now, stream)
+    assert conserved(sim.metrics())

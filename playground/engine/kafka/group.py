@@ -458,6 +458,10 @@ class GroupRuntime(Runtime):
             member.killed_at = None
             member.token += 1
             sim.emit({"k": "member", "t": now, "g": self.id, "c": member_id, "change": "rejoined"})
+            # The new process knows only the committed offsets, also of partitions a rebalance in
+            # progress lets it keep (cooperative: not revoked, so not reset when it is synced).
+            for tp in member.assigned:
+                self._reset_position(tp)
             if self.state == "rebalancing" and not member.joined:
                 member.state = "joining"
                 member.joined = True
@@ -466,8 +470,6 @@ class GroupRuntime(Runtime):
             if self.state == "rebalancing":
                 member.state = "joining"
                 return
-            for tp in member.assigned:
-                self._reset_position(tp)
             member.last_commit = now
             self._poll(sim, member)
             return

@@ -1171,7 +1171,12 @@ class GroupRuntime(Runtime):
         its offsets are kept aside, the transaction stays open, and False is returned: the caller
         stops, and txn_flushed commits and carries on (_commit_returned) once the writer has
         every record acknowledged.
+
+        A dead member commits nothing (its process is gone: a rebalance that revokes its
+        partitions runs no onPartitionsRevoked for it); True, so that the caller goes on.
         """
+        if member.state == "dead":
+            return True
         member.last_commit = sim.kernel.now
         tps = member.assigned if partitions is None else partitions
         if self.eos and member.id in self.txns:

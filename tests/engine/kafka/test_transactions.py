@@ -271,35 +271,45 @@ def test_a_snapshot_mid_transaction_restores_and_continues_identically() -> None
 FAULTS = st.lists(
     st.tuples(st.integers(1, 6),  # ticks of 0.5 s before the fault
               st.sampled_from(["kill_broker", "restart_broker", "isolate_broker", "reconnect_broker",
-                               "kill_consumer", "restart_consumer"]),
+                               "kill_consumer", "restart_consumer", "remove_consumer", "add_consumer"]),
               st.integers(1, 3)),  # the broker, or which consumer
     min_size=1, max_size=6)
 
 
 @settings(max_examples=int(os.environ.get("FANOUT_TXN_EXAMPLES", "10")), deadline=None)
-@given(faults=FAULTS, seed=st.integers(0, 1000), failure_rate=st.sampled_from([0.0, 0.05]))
+@given(faults=FAULTS, seed=st.integers(0, 1000), failure_rate=st.sampled_from([0.0, 0.05]),
+       assignor=st.sampled_from(["range", "cooperative-sticky", "roundrobin"]), static=st.booleans())
 # Cases hypothesis found: aborted input records taken for lost ones; an open transaction whose
 # records a new leader cut away entirely; a truncated copy of an aborted transaction leaving a
 # gap in the writer's sequence numbers; a retried record (failure_rate) whose output was written
-# again after its offset was committed, by a rolling restart's transaction abort.
+# again after its offset was committed, by a rolling restart's transaction abort; a cooperative
+# rebalance that revoked partitions of a dead member committed its offsets past what it handled.
 @example(faults=[(1, "kill_consumer", 1), (2, "restart_broker", 1), (6, "kill_broker", 1), (1, "kill_broker", 1),
-                 (4, "kill_broker", 1)], seed=419, failure_rate=0.0)
+                 (4, "kill_broker", 1)], seed=419, failure_rate=0.0, assignor="range", static=True)
 @example(faults=[(5, "kill_broker", 1), (5, "kill_consumer", 2), (4, "kill_broker", 3), (5, "kill_broker", 3),
-                 (6, "kill_broker", 1), (1, "kill_broker", 1)], seed=5, failure_rate=0.0)
+                 (6, "kill_broker", 1), (1, "kill_broker", 1)], seed=5, failure_rate=0.0, assignor="range",
+         static=True)
 @example(faults=[(5, "isolate_broker", 1), (5, "reconnect_broker", 2), (3, "kill_broker", 2), (5, "kill_broker", 2),
-                 (6, "kill_broker", 1)], seed=5, failure_rate=0.0)
+                 (6, "kill_broker", 1)], seed=5, failure_rate=0.0, assignor="range", static=True)
 @example(faults=[(6, "kill_consumer", 1), (1, "kill_broker", 1), (1, "kill_broker", 1), (5, "kill_broker", 1),
-                 (6, "kill_broker", 1), (2, "kill_consumer", 1)], seed=579, failure_rate=0.0)
-@example(faults=[(1, "kill_broker", 1), (1, "kill_broker", 1)], seed=0, failure_rate=0.05)
+                 (6, "kill_broker", 1), (2, "kill_consumer", 1)], seed=579, failure_rate=0.0, assignor="range",
+         static=True)
+@example(faults=[(1, "kill_broker", 1), (1, "kill_broker", 1)], seed=0, failure_rate=0.05, assignor="range",
+         static=True)
+@example(faults=[(5, "restart_broker", 1), (5, "restart_broker", 2), (5, "kill_broker", 1), (4, "kill_broker", 1)],
+         seed=0, failure_rate=0.0, assignor="cooperative-sticky", static=False)
 def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list[tuple[int, str, int]],
-                                                                    seed: int, failure_rate: float) -> None:
+                                                                    seed: int, failure_rate: float, assignor: str,
+                                                                    static: bool) -> None:
     """Whatever brokers and consumers fail, and in whatever order: every stream keeps its books
     at every tick, and the read_committed sink of an exactly-once pipeline never counts a
     duplicate (KIP-98/447: outputs and offsets commit together or not at all), also when records
-    fail and are retried (failure_rate)."""
+    fail and are retried (failure_rate), whatever the assignor and with or without static
+    membership."""
     document = replicated_pipeline()
     document["nodes"][0]["params"].update(transactional=True, abort_share=0.1)
-    document["nodes"][2]["params"].update(failure_rate=failure_rate, max_attempts=3)
+    document["nodes"][2]["params"].update(failure_rate=failure_rate, max_attempts=3, assignor=assignor,
+                                          static_membership=static)
     sim = engine.Simulation(engine.parse_document(document), seed, record_flow=False)
     proc = sim.components["proc"]
     for ticks, op, which in faults:
@@ -312,9 +322,12 @@ def test_exactly_once_holds_under_random_broker_and_consumer_faults(faults: list
             command.update(node="k", broker=which)
         else:
             members = sorted(proc.members)
-            if not members:  # every member was killed and has left the group
+            if op == "add_consumer":
+                command.update(node="proc")
+            elif not members:  # every member was killed and has left the group
                 continue
-            command.update(node="proc", member=members[which % len(members)])
+            else:
+                command.update(node="proc", member=members[which % len(members)])
         try:
             sim.apply(command)
         except engine.CommandError:

@@ -68,7 +68,7 @@ run: setup migrate
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: python-deps
+bench: python-deps engine
 	$(PY) bench/engine_bench.py
 
 lint: python-deps

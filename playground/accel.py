@@ -115,9 +115,9 @@ def check(manifest: dict[str, Any], build: Path) -> tuple[dict[str, Path] | None
 
 def status() -> dict[str, Any]:
     """{"compiled": bool, "why": reason when not}: what the benchmark and the tests report."""
-    kernel = sys.modules.get("playground.engine.kernel")
-    compiled = kernel is not None and not str(getattr(kernel, "__file__", "")).endswith(".py")
-    return {"compiled": compiled, "installed": _state["active"], "why": _state["why"]}
+    from playground.engine.simulation import ENGINE_BUILD  # the engine's own answer (it tags snapshots)
+
+    return {"compiled": ENGINE_BUILD == "compiled", "installed": _state["active"], "why": _state["why"]}
 
 
 # -- building ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ NPM_STAMP := node_modules/.installed-$(call hash,package.json package-lock.json)
 DIST_STAMP := static/dist/.built-$(call hash,package-lock.json static/build.mjs \
 	$(shell find static/src -type f 2>/dev/null | LC_ALL=C sort))
 
-.PHONY: help setup python-deps node-deps build engine migrate run test bench lint clean
+.PHONY: help setup python-deps node-deps build engine migrate run test bench golden lint clean
 
 help:
 	@echo "make run     set up, migrate, and serve Fanout on http://$(HOST):$(PORT)"
@@ -28,6 +28,7 @@ help:
 	@echo "make setup   Python venv + pinned requirements, npm ci, front-end bundle, compiled engine"
 	@echo "make engine  compile the engine's hot modules with mypyc (playground/accel.py)"
 	@echo "make bench   engine benchmark on the reference topology"
+	@echo "make golden  write the golden outputs again after a change meant to alter them"
 	@echo "make lint    ruff check"
 
 setup: python-deps build engine
@@ -70,6 +71,11 @@ test: setup
 
 bench: python-deps engine
 	$(PY) bench/engine_bench.py
+
+# After a change meant to alter what the engine computes: lists the runs that changed, then writes
+# tests/engine/golden/fingerprints.json again (commit it with the reasons).
+golden: python-deps
+	$(PY) bench/fingerprint.py --golden
 
 lint: python-deps
 	$(VENV)/bin/ruff check .

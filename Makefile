@@ -23,7 +23,7 @@ DIST_STAMP := static/dist/.built-$(call hash,package-lock.json static/build.mjs 
 .PHONY: help setup python-deps node-deps build engine migrate run test bench golden lint clean
 
 help:
-	@echo "make run     set up, migrate, and serve Fanout on http://$(HOST):$(PORT)"
+	@echo "make run     set up, migrate, and serve Fanout on http://$(HOST):$(PORT) (PORT=8001 make run: another port)"
 	@echo "make test    set up, then run the whole test suite (browser tests included)"
 	@echo "make setup   Python venv + pinned requirements, npm ci, front-end bundle, compiled engine"
 	@echo "make engine  compile the engine's hot modules with mypyc (playground/accel.py)"
@@ -40,12 +40,17 @@ node-deps: $(NPM_STAMP)
 build: $(DIST_STAMP)
 
 $(PY_STAMP):
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@test -x $(PY) || { echo "setup: creating $(VENV) (Debian: apt-get install python3-venv if this fails)"; \
+		$(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing the pinned Python packages into $(VENV) (about a minute the first time)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt \
+		| grep --line-buffered -E '^(Collecting|Successfully|ERROR)' | sed -u 's/^/  pip: /'; \
+		test "$${PIPESTATUS[0]}" -eq 0
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 $(NPM_STAMP):
+	@echo "setup: installing the front-end packages from package-lock.json (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -62,7 +67,10 @@ engine: python-deps
 migrate: python-deps
 	$(PY) manage.py migrate --noinput
 
-run: setup migrate
+# The first start does not wait for the compiled engine: it is built in the background while this
+# server runs the interpreted one (same results, slower); the next start uses it.
+run: python-deps build migrate
+	@$(PY) -c 'import sys; from playground import accel; sys.exit(accel.main(["background"]))'
 	@echo "Fanout: open http://$(HOST):$(PORT)"
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 

@@ -254,24 +254,27 @@ def _build_locked(compiler: str, force: bool) -> int:
 
 
 def background() -> int:
-    """``make run``: start the build in a process of its own when it is needed, and return at once,
-    so that a first start serves the editor without waiting for the compiler. The server started
-    now runs the interpreted engine (the same results, slower); the next start runs the build."""
+    """``make run``: start the build in a process of its own when it is needed (installing mypy
+    from requirements-engine.txt first if it is missing), and return at once, so that a first start
+    serves the editor without waiting for the compiler. The server started now runs the
+    interpreted engine (the same results, slower); the next start runs the build."""
     import subprocess
 
-    compiler = _compiler()
-    if compiler is None or not _has_c_compiler():
-        print("compiled engine: not available here (no C compiler or no mypy); the engine runs interpreted")
+    if not _has_c_compiler():
+        print("compiled engine: no C compiler here (gcc, python3-dev); the engine runs interpreted")
         return 0
-    if _up_to_date(sources_digest(), compiler):
+    compiler = _compiler()
+    if compiler is not None and _up_to_date(sources_digest(), compiler):
         print("compiled engine: up to date")
         return 0
+    steps = "from playground import accel; raise SystemExit(accel.build())"
+    if compiler is None:
+        steps = ("import subprocess, sys; subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', "
+                 "'--disable-pip-version-check', '-r', 'requirements-engine.txt'], check=True); " + steps)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     with LOG.open("w") as log:
-        script = "import sys; from playground import accel; sys.exit(accel.main(['build']))"
-        subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL,
-                         start_new_session=True)
+        subprocess.Popen([sys.executable, "-c", steps], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
     print(f"compiled engine: building in the background (about a minute; log: {LOG.relative_to(ROOT)}). "
           "This server runs the interpreted engine; the next start uses the compiled one.")
     return 0

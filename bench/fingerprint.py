@@ -16,6 +16,11 @@ A change meant to be a pure speed-up must leave every hash as it was:
 
     .venv/bin/python bench/fingerprint.py --save /tmp/base.json     # before
     .venv/bin/python bench/fingerprint.py --compare /tmp/base.json  # after: lists what differs
+
+The golden outputs (``tests/engine/golden/fingerprints.json``) are these runs committed, each with
+the run's final totals beside its hash, so that a change in what the engine computes shows up in
+review as the runs it changed and how their totals moved. ``tests/engine/test_golden.py`` compares
+them; after a change made on purpose, ``make golden`` (``--golden``) writes them again.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ sys.path.insert(0, str(ROOT))
 from playground import engine, examples  # noqa: E402
 
 SEEDS = (1, 42)
+GOLDEN = ROOT / "tests" / "engine" / "golden" / "fingerprints.json"
+#: simulated seconds of the golden runs (the fault and command scripts end at 9.7 s)
+GOLDEN_SECONDS = 10.0
+#: the run's final totals kept beside its hash in the golden file (sim.metrics() keys)
+TOTALS = ("sent", "produced", "acknowledged", "in_flight", "waiting", "dead_lettered", "dropped_total",
+          "duplicates", "retried", "processed", "lag")
 STEP = 0.5
 #: (simulated second, command) applied to each kafka_cluster node of an example, in "faults" runs
 FAULTS = (
@@ -126,11 +137,13 @@ def cases() -> Iterator[tuple[str, dict[str, Any], Script]]:
         yield f"reference[{variant}]", document, _consumer_script(document) if scripted else []
 
 
-def run_hash(document: dict[str, Any], seed: int, flow: bool, seconds: float, script: Script) -> str:
-    """Each command applied at its own simulated time; a refused one is part of the hash."""
+def run_hash(document: dict[str, Any], seed: int, flow: bool, seconds: float, script: Script) -> dict[str, Any]:
+    """{"hash", "totals"}: the hash of every step's metrics and events, and the final totals. Each
+    command is applied at its own simulated time; a refused one is part of the hash."""
     sim = engine.Simulation(engine.parse_document(document), seed, record_flow=flow)
     pending = sorted(script, key=lambda entry: entry[0])
     digest = hashlib.sha256()
+    metrics: dict[str, Any] = {}
     for step in range(1, round(seconds / STEP) + 1):
         until = step * STEP
         while pending and pending[0][0] < until:
@@ -141,13 +154,15 @@ def run_hash(document: dict[str, Any], seed: int, flow: bool, seconds: float, sc
             except engine.CommandError as error:
                 digest.update(str(error).encode())
         sim.advance(until - sim.now)
-        digest.update(json.dumps(_plain(sim.metrics()), sort_keys=True).encode())
+        metrics = _plain(sim.metrics())
+        digest.update(json.dumps(metrics, sort_keys=True).encode())
         digest.update(json.dumps(_plain(sim.drain_events()), sort_keys=True).encode())
-    return digest.hexdigest()[:16]
+    totals = {name: metrics[name] for name in TOTALS if name in metrics}
+    return {"hash": digest.hexdigest()[:16], "totals": totals}
 
 
-def fingerprints(seconds: float, only: str | None) -> dict[str, str]:
-    """{"label seed=S flow=on|off": hash} of every run."""
+def fingerprints(seconds: float, only: str | None) -> dict[str, dict[str, Any]]:
+    """{"label seed=S flow=on|off": {"hash", "totals"}} of every run."""
     out = {}
     for label, document, script in cases():
         if only and only not in label:
@@ -159,24 +174,67 @@ def fingerprints(seconds: float, only: str | None) -> dict[str, str]:
     return out
 
 
+def hashes(saved: dict[str, Any]) -> dict[str, str]:
+    """run -> hash of a saved file, in this format or the older one (run -> hash)."""
+    return {run: entry["hash"] if isinstance(entry, dict) else entry for run, entry in saved.items()}
+
+
+def differences(saved: dict[str, Any], result: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per run that differs, is new or is gone, with the totals that moved."""
+    old = {run: entry for run, entry in saved.items()}
+    lines = []
+    for run in sorted(set(old) | set(result)):
+        before, after = old.get(run), result.get(run)
+        if after is None:
+            lines.append(f"gone: {run}")
+        elif before is None:
+            lines.append(f"new: {run}")
+        elif hashes({run: before})[run] != after["hash"]:
+            moved = ""
+            if isinstance(before, dict):
+                moved = ", ".join(f"{k} {before['totals'].get(k)} -> {v}" for k, v in after["totals"].items()
+                                  if before["totals"].get(k) != v)
+            lines.append(f"differs: {run}" + (f" ({moved})" if moved else ""))
+    return lines
+
+
+def write(path: Path, result: dict[str, dict[str, Any]]) -> None:
+    """One run a line, so that a diff names each changed run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{json.dumps(run)}: {json.dumps(result[run], sort_keys=True)}" for run in sorted(result)]
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=GOLDEN_SECONDS)
     ap.add_argument("--only", help="the runs whose label contains this (default: all)")
     ap.add_argument("--save", help="write the fingerprints to this JSON file")
     ap.add_argument("--compare", help="compare with fingerprints saved earlier; exit 1 if any differ")
+    ap.add_argument("--golden", action="store_true",
+                    help=f"write the golden outputs ({GOLDEN.relative_to(ROOT)}) after listing what changed")
     args = ap.parse_args()
+    if args.golden and (args.only or args.seconds != GOLDEN_SECONDS):
+        ap.error("--golden runs every run for the golden length; drop --only and --seconds")
     result = fingerprints(args.seconds, args.only)
     if args.save:
-        Path(args.save).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        write(Path(args.save), result)
+    if args.golden:
+        saved = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
+        for line in differences(saved, result):
+            print(line)
+        write(GOLDEN, result)
+        print(f"wrote {len(result)} runs to {GOLDEN.relative_to(ROOT)}")
     if args.compare:
         saved = json.loads(Path(args.compare).read_text(encoding="utf-8"))
-        differ = [run for run, h in result.items() if saved.get(run) != h]
-        for run in differ:
-            print("differs:", run)
-        print(f"{len(differ)} of {len(result)} runs differ")
-        sys.exit(1 if differ else 0)
-    if not args.save:
+        if args.only:
+            saved = {run: entry for run, entry in saved.items() if run in result}
+        lines = differences(saved, result)
+        for line in lines:
+            print(line)
+        print(f"{len(lines)} of {len(result)} runs differ")
+        sys.exit(1 if lines else 0)
+    if not (args.save or args.golden):
         print(json.dumps(result, indent=1, sort_keys=True))
 
 

@@ -19,6 +19,7 @@ from playground.engine.registry import (
     Param,
     flow_kinds,
     get_node_type,
+    history_keys,
     node_types,
 )
 from playground.engine.schema import json_schema
@@ -38,6 +39,7 @@ __all__ = [
     "Runtime",
     "Simulation",
     "flow_kinds",
+    "history_keys",
     "get_node_type",
     "json_schema",
     "node_types",

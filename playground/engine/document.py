@@ -306,17 +306,14 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
 
 
 def _check_limits(nodes: list[Node], errors: list[FieldError]) -> None:
-    """Caps on totals, whatever the systems: every declared ``partitions``, ``rate`` and
-    ``consumers`` parameter counts towards its cap."""
-    partitions = sum(n.params.get("partitions", 0) for n in nodes)
-    if partitions > LIMITS.max_partitions_total:
-        errors.append(FieldError("nodes", f"the topics have {partitions} partitions in all; "
-                                          f"at most {LIMITS.max_partitions_total} are allowed"))
-    rate = sum(n.params.get("rate", 0.0) for n in nodes)
-    if rate > LIMITS.max_rate_total:
-        errors.append(FieldError("nodes", f"the producers send {rate:,.0f} msg/s in all; "
-                                          f"at most {LIMITS.max_rate_total:,.0f} are allowed"))
-    consumers = sum(n.params.get("consumers", 0) for n in nodes)
-    if consumers > LIMITS.max_consumers_total:
-        errors.append(FieldError("nodes", f"the groups have {consumers} consumers in all; "
-                                          f"at most {LIMITS.max_consumers_total} are allowed"))
+    """Caps on totals, whatever the systems: every parameter declared with a ``budget`` counts
+    toward that budget's cap (registry.Limits.budgets)."""
+    totals = dict.fromkeys(LIMITS.budgets, 0.0)
+    for node in nodes:
+        for param in get_node_type(node.type).params:
+            if param.budget is not None:
+                totals[param.budget] += node.params.get(param.name, 0)
+    for name, budget in LIMITS.budgets.items():
+        if totals[name] > budget.cap:
+            errors.append(FieldError("nodes", budget.message.format(total=f"{totals[name]:,.0f}",
+                                                                    cap=f"{budget.cap:,.0f}")))

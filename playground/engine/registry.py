@@ -45,6 +45,9 @@ class Param:
     unit: str = ""
     choices: tuple[str, ...] = ()
     max_length: int = 255  # for "string" and each key and value of a "map"
+    #: the document-wide cap (a key of Limits.budgets) this value counts toward, if any: every
+    #: producer's rate toward the total rate, every topic's partitions toward the partitions...
+    budget: str | None = None
 
     def coerce(self, raw: Any) -> tuple[Any, str | None]:
         """Return ``(value, None)`` or ``(None, message)``. Strings from a form are accepted;
@@ -150,6 +153,7 @@ class Param:
             "help": self.help,
             "choices": list(self.choices),
             "max_length": self.max_length if self.kind in ("string", "map") else None,
+            "budget": self.budget,
         }
 
 
@@ -236,6 +240,9 @@ class NodeType:
             # What a person can do to a node of this type during a run (sim.apply ops)
             "commands": sorted(getattr(cls.runtime_class, "commands", {})),
             "command_info": describe_commands(cls.runtime_class),
+            # the key of its metrics listing the items commands act on, and its history lists
+            "items": getattr(cls.runtime_class, "items", None),
+            "histories": list(getattr(cls.runtime_class, "histories", ())),
         }
 
 
@@ -329,6 +336,16 @@ def flow_kinds() -> frozenset[str]:
     return frozenset(_FLOW_KINDS)
 
 
+def history_keys() -> frozenset[str]:
+    """The keys of node metrics that are histories (component.Runtime.histories), in any system,
+    and ``recent``, a dead-letter store's newest entries."""
+    _load_systems()
+    keys = {"recent"}
+    for node_type in _REGISTRY.values():
+        keys.update(getattr(node_type.runtime_class, "histories", ()))
+    return frozenset(keys)
+
+
 def node_types() -> list[type[NodeType]]:
     """Every node type, system by system (SYSTEM_PACKAGES), in each in registration order."""
     _load_systems()
@@ -357,15 +374,29 @@ def _system_rank(module: str) -> int:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A cap on the sum of every parameter declared with ``budget=`` this budget's name."""
+
+    cap: float
+    #: the refusal, with {total} and {cap}
+    message: str
+
+
+def _budgets() -> dict[str, Budget]:
+    return {
+        "partitions": Budget(1024, "the topics have {total} partitions in all; at most {cap} are allowed"),
+        "rate": Budget(1_000_000.0, "the producers send {total} msg/s in all; at most {cap} are allowed"),
+        "consumers": Budget(256, "the groups have {total} consumers in all; at most {cap} are allowed"),
+    }
+
+
+@dataclass(frozen=True)
 class Limits:
     """Caps that keep one person from exhausting the server."""
 
     max_nodes: int = 60
     max_edges: int = 200
-    max_partitions_total: int = 1024
-    max_rate_total: float = 1_000_000.0
-    max_consumers_total: int = 256
-    extra: dict[str, int] = field(default_factory=dict)
+    budgets: dict[str, Budget] = field(default_factory=_budgets)
 
 
 LIMITS = Limits()

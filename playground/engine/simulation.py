@@ -14,7 +14,7 @@ from typing import Any
 
 from playground.engine import kernel as _kernel_module
 from playground.engine._mypyc import mypyc_attr
-from playground.engine.component import CommandError
+from playground.engine.component import CommandError, check_command
 from playground.engine.document import Document
 from playground.engine.kernel import Kernel
 from playground.engine.registry import flow_kinds, get_node_type, node_types
@@ -80,8 +80,8 @@ class Simulation:
     def apply(self, command: dict[str, Any]) -> None:
         """Apply a command at the current simulated instant (see README.md for the list).
 
-        A command names its target node with ``node`` (``group`` is accepted for the Kafka
-        consumer-group commands); the target's runtime declares the ops it takes.
+        A command names its target node with ``node``; the target's runtime declares the ops it
+        takes and, for each, what it acts on and carries (component.CommandSpec).
         """
         if not isinstance(command, dict):
             raise CommandError("a command must be an object with an 'op'")
@@ -89,11 +89,12 @@ class Simulation:
         known = _known_ops()
         if not isinstance(op, str) or op not in known:
             raise CommandError(f"unknown command op {op!r}; known: {', '.join(sorted(known))}")
-        target = command.get("node", command.get("group"))
+        target = command.get("node")
         runtime = self.components.get(target) if isinstance(target, str) else None
         if runtime is None or op not in runtime.commands:
             kinds = " or ".join(sorted({label for o, label in known[op]}))
-            raise CommandError(f"no {kinds} has the id {target!r}")
+            raise CommandError(f"no {kinds} has the id {target!r} (a command names its node with 'node')")
+        command = check_command(runtime, op, command)
         getattr(runtime, runtime.commands[op])(self, command)
         if len(self.command_log) < MAX_COMMAND_LOG:
             self.command_log.append((self.kernel.now, dict(command)))

@@ -34,8 +34,10 @@ MAX_FLOW_EVENTS = 150
 MAX_OTHER_EVENTS = 40
 # Frames carry only the newest entries of a node's lists; the browser merges them, and a
 # snapshot carries the whole lists for a late joiner.
-FRAME_DLQ_RECENT = 10
-FRAME_REBALANCES = 3
+# (the lists each node type declares as histories: engine.history_keys())
+HISTORY_KEYS = engine.history_keys()
+FRAME_HISTORY = {"recent": 10}  # a dead-letter store's newest entries
+FRAME_HISTORY_DEFAULT = 3
 TIME_KEYS = ("t", "due", "expires", "started", "ended")
 # What a dot needs: which edge (src -> dst), when, how many, and its colour (partition or key).
 FLOW_FIELDS = ("k", "t", "src", "dst", "n", "p", "key")
@@ -180,10 +182,10 @@ def frame_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """The metrics as a frame carries them: every counter, only the newest list entries."""
     nodes = {}
     for node_id, state in metrics.get("nodes", {}).items():
-        if "recent" in state:
-            state = dict(state, recent=[_round_times(e) for e in state["recent"][-FRAME_DLQ_RECENT:]])
-        if "rebalances" in state:
-            state = dict(state, rebalances=[_round_times(r) for r in state["rebalances"][-FRAME_REBALANCES:]])
+        lists = HISTORY_KEYS.intersection(state)
+        if lists:
+            newest = {key: state[key][-FRAME_HISTORY.get(key, FRAME_HISTORY_DEFAULT):] for key in lists}
+            state = dict(state, **{key: [_round_times(e) for e in entries] for key, entries in newest.items()})
         nodes[node_id] = state
     return dict(metrics, t=round(metrics.get("t", 0.0), 4), nodes=nodes)
 

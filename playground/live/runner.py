@@ -37,7 +37,7 @@ MAX_SUBSTEP = 0.01  # simulated seconds one engine call may cover
 MIN_SUBSTEP = 0.0001
 DEFAULT_SEED = 1
 RECENT_DLQ = 50
-RECENT_REBALANCES = 20
+RECENT_HISTORY = 20
 
 # Wall time, for pacing and budgets only (the engine never sees it); tests may replace it.
 clock = time.perf_counter
@@ -405,21 +405,27 @@ class EmbeddedRunner:
 
 
 def _recent(document: engine.Document | None, metrics: dict[str, Any]) -> dict[str, list[Any]]:
-    """The DLQ entries and rebalances a late joiner needs to draw the lists it missed."""
+    """What a late joiner needs to draw the lists it missed: the dead letters of every dead-letter
+    store (``dlq``), and each history its node types declare (``rebalances`` ...), all nodes'
+    entries merged in time order, each with its node's id (``g``)."""
     dlq: list[dict[str, Any]] = []
-    rebalances: list[dict[str, Any]] = []
+    histories: dict[str, list[dict[str, Any]]] = {}
     nodes = metrics.get("nodes", {})
     for node in document.nodes if document is not None else ():
         view = nodes.get(node.id)
         if not isinstance(view, dict):
             continue
-        if engine.get_node_type(node.type).dead_letter_store:
+        node_type = engine.get_node_type(node.type)
+        if node_type.dead_letter_store:
             dlq.extend(dict(e, store=node.id) for e in view.get("recent", ()))
-        if "rebalances" in view:
-            rebalances.extend({"g": node.id, **r} for r in view["rebalances"])
+        for key in getattr(node_type.runtime_class, "histories", ()):
+            histories.setdefault(key, []).extend({"g": node.id, **entry} for entry in view.get(key, ()))
     dlq.sort(key=lambda e: e.get("t", 0))
-    rebalances.sort(key=lambda r: r.get("started", 0))
-    return {"dlq": dlq[-RECENT_DLQ:], "rebalances": rebalances[-RECENT_REBALANCES:]}
+    out = {"dlq": dlq[-RECENT_DLQ:]}
+    for key, entries in histories.items():
+        entries.sort(key=lambda e: e.get("started", e.get("t", 0)))
+        out[key] = entries[-RECENT_HISTORY:]
+    return out
 
 
 def _round_sig(value: float) -> float:

@@ -7,51 +7,25 @@ import { partitionChip, shortMember } from "./live/chips.js";
 
 const isLive = (m) => !/killed|dead|expired|left|removed|stopped/i.test(m.state || "");
 
-// Ops that act on one item of a node: a member (a consumer of a group, a channel of a consumer
-// node) or a broker of a Kafka cluster. They get a button on each item's row and carry the
-// item's id under this key ({member} or {broker}). Every other op gets one button for the node
-// (add_consumer, redrive, purge_queue, disconnect_subscriber ...).
-const ITEM_OPS = {
-  remove_consumer: "member",
-  kill_consumer: "member",
-  restart_consumer: "member",
-  slow_consumer: "member",
-  kill_broker: "broker",
-  isolate_broker: "broker",
-  reconnect_broker: "broker",
-  restart_broker: "broker",
-  slow_broker: "broker",
-};
-// Ops that also carry the panel's slow-down factor.
-const FACTOR_OPS = ["slow_consumer", "slow_broker"];
-const DEFAULT_FACTOR = 10;
-// Tooltips for ops whose method has no docstring (command_info.help is empty).
-const ITEM_TITLES = {
-  remove_consumer: "Stop it gracefully: it says goodbye, and its work is handed over at once",
-  kill_consumer: "Crash it: no goodbye; what it held waits for the system to notice (session timeout, idle claim…)",
-  restart_consumer: "Restart it",
-  isolate_broker: "Cut it off from the other brokers and the controller; clients still reach it",
-  reconnect_broker: "Heal the cut: it registers again, truncates and catches up",
-  restart_broker: "Start it again (or back to normal speed): it rejoins as a follower and catches up",
-};
+// What each op acts on and carries comes from the node types' declarations (`command_info[op]`:
+// `item`, the key naming the item it acts on, e.g. "member" or "broker"; `args`, the values it
+// carries, declared like parameters; `valid_in`, the item states it applies in). Item ops get a
+// button on each row of the node's items (the metrics list its type names in `items`); the
+// others get one button for the node, with a field per declared arg.
 
-/** Which broker ops make sense in each state (the engine refuses the others): a broker row
- * offers only these, so the row reads as what can happen to it next. */
-const BROKER_OPS_BY_STATE = {
-  up: ["kill_broker", "isolate_broker", "slow_broker"],
-  slow: ["kill_broker", "isolate_broker", "slow_broker", "restart_broker"],
-  isolated: ["kill_broker", "reconnect_broker", "restart_broker"],
-  down: ["restart_broker"],
-};
+/** A node's items and the key its item ops carry ({member}, {broker} ...). */
+function itemsOf(type, state) {
+  const list = type?.items ? state?.[type.items] : null;
+  if (!Array.isArray(list)) return { key: null, items: null };
+  const key = Object.values(type.command_info || {}).find((info) => info.item)?.item || null;
+  return { key, items: list };
+}
 
-/** A node's items, from its metrics, and the key their ops carry: `members` ({id, state,
- * partitions}) or, for a node of consumers on channels (RabbitMQ), `channels` ({id, state,
- * unacked}); for a Kafka cluster, `brokers` ({id, state, leaders}). */
-function itemsOf(state) {
-  if (Array.isArray(state?.members)) return { key: "member", items: state.members };
-  if (Array.isArray(state?.channels)) return { key: "member", items: state.channels };
-  if (Array.isArray(state?.brokers)) return { key: "broker", items: state.brokers };
-  return { key: null, items: null };
+/** Whether an item op is offered on an item in `state`: its declared states, or any live state
+ * (restarting is what a dead one can do). */
+function offered(op, info, state) {
+  if (info?.valid_in?.length) return info.valid_in.includes(state || "up");
+  return /^restart/.test(op) || isLive({ state });
 }
 
 export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
@@ -95,7 +69,8 @@ export class Controls {
     this.groupId = null;
     this.preferredNode = null;
     this.groupSig = "";
-    this.slowFactor = DEFAULT_FACTOR;
+    this.argFields = new Map(); // arg name -> its <label> (kept across re-renders: see argField)
+    this.argValues = new Map(); // arg name -> the value typed (strings, as the engine accepts them)
     this.renderConsumers(null);
   }
 
@@ -184,14 +159,14 @@ export class Controls {
     const nodes = Object.entries(metrics?.nodes || {}).filter(([id]) => this.opsOf(id).ops.length);
     const entry =
       nodes.find(([id]) => id === this.preferredNode) ||
-      nodes.find(([, s]) => itemsOf(s).key === "member") ||
+      nodes.find(([id, s]) => itemsOf(this.opsOf(id).type, s).key === "member") ||
       nodes[0] ||
       null;
     // Only what the panel shows: re-rendering every frame would pull buttons from under the mouse.
     // A member's state shows only once it is gone (a live one cycles fetching / processing /
     // idle every frame); a broker's always (up, slow, isolated, down).
     const shown = (m, key) => (key === "broker" ? m.state : isLive(m) ? "" : m.state);
-    const { key, items } = entry ? itemsOf(entry[1]) : {};
+    const { key, items } = entry ? itemsOf(this.opsOf(entry[0]).type, entry[1]) : {};
     const sig = entry
       ? JSON.stringify([
           entry[0],
@@ -206,8 +181,19 @@ export class Controls {
     this.renderConsumers(entry, labelOf, nodes.length);
   }
 
+  /** The values of an op's declared args as typed in their fields (empty ones left out: the
+   * engine then takes its default). */
+  argsOf(info) {
+    const out = {};
+    for (const arg of info?.args || []) {
+      const value = this.argValues.get(arg.name);
+      if (value !== undefined && String(value).trim() !== "") out[arg.name] = value;
+    }
+    return out;
+  }
+
   /** @param {{args?: object, disabled?: boolean}} extra  args: what the command carries besides
-   * op and node ({member} or {broker}) */
+   * op, node and its declared args ({member} or {broker}) */
   opButton(id, op, info, extra = {}, { small = false, text = null } = {}) {
     const danger = /kill|purge|disconnect|isolate/.test(op);
     return h(
@@ -217,49 +203,48 @@ export class Controls {
         class: `btn${small ? " btn-small" : ""}${danger ? " btn-danger" : ""}`,
         "data-testid": `btn-${op.replace(/_/g, "-")}`,
         "data-op": op,
-        title: info?.help || ITEM_TITLES[op] || null,
+        title: info?.help || null,
         disabled: !this.enabled || extra.disabled,
-        onclick: () =>
-          this.actions.command({
-            op,
-            node: id,
-            ...(extra.args || {}),
-            ...(FACTOR_OPS.includes(op) ? { factor: this.slowFactor } : {}),
-          }),
+        onclick: () => this.actions.command({ op, node: id, ...this.argsOf(info), ...(extra.args || {}) }),
       },
       text || info?.label || op,
     );
   }
 
-  /** The factor the Slow buttons send (the engine's default until changed). One element for the
-   * page's life: the panel is rebuilt when what it shows changes (a broker's state, its
-   * leaderships), and a rebuilt input would drop what is being typed into it. */
-  factorInput() {
-    if (this.factorLabel) return this.factorLabel;
-    const input = h("input", {
-      type: "number",
-      min: "1",
-      max: "10000",
-      step: "1",
-      value: String(this.slowFactor),
-      "data-testid": "slow-factor",
-      "aria-label": "Slow-down factor",
+  /** The field of a declared arg (a parameter declaration: kind, default, min, max, unit, help).
+   * One element per arg name for the page's life: the panel is rebuilt when what it shows
+   * changes (a broker's state, its leaderships), and a rebuilt input would drop what is being
+   * typed into it. Numbers and text are sent as typed; the engine checks them. */
+  argField(arg) {
+    if (this.argFields.has(arg.name)) return this.argFields.get(arg.name);
+    const numeric = arg.kind === "int" || arg.kind === "float";
+    const initial = numeric && arg.default ? String(arg.default) : "";
+    if (initial) this.argValues.set(arg.name, initial);
+    const input = h(arg.kind === "map" ? "textarea" : "input", {
+      ...(arg.kind === "map" ? { rows: "2" } : { type: numeric ? "number" : "text" }),
+      ...(numeric ? { min: arg.min ?? null, max: arg.max ?? null, step: arg.kind === "int" ? "1" : "any" } : {}),
+      value: initial,
+      placeholder: arg.kind === "map" ? "key=value" : numeric ? "" : "default",
+      "data-testid": `arg-${arg.name.replace(/_/g, "-")}`,
+      "aria-label": arg.label,
     });
-    const valid = (v) => Number.isFinite(v) && v >= 1 && v <= 10000;
-    input.addEventListener("input", () => {
-      if (valid(Number(input.value))) this.slowFactor = Number(input.value);
-    });
-    input.addEventListener("change", () => {
-      if (valid(Number(input.value))) this.slowFactor = Number(input.value);
-      else input.value = String(this.slowFactor);
-    });
-    this.factorLabel = h(
+    input.addEventListener("input", () => this.argValues.set(arg.name, input.value));
+    const label = h(
       "label",
-      { class: "slow-factor", title: "How many times slower the Slow buttons make it (1 = normal speed)" },
-      "Slow ×",
+      { class: "command-arg", title: [arg.help, arg.unit].filter(Boolean).join(" · ") || null },
+      arg.label,
       input,
+      arg.unit ? h("span", { class: "unit" }, arg.unit) : null,
     );
-    return this.factorLabel;
+    this.argFields.set(arg.name, label);
+    return label;
+  }
+
+  /** The fields of the args of these ops, each name once. */
+  argFieldsOf(ops, info) {
+    const seen = new Map();
+    for (const op of ops) for (const arg of info[op]?.args || []) if (!seen.has(arg.name)) seen.set(arg.name, arg);
+    return seen.size ? h("div", { class: "command-args" }, [...seen.values()].map((arg) => this.argField(arg))) : null;
   }
 
   memberRow(id, m, ops, info, shortLabel) {
@@ -282,7 +267,7 @@ export class Controls {
             id,
             op,
             info[op],
-            { args: { member: m.id }, disabled: op !== "restart_consumer" && !isLive(m) },
+            { args: { [info[op]?.item || "member"]: m.id }, disabled: !offered(op, info[op], m.state) },
             { small: true, text: shortLabel(op) },
           ),
         ),
@@ -292,7 +277,7 @@ export class Controls {
 
   brokerRow(id, b, ops, info, shortLabel) {
     const state = b.state || "up";
-    const offered = (BROKER_OPS_BY_STATE[state] || BROKER_OPS_BY_STATE.up).filter((op) => ops.includes(op));
+    const available = ops.filter((op) => offered(op, info[op], state));
     const detail = state === "down" ? "down" : `${state === "up" ? "" : `${state} · `}leads ${fmtInt(b.leaders ?? 0)}`;
     return h(
       "li",
@@ -308,14 +293,8 @@ export class Controls {
       h(
         "span",
         { class: "consumer-actions" },
-        offered.map((op) =>
-          this.opButton(
-            id,
-            op,
-            info[op],
-            { args: { broker: b.id } },
-            { small: true, text: op === "restart_broker" && state === "slow" ? "Normal speed" : shortLabel(op) },
-          ),
+        available.map((op) =>
+          this.opButton(id, op, info[op], { args: { [info[op]?.item || "broker"]: b.id } }, { small: true, text: shortLabel(op) }),
         ),
       ),
     );
@@ -333,9 +312,9 @@ export class Controls {
     const [id, state] = entry;
     const { type, ops } = this.opsOf(id);
     const info = type?.command_info || {};
-    const { key, items } = itemsOf(state);
-    const itemOps = items ? ops.filter((op) => ITEM_OPS[op] === key) : [];
-    const nodeOps = ops.filter((op) => !ITEM_OPS[op] && !(op === "add_consumer" && items));
+    const { key, items } = itemsOf(type, state);
+    const itemOps = items ? ops.filter((op) => info[op]?.item === key) : [];
+    const nodeOps = ops.filter((op) => !info[op]?.item && !(op === "add_consumer" && items));
     const shortLabel = (op) => (info[op]?.label || op).replace(/\s*(consumer|broker)$/i, "");
     const row = key === "broker" ? this.brokerRow.bind(this) : this.memberRow.bind(this);
     const parts = [
@@ -347,11 +326,21 @@ export class Controls {
         nodeCount > 1 ? h("span", { class: "hint" }, "select another node on the canvas to act on it") : null,
       ),
       items ? h("ul", { class: "consumers-list" }, items.map((m) => row(id, m, itemOps, info, shortLabel))) : null,
-      itemOps.some((op) => FACTOR_OPS.includes(op)) ? this.factorInput() : null,
+      this.argFieldsOf(itemOps, info),
       items && ops.includes("add_consumer")
         ? this.opButton(id, "add_consumer", info.add_consumer, {}, { text: "+ Add consumer" })
         : null,
-      nodeOps.length ? h("div", { class: "node-actions" }, nodeOps.map((op) => this.opButton(id, op, info[op]))) : null,
+      nodeOps.length
+        ? h(
+            "div",
+            { class: "node-actions" },
+            nodeOps.map((op) =>
+              info[op]?.args?.length
+                ? h("div", { class: "node-action" }, this.argFieldsOf([op], info), this.opButton(id, op, info[op]))
+                : this.opButton(id, op, info[op]),
+            ),
+          )
+        : null,
     ];
     root.replaceChildren(...parts.filter(Boolean));
   }

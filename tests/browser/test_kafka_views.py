@@ -89,7 +89,7 @@ def test_killed_broker_loses_its_leaderships_and_restart_brings_it_back_into_the
     # Slow another broker with the panel's factor: the factor reaches the engine.
     other = next(b for b in ("1", "2", "3") if b != victim)
     other_row = panel.locator(f"[data-testid=broker-row][data-broker='{other}']")
-    panel.get_by_test_id("slow-factor").fill("500")
+    panel.get_by_test_id("arg-factor").fill("500")
     other_row.get_by_test_id("btn-slow-broker").click()
     page.locator(f"[data-testid=broker-row][data-broker='{other}'][data-state=slow]").wait_for(timeout=WAIT)
     other_chip = page.locator(f"[data-testid=broker][data-broker='{other}']")

@@ -32,7 +32,7 @@ def test_cooperative_sticky_revokes_only_the_moved_partitions_then_places_them_i
     sim = simulation(rate=300, partitions=6, consumers=2, assignor="cooperative-sticky")
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "add_consumer", "group": "group"})
+    sim.apply({"op": "add_consumer", "node": "group"})
     run(sim, 8.0)
     first, second = ends(sim.drain_events())
     assert (first["protocol"], first["round"], second["round"]) == ("cooperative", 1, 2)
@@ -54,7 +54,7 @@ def test_eager_members_keep_nothing_while_cooperative_members_keep_consuming():
         sim = simulation(rate=400, partitions=6, consumers=2, assignor=assignor)
         run(sim, 2.0)
         sim.drain_events()
-        sim.apply({"op": "add_consumer", "group": "group"})
+        sim.apply({"op": "add_consumer", "node": "group"})
         run(sim, 8.0)
         return sim.drain_events(), group_of(sim)
 
@@ -75,7 +75,7 @@ def test_sticky_eager_rebalance_keeps_what_members_owned():
     sim = simulation(rate=100, partitions=6, consumers=2, assignor="sticky")
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "add_consumer", "group": "group"})
+    sim.apply({"op": "add_consumer", "node": "group"})
     run(sim, 6.0)
     (end,) = ends(sim.drain_events())
     assert end["protocol"] == "eager"
@@ -92,7 +92,7 @@ def test_poll_longer_than_max_poll_interval_leaves_the_group_and_rejoins_with_du
                      max_poll_interval_ms=1000, commit="after_processing")
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 200})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 200})
     run(sim, 6.0)
     events = sim.drain_events()
     timeout = next(e for e in events if e["k"] == "member" and e["change"] == "poll_timeout")
@@ -102,7 +102,7 @@ def test_poll_longer_than_max_poll_interval_leaves_the_group_and_rejoins_with_du
     members = {m["id"]: m for m in group_of(sim)["members"]}
     assert members["consumer-1"]["state"] == "left: poll timeout"
     assert members["consumer-2"]["partitions"] == ["topic/0", "topic/1", "topic/2", "topic/3"]
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 1})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 1})
     run(sim, 40.0)  # the slow batch in hand still has to finish
     events = sim.drain_events()
     assert any(e["k"] == "member" and e["c"] == "consumer-1" and e["change"] == "rejoined" for e in events)
@@ -121,10 +121,10 @@ def test_static_member_past_its_poll_timeout_sends_no_leave_group():
     run(sim, 2.0)
     before = {m["id"]: m["partitions"] for m in group_of(sim)["members"]}
     sim.drain_events()
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 20})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 20})
     run(sim, 2.0)
     assert {m["id"]: m["state"] for m in group_of(sim)["members"]}["consumer-1"] == "stalled: poll timeout"
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 1})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 1})
     run(sim, 6.0)
     events = sim.drain_events()
     assert not [e for e in events if e["k"] == "rebalance_start"]
@@ -140,11 +140,11 @@ def test_lag_alert_fires_when_lag_crosses_the_threshold_and_clears_when_back_und
                      commit="after_processing", max_poll_records=50)
     run(sim, 2.0)
     assert not [e for e in sim.drain_events() if e["k"] in ("lag_alert", "lag_ok")]
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 100})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 100})
     run(sim, 6.0)
     (alert,) = [e for e in sim.drain_events() if e["k"] == "lag_alert"]
     assert alert["lag"] > 300 and alert["threshold"] == 300 and group_of(sim)["alerting"]
-    sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 1})
+    sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 1})
     run(sim, 20.0)
     assert [e["k"] for e in sim.drain_events() if e["k"] in ("lag_alert", "lag_ok")] == ["lag_ok"]
     assert not group_of(sim)["alerting"]
@@ -163,7 +163,7 @@ def test_member_lag_is_the_lag_of_its_partitions():
 def test_slow_consumer_factor_is_checked():
     sim = simulation()
     with pytest.raises(engine.CommandError, match="factor must be"):
-        sim.apply({"op": "slow_consumer", "group": "group", "member": "consumer-1", "factor": 0})
+        sim.apply({"op": "slow_consumer", "node": "group", "member": "consumer-1", "factor": 0})
 
 
 @pytest.mark.parametrize("failure_rate, multiplier", [(0.0, 1.0), (0.3, 2.0)])

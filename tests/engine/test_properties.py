@@ -44,7 +44,7 @@ class KafkaRun(RuleBasedStateMachine):
     @precondition(lambda self: len(self._group().members) < 8)
     @rule()
     def add_consumer(self):
-        self.sim.apply({"op": "add_consumer", "group": "group"})
+        self.sim.apply({"op": "add_consumer", "node": "group"})
 
     @rule(data=st.data(), crash=st.booleans())
     def remove_or_kill(self, data, crash):
@@ -53,7 +53,7 @@ class KafkaRun(RuleBasedStateMachine):
         if not alive:
             return
         member = data.draw(st.sampled_from(alive))
-        self.sim.apply({"op": "kill_consumer" if crash else "remove_consumer", "group": "group", "member": member})
+        self.sim.apply({"op": "kill_consumer" if crash else "remove_consumer", "node": "group", "member": member})
 
     @rule(data=st.data(), factor=st.sampled_from([1, 30, 300]))
     def slow_consumer(self, data, factor):
@@ -61,7 +61,7 @@ class KafkaRun(RuleBasedStateMachine):
         alive = [m.id for m in self._group().members.values() if m.state != "dead" and not m.leaving]
         if alive:
             member = data.draw(st.sampled_from(alive))
-            self.sim.apply({"op": "slow_consumer", "group": "group", "member": member, "factor": factor})
+            self.sim.apply({"op": "slow_consumer", "node": "group", "member": member, "factor": factor})
 
     @rule()
     def redrive(self):
@@ -119,9 +119,9 @@ def test_same_seed_gives_the_same_trace(p, seed, script):
                 group = sim.components["group"]
                 alive = sorted(m.id for m in group.members.values() if m.state != "dead" and not m.leaving)
                 if op == "add" and len(group.members) < 8:
-                    sim.apply({"op": "add_consumer", "group": "group"})
+                    sim.apply({"op": "add_consumer", "node": "group"})
                 elif op != "add" and alive:
-                    sim.apply({"op": f"{op}_consumer", "group": "group", "member": alive[0]})
+                    sim.apply({"op": f"{op}_consumer", "node": "group", "member": alive[0]})
             sim.advance(0.25)
             out.extend(sim.drain_events())
             assert conserved(sim.metrics())

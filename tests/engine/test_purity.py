@@ -14,7 +14,7 @@ from playground import engine
 from playground.examples import load
 sim = engine.Simulation(engine.parse_document(load("starter")), 1)
 sim.advance(1.0)
-sim.apply({"op": "add_consumer", "group": "billing"})
+sim.apply({"op": "add_consumer", "node": "billing"})
 sim.advance(1.0)
 engine.Simulation.restore(sim.snapshot()).advance(0.5)
 engine.json_schema()

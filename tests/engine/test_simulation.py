@@ -19,9 +19,9 @@ def scripted_run(seed):
     out = []
     for i in range(60):
         if i == 10:
-            sim.apply({"op": "add_consumer", "group": "group"})
+            sim.apply({"op": "add_consumer", "node": "group"})
         if i == 25:
-            sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+            sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-1"})
         sim.advance(0.1)
         out.extend(sim.drain_events())
     return out, sim.metrics()
@@ -38,16 +38,16 @@ def test_another_seed_gives_another_run():
 def test_restored_snapshot_continues_exactly_as_the_original():
     original = simulation(3, poison_rate=0.05)
     run(original, 3.0)
-    original.apply({"op": "add_consumer", "group": "group"})
+    original.apply({"op": "add_consumer", "node": "group"})
     original.advance(0.05)
     original.drain_events()
     blob = original.snapshot()
     run(original, 4.0)
-    original.apply({"op": "kill_consumer", "group": "group", "member": "consumer-2"})
+    original.apply({"op": "kill_consumer", "node": "group", "member": "consumer-2"})
     run(original, 15.0)
     restored = engine.Simulation.restore(blob)
     run(restored, 4.0)
-    restored.apply({"op": "kill_consumer", "group": "group", "member": "consumer-2"})
+    restored.apply({"op": "kill_consumer", "node": "group", "member": "consumer-2"})
     run(restored, 15.0)
     assert restored.drain_events() == original.drain_events()
     assert restored.metrics() == original.metrics()
@@ -112,7 +112,7 @@ def test_adding_a_consumer_rebalances_with_the_range_assignor():
     sim = simulation(partitions=6, consumers=2)
     run(sim, 1.0)
     sim.drain_events()
-    sim.apply({"op": "add_consumer", "group": "group"})
+    sim.apply({"op": "add_consumer", "node": "group"})
     run(sim, 5.0)
     events = sim.drain_events()
     start = next(e for e in events if e["k"] == "rebalance_start")
@@ -129,7 +129,7 @@ def test_no_member_processes_between_its_rejoin_and_the_new_assignment():
     """Eager protocol: partitions are revoked on rejoin, so nothing is fetched until SyncGroup."""
     sim = simulation(rate=400, partitions=6, consumers=2)
     run(sim, 1.0)
-    sim.apply({"op": "add_consumer", "group": "group"})
+    sim.apply({"op": "add_consumer", "node": "group"})
     sim.drain_events()
     run(sim, 5.0)
     events = sim.drain_events()
@@ -147,7 +147,7 @@ def test_killed_consumer_partitions_move_only_after_session_timeout():
     sim = simulation(rate=200, partitions=4, consumers=2, session_timeout_ms=10_000)
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+    sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-1"})
     killed_at = sim.now
     run(sim, 6.0)
     assert not any(e["k"] == "rebalance_start" for e in sim.drain_events())
@@ -165,7 +165,7 @@ def test_crash_after_processing_uncommitted_records_causes_counted_duplicates():
     """At-least-once: what the dead member processed since its last auto-commit is redelivered."""
     sim = simulation(rate=300, partitions=2, consumers=2, auto_commit_interval_ms=5000)
     run(sim, 4.0)
-    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+    sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-1"})
     run(sim, 20.0)
     metrics = sim.metrics()
     assert metrics["duplicates"] > 0
@@ -177,7 +177,7 @@ def test_graceful_leave_rebalances_at_once_without_duplicates():
     sim = simulation(rate=300, partitions=4, consumers=2, session_timeout_ms=30_000)
     run(sim, 3.0)
     sim.drain_events()
-    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-2"})
+    sim.apply({"op": "remove_consumer", "node": "group", "member": "consumer-2"})
     run(sim, 4.0)
     events = sim.drain_events()
     assert any(e["k"] == "rebalance_end" for e in events)
@@ -200,12 +200,12 @@ def test_bad_commands_are_refused_with_a_reason():
     with pytest.raises(engine.CommandError, match="unknown command op 'explode'"):
         sim.apply({"op": "explode"})
     with pytest.raises(engine.CommandError, match=r"no .*consumer group.* has the id 'nope'"):
-        sim.apply({"op": "add_consumer", "group": "nope"})
+        sim.apply({"op": "add_consumer", "node": "nope"})
     with pytest.raises(engine.CommandError, match="has no member 'consumer-9'"):
-        sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-9"})
-    sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+        sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-9"})
+    sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-1"})
     with pytest.raises(engine.CommandError, match="already crashed"):
-        sim.apply({"op": "kill_consumer", "group": "group", "member": "consumer-1"})
+        sim.apply({"op": "kill_consumer", "node": "group", "member": "consumer-1"})
 
 
 def test_flow_events_are_left_out_when_not_recorded_but_counts_are_the_same():
@@ -223,7 +223,7 @@ def test_commit_before_processing_loses_the_batch_in_hand_on_a_crash():
                      max_poll_records=200)
     run(sim, 2.0)
     owner = group_of(sim)["partitions"][0]["owner"]
-    sim.apply({"op": "kill_consumer", "group": "group", "member": owner})
+    sim.apply({"op": "kill_consumer", "node": "group", "member": owner})
     run(sim, 20.0)
     metrics = sim.metrics()
     reason = "offset committed before processing, then the consumer crashed (at most once)"
@@ -238,7 +238,7 @@ def test_commit_after_processing_repeats_at_most_the_batch_in_hand():
                      max_poll_records=200)
     run(sim, 2.0)
     owner = group_of(sim)["partitions"][0]["owner"]
-    sim.apply({"op": "kill_consumer", "group": "group", "member": owner})
+    sim.apply({"op": "kill_consumer", "node": "group", "member": owner})
     run(sim, 20.0)
     metrics = sim.metrics()
     assert 0 < metrics["duplicates"] <= 200  # what it got through of the batch in hand, no more
@@ -263,7 +263,7 @@ def test_static_member_restarting_within_session_timeout_gets_its_partitions_bac
     run(sim, 2.0)
     before = {m["id"]: m["partitions"] for m in group_of(sim)["members"]}
     sim.drain_events()
-    sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": 3000})
+    sim.apply({"op": "restart_consumer", "node": "group", "member": "consumer-1", "after_ms": 3000})
     run(sim, 20.0)
     events = sim.drain_events()
     assert rebalances_between(events) == []
@@ -279,7 +279,7 @@ def test_dynamic_member_restarting_stalls_the_group_until_the_old_session_expire
     sim = simulation(rate=200, partitions=4, consumers=2, session_timeout_ms=10_000)
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": 3000})
+    sim.apply({"op": "restart_consumer", "node": "group", "member": "consumer-1", "after_ms": 3000})
     run(sim, 20.0)
     events = sim.drain_events()
     (end,) = [e for e in events if e["k"] == "rebalance_end"]
@@ -294,7 +294,7 @@ def test_static_member_leaving_keeps_its_partitions_until_session_timeout():
     sim = simulation(rate=200, partitions=4, consumers=2, static_membership=True, session_timeout_ms=10_000)
     run(sim, 2.0)
     sim.drain_events()
-    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-2"})
+    sim.apply({"op": "remove_consumer", "node": "group", "member": "consumer-2"})
     run(sim, 5.0)
     assert rebalances_between(sim.drain_events()) == []
     run(sim, 10.0)
@@ -305,7 +305,7 @@ def test_static_member_leaving_keeps_its_partitions_until_session_timeout():
 def test_restart_after_ms_is_checked():
     sim = simulation()
     with pytest.raises(engine.CommandError, match="after_ms must be"):
-        sim.apply({"op": "restart_consumer", "group": "group", "member": "consumer-1", "after_ms": -1})
+        sim.apply({"op": "restart_consumer", "node": "group", "member": "consumer-1", "after_ms": -1})
 
 
 def test_redrive_sends_dead_letters_back_to_their_partition_as_new_records():

@@ -93,7 +93,7 @@ async def test_add_consumer_gives_rebalance_start_and_end(presenter: Viewer):
     await presenter.send({"type": "control", "action": "speed", "value": 20})
     await presenter.send({"type": "control", "action": "run"})
     await presenter.receive_until(lambda m: m["type"] == "frame" and m["t"] >= 0.5)
-    await presenter.send({"type": "command", "command": {"op": "add_consumer", "group": "billing"}})
+    await presenter.send({"type": "command", "command": {"op": "add_consumer", "node": "billing"}})
     seen = await presenter.receive_until(
         lambda m: (
             any(e["k"] == "rebalance_end" for e in m.get("events", ()))
@@ -112,7 +112,7 @@ async def test_add_consumer_gives_rebalance_start_and_end(presenter: Viewer):
 
 
 async def test_command_shows_within_one_frame_while_paused(presenter: Viewer):
-    await presenter.send({"type": "command", "command": {"op": "add_consumer", "group": "billing"}})
+    await presenter.send({"type": "command", "command": {"op": "add_consumer", "node": "billing"}})
     frame = await presenter.receive()
     assert frame["type"] == "frame"
     assert any(e["k"] == "member" and e["change"] == "added" for e in frame["events"])
@@ -150,7 +150,7 @@ async def test_every_viewer_gets_the_same_frames(presenter: Viewer, viewers: Cal
         ('{"type": "control", "action": "fly"}', "bad_message", "action"),
         ('{"type": "command", "command": {"op": "explode"}}', "bad_command", "explode"),
         (
-            '{"type": "command", "command": {"op": "add_consumer", "group": "nope"}}',
+            '{"type": "command", "command": {"op": "add_consumer", "node": "nope"}}',
             "bad_command",
             "nope",
         ),
@@ -184,7 +184,7 @@ async def test_viewer_without_the_key_gets_read_only(
     assert snapshot["controller"] is False
     for message in (
         {"type": "control", "action": "run"},
-        {"type": "command", "command": {"op": "add_consumer", "group": "billing"}},
+        {"type": "command", "command": {"op": "add_consumer", "node": "billing"}},
         {"type": "load", "document": starter()},
     ):
         await bob.send(message)

@@ -25,8 +25,8 @@ def test_each_message_type_parses_into_its_record():
         '{"type":"control","action":"speed","value":2}'
     ) == Control("speed", 2.0)
     assert protocol.parse_client_message(
-        '{"type":"command","command":{"op":"add_consumer","group":"g"}}'
-    ) == Command({"op": "add_consumer", "group": "g"})
+        '{"type":"command","command":{"op":"add_consumer","node":"g"}}'
+    ) == Command({"op": "add_consumer", "node": "g"})
     assert protocol.parse_client_message(
         '{"type":"load","document":{"nodes":[]},"seed":7}'
     ) == Load({"nodes": []}, 7)
@@ -48,7 +48,7 @@ def test_each_message_type_parses_into_its_record():
         ('{"type":"control","action":"speed","value":100.5}', "bad_message", "0.1 to 100"),
         ('{"type":"control","action":"speed","value":NaN}', "bad_message", "NaN"),
         ('{"type":"command","command":[]}', "bad_message", '"command"'),
-        ('{"type":"command","command":{"group":"g"}}', "bad_message", '"command.op"'),
+        ('{"type":"command","command":{"node":"g"}}', "bad_message", '"command.op"'),
         ('{"type":"load"}', "bad_message", '"document"'),
         ('{"type":"load","document":{},"seed":-1}', "bad_message", '"seed"'),
         ('{"type":"load","document":{},"seed":1.5}', "bad_message", '"seed"'),

@@ -146,6 +146,6 @@ async def test_controls_need_a_simulation():
     with pytest.raises(NoSimulation):
         await runner.control("run")
     with pytest.raises(NoSimulation):
-        await runner.command({"op": "add_consumer", "group": "g"})
+        await runner.command({"op": "add_consumer", "node": "g"})
     seq, body = await runner.snapshot_body()
     assert (seq, body) == (0, None)

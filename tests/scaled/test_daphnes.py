@@ -95,7 +95,7 @@ async def test_a_killed_worker_s_room_resumes_on_another_worker_and_viewers_see_
         await receive_until(alice, lambda m: m["type"] == "snapshot")
         await alice.send(json.dumps({"type": "control", "action": "speed", "value": 10}))
         await alice.send(json.dumps({"type": "control", "action": "run"}))
-        await alice.send(json.dumps({"type": "command", "command": {"op": "add_consumer", "group": "billing"}}))
+        await alice.send(json.dumps({"type": "command", "command": {"op": "add_consumer", "node": "billing"}}))
         before = await receive_until(bob, lambda m: m["type"] == "frame" and m["seq"] >= 40)
         owner = client.get(f"{scaled_env['FANOUT_REDIS_PREFIX']}:room:{ROOM}:lease").decode()
         pid = int(owner.split(":")[1])

@@ -37,9 +37,9 @@ async def test_a_room_runs_on_a_celery_worker_and_streams_frames_through_redis(s
         await out.wait_for(lambda: out.of_type("room.snapshot"))
         await runner.control("run")
         await out.wait_for(lambda: len(out.of_type("room.frame")) >= 10)
-        await runner.command({"op": "add_consumer", "group": "billing"})
+        await runner.command({"op": "add_consumer", "node": "billing"})
         with pytest.raises(engine.CommandError):
-            await runner.command({"op": "no_such_op", "group": "billing"})
+            await runner.command({"op": "no_such_op", "node": "billing"})
         await runner.control("pause")
         frames = out.parsed()
         assert seqs(frames) == list(range(1, len(frames) + 1))  # no gap, no repeat
@@ -62,7 +62,7 @@ async def test_controls_before_a_load_answer_no_simulation(scaled_settings, proc
         with pytest.raises(NoSimulation):
             await runner.control("run")
         with pytest.raises(NoSimulation):
-            await runner.command({"op": "add_consumer", "group": "billing"})
+            await runner.command({"op": "add_consumer", "node": "billing"})
     finally:
         await runner.stop()
 

@@ -32,7 +32,7 @@ class PubsubPublisher(NodeType):
     runtime_class = PublisherRuntime
     params = (
         Param("rate", "Rate", "float", 20.0, "Messages published per second on average (Poisson arrivals).",
-              min=0, max=20_000, step=1, unit="msg/s"),
+              min=0, max=20_000, step=1, unit="msg/s", budget="rate"),
         Param("ordering_keys", "Ordering keys", "int", 0,
               "How many ordering keys the messages carry, in turn (key-0, key-1 ...); 0: none. Only a "
               "subscription with message ordering enabled keeps their order.", min=0, max=10_000, step=1),
@@ -173,7 +173,7 @@ class PubsubSubscriber(NodeType):
     runtime_class = SubscriberRuntime
     params = (
         Param("consumers", "Subscribers / instances", "int", 2, "Clients (pull) or endpoint instances (push).",
-              min=0, max=64, step=1),
+              min=0, max=64, step=1, budget="consumers"),
         Param("threads", "Concurrency", "int", 4,
               "Messages each one processes at the same time (callback threads; for push, concurrent requests "
               "an instance serves).", min=1, max=256, step=1),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.gcp_pubsub import rules
 from playground.engine.gcp_pubsub.runtime import Message, key_index
 from playground.engine.kernel import uniform_hash
@@ -476,6 +476,8 @@ class SubscriberRuntime(Runtime):
     management) or the instances behind a push endpoint."""
 
     commands = {"add_consumer": "cmd_add", "remove_consumer": "cmd_remove", "kill_consumer": "cmd_kill"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
+    items = "members"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], subscription: str | None,
                  push: bool) -> None:

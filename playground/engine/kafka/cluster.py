@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from playground.engine._mypyc import mypyc_attr
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.kafka.replication import PartitionState
+from playground.engine.registry import Param
 
 if TYPE_CHECKING:
     from playground.engine.kafka.runtime import TopicRuntime
@@ -97,6 +98,19 @@ class ClusterRuntime(Runtime):
     commands = {"kill_broker": "cmd_kill_broker", "restart_broker": "cmd_restart_broker",
                 "slow_broker": "cmd_slow_broker", "isolate_broker": "cmd_isolate_broker",
                 "reconnect_broker": "cmd_reconnect_broker"}
+    command_labels = {"restart_broker": "Restart / normal speed"}
+    # The broker states each op applies in (the methods refuse the others): a broker row offers
+    # only these, so it reads as what can happen to the broker next.
+    command_specs = {
+        "kill_broker": CommandSpec(item="broker", valid_in=("up", "slow", "isolated")),
+        "isolate_broker": CommandSpec(item="broker", valid_in=("up", "slow")),
+        "slow_broker": CommandSpec(item="broker", valid_in=("up", "slow"), args=(Param(
+            "factor", "Slow ×", "float", 10, "How many times slower it handles requests (1 = normal)", min=1,
+            max=MAX_SLOW),)),
+        "restart_broker": CommandSpec(item="broker", valid_in=("slow", "isolated", "down")),
+        "reconnect_broker": CommandSpec(item="broker", valid_in=("isolated",)),
+    }
+    items = "brokers"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any]) -> None:
         self.id = node_id

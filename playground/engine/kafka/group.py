@@ -90,13 +90,14 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, CommandSpec, Runtime
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
 from playground.engine.kafka.log import ABORTED, CONTROL, TXN
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
 from playground.engine.kafka.transactions import DROP_ABORTED, ORIGIN_MASK, ORIGIN_SHIFT, origin_ids
 from playground.engine.kernel import HashSieve, Kernel, uniform_hash_one
+from playground.engine.registry import Param
 
 if TYPE_CHECKING:
     from playground.engine.kafka.log import PartitionLog
@@ -120,6 +121,8 @@ FAILURE_LOOKAHEAD: Final = 256  # at most, offsets searched past a completed ran
 LAG_CHECK_S: Final = 0.5  # how often the lag alert samples the group's lag, like a metrics scrape
 MAX_SLOW_FACTOR: Final = 10_000
 MAX_RESTART_MS: Final = 600_000
+SLOW_FACTOR = Param("factor", "Slow ×", "float", 10, "How many times longer it takes to process a record "
+                    "(1 = normal, below 1 faster)", min=0.01, max=MAX_SLOW_FACTOR)
 
 DROP_NO_DLQ: Final = "retries exhausted and the group has no dead letter queue"
 DROP_AT_MOST_ONCE: Final = "offset committed before processing, then the consumer crashed (at most once)"
@@ -175,6 +178,15 @@ class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
                 "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
                 "slow_consumer": "cmd_slow_consumer"}
+    command_specs = {
+        "remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER,
+        "restart_consumer": CommandSpec(item="member", args=(Param(
+            "after_ms", "Restart after", "int", 2000, "How long the process stays down", min=0,
+            max=MAX_RESTART_MS, unit="ms"),)),
+        "slow_consumer": CommandSpec(item="member", args=(SLOW_FACTOR,)),
+    }
+    items = "members"
+    histories = ("rebalances",)
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None, output: str | None = None) -> None:

@@ -161,7 +161,7 @@ class Producer(NodeType):
         return []
     params = (
         Param("rate", "Rate", "float", 50.0, "Records sent per second on average (Poisson arrivals).",
-              min=0, max=200_000, step=1, unit="msg/s"),
+              min=0, max=200_000, step=1, unit="msg/s", budget="rate"),
         Param("keys", "Distinct keys", "int", 100,
               "How many different keys the records carry (key-0, key-1, ...).", min=1, max=100_000, step=1),
         Param("key_skew", "Key skew", "float", 0.0,
@@ -201,7 +201,8 @@ class KafkaTopic(NodeType):
         return runtime
     params = (
         Param("partitions", "Partitions", "int", 6,
-              "Number of partitions: the unit of parallelism and of ordering.", min=1, max=256, step=1),
+              "Number of partitions: the unit of parallelism and of ordering.", min=1, max=256, step=1,
+              budget="partitions"),
         Param("replication_factor", "replication.factor", "int", 0,
               "Copies of each partition, on different brokers, when the topic belongs to a cluster "
               "(0 = the cluster's default.replication.factor). Without a cluster: one ideal broker.",
@@ -268,7 +269,8 @@ class ConsumerGroup(NodeType):
         return errors
 
     params = (
-        Param("consumers", "Consumers", "int", 2, "Members of the group at the start.", min=1, max=64, step=1),
+        Param("consumers", "Consumers", "int", 2, "Members of the group at the start.", min=1, max=64, step=1,
+              budget="consumers"),
         Param("processing_ms", "Processing time", "float", 20.0,
               "Mean time to process one record (exponentially distributed).",
               min=0.001, max=60_000, step=0.001, unit="ms"),

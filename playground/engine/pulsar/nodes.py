@@ -32,7 +32,7 @@ class PulsarProducer(NodeType):
     runtime_class = ProducerRuntime
     params = (
         Param("rate", "Rate", "float", 20.0, "Messages per second on average (Poisson arrivals).",
-              min=0, max=20_000, step=1, unit="msg/s"),
+              min=0, max=20_000, step=1, unit="msg/s", budget="rate"),
         Param("keys", "Keys", "int", 0, "How many message keys (key-0 ... in turn); 0: no key.",
               min=0, max=10_000, step=1),
         Param("message_bytes", "Message size", "int", 1024, "Bytes per message (stored in the ledgers).",
@@ -62,7 +62,7 @@ class PulsarTopic(NodeType):
     dead_letter_store = True
     params = (
         Param("partitions", "Partitions", "int", 0, "0: a non-partitioned topic; otherwise its partition count.",
-              min=0, max=64, step=1),
+              min=0, max=64, step=1, budget="partitions"),
         Param("retention_minutes", "Retention time", "float", 0.0,
               "Keep acknowledged messages this long (-1: for ever; 0: delete consumed ledgers at once).",
               min=-1, max=525_600, step=1, unit="min"),
@@ -152,7 +152,8 @@ class PulsarConsumer(NodeType):
     build_order = 30
     runtime_class = ConsumerRuntime
     params = (
-        Param("consumers", "Consumers", "int", 2, "Consumers at the start (c1, c2 ...).", min=0, max=64, step=1),
+        Param("consumers", "Consumers", "int", 2, "Consumers at the start (c1, c2 ...).", min=0, max=64, step=1,
+              budget="consumers"),
         Param("processing_ms", "Processing time", "float", 20.0,
               "Mean time to process one message (exponentially distributed).", min=0, max=3_600_000, step=0.1,
               unit="ms"),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.pulsar import rules
 
@@ -449,6 +449,8 @@ class ConsumerRuntime(Runtime):
     a time, then acknowledge, negative-acknowledge, or leave it to the ack timeout."""
 
     commands = {"add_consumer": "cmd_add", "kill_consumer": "cmd_kill", "remove_consumer": "cmd_remove"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
+    items = "members"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], subscription: str | None) -> None:
         self.id = node_id

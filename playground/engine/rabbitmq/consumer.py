@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.rabbitmq.flow import DROP_REPLY_NOWHERE, MAX_CHANNELS, PROCESS_DONE, bump
 from playground.engine.rabbitmq.queue import Entry, Message
@@ -41,6 +41,8 @@ class ConsumerRuntime(Runtime):
     """Consumers of one queue: push delivery within prefetch, processing, ack / nack / reject."""
 
     commands = {"add_consumer": "cmd_add", "remove_consumer": "cmd_remove", "kill_consumer": "cmd_kill"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
+    items = "channels"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], queue: str | None) -> None:
         self.id = node_id

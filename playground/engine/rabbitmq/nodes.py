@@ -38,7 +38,7 @@ class AmqpPublisher(NodeType):
     runtime_class = PublisherRuntime
     params = (
         Param("rate", "Rate", "float", 10.0, "Messages published per second on average (Poisson arrivals).",
-              min=0, max=5000, step=1, unit="msg/s"),
+              min=0, max=5000, step=1, unit="msg/s", budget="rate"),
         Param("routing_keys", "Routing keys", "string", "order.created.eu, order.paid.us",
               "Keys the messages carry, separated by commas (dot-separated words for a topic exchange).",
               max_length=1000),
@@ -192,7 +192,7 @@ class AmqpConsumer(NodeType):
     runtime_class = ConsumerRuntime
     params = (
         Param("consumers", "Consumers", "int", 2, "Consumers at the start, each on its own channel.",
-              min=0, max=64, step=1),
+              min=0, max=64, step=1, budget="consumers"),
         Param("prefetch", "Prefetch (basic.qos)", "int", 10,
               "Most unacknowledged deliveries a consumer may hold (0: unlimited). Ignored with auto-ack.",
               min=0, max=10_000, step=1),

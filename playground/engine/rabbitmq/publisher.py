@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.rabbitmq.flow import MEMORY_WATERMARK, PUBLISH_TICK, TICK_S
 from playground.engine.rabbitmq.queue import Message
 from playground.engine.rabbitmq.queue_runtime import QueueRuntime
+from playground.engine.registry import Param
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -56,6 +57,14 @@ class PublisherRuntime(Runtime):
     straight to one queue), cycling through or drawing from its routing keys."""
 
     commands = {"publish": "cmd_publish"}
+    command_specs = {"publish": CommandSpec(args=(
+        Param("count", "Count", "int", 1, "How many messages to publish now", min=1, max=1000),
+        Param("key", "Routing key", "string", "", "Empty: the publisher's routing key"),
+        Param("headers", "Headers", "map", {}, "key=value, one a line"),
+        Param("priority", "Priority", "int", 0, "Message priority (a priority queue orders by it)", min=0, max=255),
+        Param("expiration_ms", "Expiration", "int", 0, "Per-message TTL (empty: none)", min=0, max=86_400_000,
+              unit="ms"),
+    ))}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], target: str | None,
                  target_is_queue: bool) -> None:

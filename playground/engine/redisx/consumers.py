@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.redisx.group import GroupState, Nack
 from playground.engine.redisx.ids import format_id
@@ -72,6 +72,8 @@ class Consumer:
 class StreamGroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
                 "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER, "restart_consumer": ON_MEMBER}
+    items = "members"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], stream: StreamRuntime | None,
                  dlq: str | None) -> None:

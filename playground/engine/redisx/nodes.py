@@ -38,7 +38,7 @@ class RedisPublisher(NodeType):
     runtime_class = PublisherRuntime
     params = (
         Param("rate", "Rate", "float", 20.0, "Messages per second on average (Poisson arrivals).",
-              min=0, max=100_000, step=1, unit="msg/s"),
+              min=0, max=100_000, step=1, unit="msg/s", budget="rate"),
     )
 
     @classmethod
@@ -166,7 +166,7 @@ class RedisConsumerGroup(NodeType):
     runtime_class = StreamGroupRuntime
     params = (
         Param("consumers", "Consumers", "int", 2, "Consumers at the start (consumer-1, consumer-2, ...).",
-              min=1, max=32, step=1),
+              min=1, max=32, step=1, budget="consumers"),
         Param("count", "COUNT", "int", 10, "XREADGROUP COUNT: most entries one read returns.",
               min=1, max=10_000, step=1),
         Param("block_ms", "BLOCK", "int", 2000,

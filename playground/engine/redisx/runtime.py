@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.redisx.ids import format_id, next_auto_id
 from playground.engine.redisx.pubsub import Subscription, deliveries, glob_match
 from playground.engine.redisx.stream import StreamLog
+from playground.engine.registry import Param
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -345,6 +346,8 @@ class DeadLetterStreamRuntime(Runtime):
 
     RECENT = 50
     commands = {"redrive": "cmd_redrive"}
+    command_specs = {"redrive": CommandSpec(args=(
+        Param("n", "How many", "int", 0, "Dead letters to redrive, oldest first (0: all)", min=0, max=1_000_000),))}
 
     def __init__(self, node_id: str) -> None:
         self.id = node_id

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.sqs.rules import HEARTBEAT, MAX_POLLERS, POLL, POLL_TIMEOUT, PROCESS_DONE, RECEIVE_RTT_S
 
@@ -46,6 +46,8 @@ class Worker:
 
 class ConsumerRuntime(Runtime):
     commands = {"add_consumer": "cmd_add", "remove_consumer": "cmd_remove", "kill_consumer": "cmd_kill"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
+    items = "members"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], queue: str | None) -> None:
         self.id = node_id

@@ -42,7 +42,7 @@ class SqsProducer(NodeType):
     runtime_class = ProducerRuntime
     params = (
         Param("rate", "Rate", "float", 10.0, "Messages sent per second on average (Poisson arrivals).",
-              min=0, max=2000, step=1, unit="msg/s"),
+              min=0, max=2000, step=1, unit="msg/s", budget="rate"),
         Param("message_groups", "Message groups", "int", 0,
               "MessageGroupId: each message gets one of this many groups, g1..gN, drawn at random (0: none; "
               "a FIFO queue needs at least 1).", min=0, max=1000, step=1),
@@ -230,7 +230,8 @@ class SqsConsumer(NodeType):
     build_order = 30
     runtime_class = ConsumerRuntime
     params = (
-        Param("consumers", "Consumers", "int", 2, "Polling workers at the start.", min=0, max=64, step=1),
+        Param("consumers", "Consumers", "int", 2, "Polling workers at the start.", min=0, max=64, step=1,
+              budget="consumers"),
         Param("max_messages", "MaxNumberOfMessages", "int", 1, "Messages one receive may return.",
               min=1, max=rules.MAX_MESSAGES, step=1),
         Param("processing_ms", "Processing time", "float", 100.0,

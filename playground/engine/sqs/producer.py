@@ -18,7 +18,8 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import CommandError, CommandSpec, Runtime
+from playground.engine.registry import Param
 from playground.engine.sqs.filterpolicy import PolicyError, attribute_of, matches, parse_policy, summary
 from playground.engine.sqs.rules import DROP_NO_MATCH, DROP_NO_SUBSCRIPTION, RESEND, SEND_TICK, TICK_S, bump
 
@@ -51,6 +52,14 @@ def parse_attributes(params: dict[str, str]) -> dict[str, list[tuple[str, Any]]]
 
 class ProducerRuntime(Runtime):
     commands = {"send": "cmd_send"}
+    command_specs = {"send": CommandSpec(args=(
+        Param("count", "Count", "int", 1, "How many messages to send now", min=1, max=1000),
+        Param("group", "Message group id", "string", "", "FIFO: the ordering group", max_length=128),
+        Param("dedup_id", "Deduplication id", "string", "", "FIFO: repeats within 5 minutes are dropped",
+              max_length=128),
+        Param("body", "Body", "string", "", "The message body", max_length=128),
+        Param("attributes", "Attributes", "map", {}, "key=value, one a line (SNS filter policies match them)"),
+    ))}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], target: str | None) -> None:
         self.id = node_id

@@ -45,12 +45,12 @@ class StorageRun(RuleBasedStateMachine):
         gid = data.draw(st.sampled_from(self.groups))
         alive = [m.id for m in self.sim.components[gid].members.values() if m.state != "dead" and not m.leaving]
         if alive:
-            self.sim.apply({"op": "kill_consumer", "group": gid, "member": data.draw(st.sampled_from(alive))})
+            self.sim.apply({"op": "kill_consumer", "node": gid, "member": data.draw(st.sampled_from(alive))})
 
     @rule(data=st.data())
     def add_a_consumer(self, data):
         if self.groups:
-            self.sim.apply({"op": "add_consumer", "group": data.draw(st.sampled_from(self.groups))})
+            self.sim.apply({"op": "add_consumer", "node": data.draw(st.sampled_from(self.groups))})
 
     @invariant()
     def every_message_is_counted_exactly_once(self):

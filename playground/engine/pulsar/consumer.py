@@ -73,6 +73,8 @@ class ConsumerRuntime(Runtime):
             ok = sim.components[self.subscription].attach(sim, member)
             member.state = "connected" if ok else "refused"
             member.error = None if ok else rules.CONSUMER_BUSY
+            # attach may have dispatched a backlog into its queue while it was still connecting
+            self._start(sim, member)
         return member
 
     def _sub(self, sim: Simulation) -> SubscriptionRuntime:
@@ -171,6 +173,7 @@ class ConsumerRuntime(Runtime):
         ok = self._sub(sim).attach(sim, member)
         member.state = "connected" if ok else "refused"
         member.error = None if ok else rules.CONSUMER_BUSY
+        self._start(sim, member)
 
     # -- commands -----------------------------------------------------------------------------
 

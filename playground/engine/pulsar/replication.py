@@ -13,7 +13,7 @@ cluster is back.
 Replicated subscriptions (PIP-33, replicateSubscriptionState): while a topic has one, its broker
 takes a snapshot every second (replicatedSubscriptionsSnapshotFrequencyMillis) that pairs a
 position in the local topic with the position the replicator has reached at the remote one;
-when the subscription's mark-delete passes a snapshot, an update travels through the replication
+as soon as the subscription's mark-delete passes a snapshot, an update travels through the replication
 channel and moves the remote subscription of the same name to the paired position. The remote
 subscription therefore trails: after a failover its consumers get again what was consumed after
 the last snapshot that was applied (duplicates), never less. At most 10 snapshots are kept per
@@ -130,16 +130,24 @@ class Replicator:
                 else:
                     self.pending_snapshot[p] = end
             for sub in replicated:
-                md = sub.mark_delete(p)
-                best = None
-                for src_pos, dst_pos in self.snapshots[p]:
-                    if src_pos <= md:
-                        best = (src_pos, dst_pos)
-                if best is not None and best[0] > self.applied.get((sub.name, p), -1):
-                    arrives = sim.kernel.now + self.lag
-                    self.updates.append((arrives, sub.name, p, best[0], best[1]))
-                    self.applied[(sub.name, p)] = best[0]  # sent; re-sent if the remote was down
-                    sim.kernel.schedule(arrives, REPLICATE, self.source, self.index)
+                self.advanced(sim, sub, p)
+
+    def advanced(self, sim: Simulation, sub: Any, p: int) -> None:
+        """A replicated subscription's mark-delete moved (ReplicatedSubscriptionSnapshotCache
+        .advancedMarkDeletePosition): if it passed a newer snapshot, send the paired remote
+        position through the replication channel."""
+        if not self.snapshots[p] or not self._up(sim):
+            return
+        md = sub.mark_delete(p)
+        best = None
+        for src_pos, dst_pos in self.snapshots[p]:
+            if src_pos <= md:
+                best = (src_pos, dst_pos)
+        if best is not None and best[0] > self.applied.get((sub.name, p), -1):
+            arrives = sim.kernel.now + self.lag
+            self.updates.append((arrives, sub.name, p, best[0], best[1]))
+            self.applied[(sub.name, p)] = best[0]  # sent; sent again if the remote turns out to be down
+            sim.kernel.schedule(arrives, REPLICATE, self.source, self.index)
 
     def backlog(self, sim: Simulation) -> int:
         source = sim.components[self.source]

@@ -248,11 +248,15 @@ class SubscriptionRuntime(Dispatcher, Runtime):
 
     def ack(self, sim: Simulation, member_key: str, p: int, pos: int) -> None:
         cur = self.cursors[p]
+        before = cur.md
         if self.cumulative:
             self._ack_upto(cur, pos, member_key)
         elif pos >= cur.md and pos not in cur.acked:
             self._ack_one(cur, pos)
         cur.settle()
+        if self.replicated and cur.md > before:
+            for replicator in sim.components[self.topic].replicators:
+                replicator.advanced(sim, self, p)
         self.dispatch(sim)
 
     def _ack_one(self, cur: Cursor, pos: int, dead: bool = False) -> None:
@@ -354,6 +358,7 @@ class SubscriptionRuntime(Dispatcher, Runtime):
             "consumers": [{"id": k, "permits": self.permits[k], "priority": self.priority[k],
                            "active": [p for p, a in enumerate(self.active) if a == k]} for k in self.consumers],
             "dead_letter_topic": self.dlq, "max_redeliver_count": self.max_redeliver,
+            "name": self.name, "replicated": self.replicated, "synced": self.synced, "paused": self.paused,
         }
         if self.type == "key_shared":
             view["hash_ranges"] = [{"from": a, "to": b, "consumer": c} for a, b, c in self.selector.ranges()]

@@ -56,8 +56,11 @@ class ProducerRuntime(Runtime):
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         if kind == RESEND:
             p, key, seq, deliver_at = arg
-            self.resent += 1
             topic = sim.components[self.topic]
+            if topic.down:
+                self.failed += 1  # the retry fails too: the application sees the send error
+                return
+            self.resent += 1
             topic.append(sim, self.id, p, [key], self.size, seqs=[seq], deliver_at=[deliver_at], resend=True)
             return
         sim.kernel.schedule(sim.kernel.now + TICK, PUBLISH, self.id)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from playground.engine.pulsar import rules
+from playground.engine.pulsar.consumer import ConsumerRuntime
+from playground.engine.pulsar.replication import Replicator
 from playground.engine.pulsar.runtime import ProducerRuntime, TopicRuntime
-from playground.engine.pulsar.subscription import ConsumerRuntime, SubscriptionRuntime
+from playground.engine.pulsar.subscription import SubscriptionRuntime
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("pulsar_produce", "pulsar_deliver")
@@ -37,6 +39,14 @@ class PulsarProducer(NodeType):
               min=0, max=10_000, step=1),
         Param("message_bytes", "Message size", "int", 1024, "Bytes per message (stored in the ledgers).",
               min=1, max=5_242_880, step=1, unit="bytes"),
+        Param("deliver_after_s", "Deliver after", "float", 0.0,
+              "deliverAfter: each message is to be delivered this long after it is sent (0: at once). Shared "
+              "and Key_Shared subscriptions hold it until then (up to 1 s early: the tracker's tick); "
+              "Exclusive and Failover deliver it at once.", min=0, max=864_000, step=1, unit="s"),
+        Param("resend_probability", "Retry probability", "float", 0.0,
+              "Chance that the broker's receipt for a message is lost (connection dropped, send timeout) and "
+              "the client sends it again 1 s later with the same producer name and sequence id: a topic with "
+              "deduplication stores it once, one without stores it twice.", min=0, max=1, step=0.01),
     )
 
     @classmethod
@@ -53,8 +63,13 @@ class PulsarTopic(NodeType):
     color = "#0b5394"
     help = ("A persistent topic (partitioned or not) stored as BookKeeper ledgers. Ledgers every subscription "
             "has acknowledged are deleted as retention allows; past the offload threshold, closed ledgers move "
-            "to tiered storage. A subscription connected to it makes it that subscription's dead-letter topic.")
-    accepts_from = ("pulsar_producer", "pulsar_subscription")
+            "to tiered storage. A subscription connected to it makes it that subscription's dead-letter topic. "
+            "Connected to a topic of another cluster, it is geo-replicated there (messages produced in its own "
+            "cluster, after the replication lag; connect both ways for two-way replication); commands "
+            "fail_cluster / restore_cluster take its whole cluster down and back. Replicated subscriptions are "
+            "synced one snapshot (1 s) behind, so a failover redelivers some messages; the snapshot handshake, "
+            "message ids and namespace replication policies are not modelled.")
+    accepts_from = ("pulsar_producer", "pulsar_subscription", "pulsar_topic")
     max_in = None
     max_out = None
     build_order = 10
@@ -79,12 +94,46 @@ class PulsarTopic(NodeType):
               min=-1, max=1_000_000, step=0.1, unit="MB"),
         Param("offload_deletion_lag_s", "Offload deletion lag", "float", 14_400.0,
               "How long an offloaded ledger also stays in BookKeeper.", min=0, max=604_800, step=1, unit="s"),
+        Param("deduplication", "Deduplication", "bool", False,
+              "Broker-side message deduplication (brokerDeduplicationEnabled / set-deduplication): per producer "
+              "name the broker keeps the highest sequence id stored and does not store a message at or below it."),
+        Param("cluster", "Cluster", "string", "",
+              "The Pulsar cluster this topic lives in (e.g. us-east; empty: its own). Geo-replication connects "
+              "topics of different clusters; fail_cluster takes down every topic of the cluster.", max_length=64),
+        Param("replication_lag_ms", "Replication lag", "float", 200.0,
+              "Time for a message to reach the remote cluster's topic (network and replicator).",
+              min=0, max=600_000, step=10, unit="ms"),
     )
+
+    @classmethod
+    def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
+        """Geo-replication ("Geo-replication"): between topics of different clusters, and a
+        partitioned topic has the same partitions in every cluster (partition i replicates to
+        partition i)."""
+        errors = []
+        for path, edge in outgoing:
+            target = nodes[edge.target]
+            if target.type != "pulsar_topic":
+                continue
+            mine = node.params.get("cluster") or node.id
+            theirs = target.params.get("cluster") or target.id
+            if mine == theirs:
+                errors.append(FieldError(path, f"geo-replication is between clusters: {node.id} and {target.id} "
+                                               f"are both in cluster {mine!r}"))
+            if node.params.get("partitions") != target.params.get("partitions"):
+                errors.append(FieldError(path, f"a geo-replicated topic has the same partitions in every cluster "
+                                               f"({node.id}: {node.params.get('partitions')}, {target.id}: "
+                                               f"{target.params.get('partitions')})"))
+        return errors
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         subs = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_subscription"]
-        return TopicRuntime(sim, node.id, node.params, subs)
+        topic = TopicRuntime(sim, node.id, node.params, subs)
+        remotes = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_topic"]
+        topic.replicators = [Replicator(i, node.id, remote, float(node.params["replication_lag_ms"]) / 1000.0,
+                                        topic.partitions) for i, remote in enumerate(remotes)]
+        return topic
 
 
 @register
@@ -95,7 +144,8 @@ class PulsarSubscription(NodeType):
     color = "#6d28d9"
     help = ("A durable cursor on the topic for one application. exclusive: one consumer, a second is refused; "
             "failover: one active consumer per partition, the others on standby; shared: round robin within "
-            "permits; key_shared: each key always to the same consumer (hash ranges, auto-split). A topic "
+            "permits, higher priority levels first; key_shared: each key always to the same consumer (hash "
+            "ranges, auto-split). A topic "
             "connected to it is its dead-letter topic.")
     accepts_from = ("pulsar_topic",)
     max_in = 1
@@ -118,6 +168,12 @@ class PulsarSubscription(NodeType):
               "DeadLetterPolicy (with a dead-letter topic connected): a message redelivered this many times "
               "goes there on its next failure. The broker counts redeliveries on Shared and Key_Shared only.",
               min=0, max=1000, step=1),
+        Param("subscription_name", "Subscription name", "string", "",
+              "Its name on the topic (empty: the node id). Replicated subscriptions of the same name on "
+              "geo-replicated topics are kept in step.", max_length=64),
+        Param("replicated", "Replicated subscription", "bool", False,
+              "replicateSubscriptionState: its mark-delete position is carried to the subscription of the same "
+              "name in the other cluster, one snapshot behind (after that cluster's replication lag)."),
     )
 
     @classmethod
@@ -167,6 +223,10 @@ class PulsarConsumer(NodeType):
         Param("on_failure", "On failure", "enum", "nack",
               "nack: negativeAcknowledge (redelivered after the delay); no_ack: neither, so only the ack "
               "timeout brings it back.", choices=("nack", "no_ack")),
+        Param("priority_level", "Priority level", "int", 0,
+              "priorityLevel (Shared): 0 is the highest. The broker serves the consumers of the highest level "
+              "that have permits, round robin among them, and turns to a lower level only when none has.",
+              min=0, max=100, step=1),
     )
 
     @classmethod

@@ -169,3 +169,38 @@ def ledger_kept(now: float, ledger_closed_at: float, total_consumed_mb: float, l
     over_size = retention_mb >= 0 and total_consumed_mb - ledger_mb >= retention_mb
     expired = retention_minutes >= 0 and now - ledger_closed_at >= retention_minutes * 60.0
     return not over_size and not expired
+
+
+def select_consumer(priorities: list[int], available: list[bool], index: int) -> int:
+    """ConsumerPrioritySelector.select (AbstractDispatcherMultipleConsumers.getNextConsumer) over
+    a consumer list sorted by priority level (0 is the highest), from the round-robin ``index``
+    (the consumer after the last one served): first the earliest available consumer of a higher
+    level than the one at ``index``; else, on the level of ``index``, the first available one
+    from ``index`` on, wrapping round within that level; else the first available one of a lower
+    level. -1 if none is available."""
+    n = len(priorities)
+    if not 0 <= index < n:
+        return -1
+    level = priorities[index]
+    for i in range(index):
+        if priorities[i] >= level:
+            break
+        if available[i]:
+            return i
+    same = [i for i in range(n) if priorities[i] == level]
+    k = same.index(index)
+    for i in same[k:] + same[:k]:
+        if available[i]:
+            return i
+    for i in range(same[-1] + 1, n):
+        if available[i]:
+            return i
+    return -1
+
+
+def is_duplicate(highest_persisted: int | None, sequence_id: int) -> bool:
+    """MessageDeduplication.isDuplicate (broker, deduplication enabled): the broker keeps, per
+    producer name, the highest sequence id it has persisted; a message whose sequence id is not
+    above it is a duplicate, acknowledged to the producer but not stored again ("Message
+    deduplication")."""
+    return highest_persisted is not None and sequence_id <= highest_persisted

@@ -1,4 +1,5 @@
-"""A Pulsar subscription (its cursor on each partition and its dispatcher) and its consumers.
+"""A Pulsar subscription: its cursor on each partition, membership and acknowledgements (the
+dispatcher, which hands messages to consumers, is dispatch.py; the consumers are consumer.py).
 
 Cursor per partition (ManagedCursor): everything below ``md`` (the mark-delete position) is
 acknowledged, ``acked`` holds individually acknowledged positions above it, ``read`` is the next
@@ -13,15 +14,13 @@ consumers) + waiting (unread, or to be redelivered) + dead_lettered.
 from __future__ import annotations
 
 import heapq
-import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from playground.engine.component import ON_MEMBER, CommandError, Runtime
-from playground.engine.kernel import uniform_hash
+from playground.engine.component import Runtime
 from playground.engine.pulsar import rules
+from playground.engine.pulsar.delayed import DelayedDeliveryTracker
+from playground.engine.pulsar.dispatch import DELAY_DUE, Dispatcher
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 DONE = 1
 NACK_DUE = 2
 ACK_TIMEOUT = 3
-LOOKAHEAD = 2_000  # Key_Shared: most positions parked for replay before reading stops
 MAX_MEMBERS = 64
 REASON = "maxRedeliverCount reached"
 
@@ -71,7 +69,7 @@ class Cursor:
             self.read = self.md
 
 
-class SubscriptionRuntime(Runtime):
+class SubscriptionRuntime(Dispatcher, Runtime):
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: str | None,
                  dlq: str | None) -> None:
         self.id = node_id
@@ -81,11 +79,16 @@ class SubscriptionRuntime(Runtime):
         self.ack_timeout = params["ack_timeout_ms"] / 1000.0
         self.nack_delay = params["nack_redelivery_delay_ms"] / 1000.0
         self.dlq = dlq
+        self.name = str(params["subscription_name"]) or node_id
+        self.replicated = bool(params["replicated"])
+        self.disconnected: list[Any] = []  # members cut off by a cluster outage, reconnected after it
+        self.synced = 0
         self.max_redeliver = int(params["max_redeliver_count"]) if dlq else 0
         parts = sim.components[topic].partitions if topic else 1
         self.partitioned = bool(topic and sim.components[topic].partitioned)
         self.cursors = [Cursor(0) for _ in range(parts)]
-        self.consumers: list[str] = []  # member keys in subscription order
+        self.consumers: list[str] = []  # member keys, by priority level, then in subscription order
+        self.priority: dict[str, int] = {}
         self.members: dict[str, Any] = {}  # member key -> Member
         self.permits: dict[str, int] = {}
         self.refused = 0
@@ -93,8 +96,11 @@ class SubscriptionRuntime(Runtime):
         self.selector = rules.AutoSplitSelector()
         self.parked: list[dict[str, list[int]]] = [{} for _ in range(parts)]
         self.active: list[str | None] = [None] * parts
-        self.rr = 0
+        self.rr = [0] * parts  # each partition's dispatcher has its own round-robin index
         self.prr = 0
+        self.delayed = ([DelayedDeliveryTracker() for _ in range(parts)]
+                        if self.type in ("shared", "key_shared") else [])
+        self.paused = False
         self.did = 0
         self.produced = self.acked = self.dead_lettered = 0
         self.delivered = self.duplicates = self.retried = self.rewinds = self.acked_unprocessed = 0
@@ -110,6 +116,9 @@ class SubscriptionRuntime(Runtime):
                       "error": rules.CONSUMER_BUSY})
             return False
         self.consumers.append(member.key)
+        self.priority[member.key] = member.priority
+        # addConsumer: the list is kept sorted by priority level (a stable sort: same level in arrival order)
+        self.consumers.sort(key=self.priority.__getitem__)
         self.members[member.key] = member
         self.permits[member.key] = member.queue_size
         if self.type == "key_shared":
@@ -124,6 +133,7 @@ class SubscriptionRuntime(Runtime):
         if member.key not in self.members:
             return
         self.consumers.remove(member.key)
+        del self.priority[member.key]
         del self.members[member.key]
         del self.permits[member.key]
         if self.type == "key_shared":
@@ -187,134 +197,50 @@ class SubscriptionRuntime(Runtime):
     def backlog(self) -> int:
         return self.produced - self.acked - self.dead_lettered
 
-    # -- dispatch ---------------------------------------------------------------------------------
-
-    def _next(self, sim: Simulation, p: int) -> int | None:
-        pos = self.cursors[p].pop_replay()
-        if pos is not None:
-            return pos
-        return self._read(sim, p)
-
-    def _read(self, sim: Simulation, p: int) -> int | None:
-        cur = self.cursors[p]
-        end = sim.components[self.topic].end(p)
-        while cur.read < end and (cur.read in cur.acked or cur.read < cur.md):
-            cur.read += 1
-        if cur.read < end:
-            cur.read += 1
-            return cur.read - 1
-        return None
-
-    def dispatch(self, sim: Simulation) -> None:
-        if self.topic is None or not self.consumers:
-            return
-        if self.type in ("exclusive", "failover"):
-            for p, key in enumerate(self.active):
-                while key is not None and self.permits.get(key, 0) > 0:
-                    pos = self._next(sim, p)
-                    if pos is None:
-                        break
-                    self._deliver(sim, key, p, pos)
-        elif self.type == "shared":
-            n = len(self.cursors)
-            while True:
-                member = self._next_with_permits()
-                if member is None:
-                    break
-                for i in range(n):
-                    p = (self.prr + i) % n
-                    pos = self._next(sim, p)
-                    if pos is not None:
-                        self.prr = (p + 1) % n
-                        self._deliver(sim, member, p, pos)
-                        break
-                else:
-                    break
-        else:
-            self._dispatch_key_shared(sim)
-
-    def _next_with_permits(self) -> str | None:
-        n = len(self.consumers)
-        for i in range(n):
-            key = self.consumers[(self.rr + i) % n]
-            if self.permits[key] > 0:
-                self.rr = (self.rr + i + 1) % n
-                return key
-        return None
-
-    def _dispatch_key_shared(self, sim: Simulation) -> None:
-        """Key_Shared: each message to the consumer owning its key's hash. A message whose
-        consumer has no permits is parked for that consumer (so are later ones of its keys, which
-        keeps each key's order) and reading goes on for the other consumers, up to a look-ahead."""
-        for p, cur in enumerate(self.cursors):
-            parked = self.parked[p]
-            for owner in self.consumers:
-                heap = parked.get(owner)
-                while heap and self.permits[owner] > 0:
-                    pos = heapq.heappop(heap)
-                    if pos in cur.in_replay:
-                        cur.in_replay.discard(pos)
-                        self._deliver(sim, owner, p, pos)
-            while self._any_permits() and len(cur.in_replay) < LOOKAHEAD:
-                pos = self._read(sim, p)
-                if pos is None:
-                    break
-                owner = self._owner(sim, p, pos)
-                if owner is not None and self.permits[owner] > 0 and not parked.get(owner):
-                    self._deliver(sim, owner, p, pos)
-                else:
-                    self._park(sim, p, pos)
-
-    def _owner(self, sim: Simulation, p: int, pos: int) -> str | None:
-        key = sim.components[self.topic].key_of(p, pos)
-        return self.selector.select(rules.sticky_key_hash(f"key-{key}" if key >= 0 else None))
-
-    def _park(self, sim: Simulation, p: int, pos: int) -> None:
-        cur = self.cursors[p]
-        cur.in_replay.add(pos)
-        owner = self._owner(sim, p, pos)
-        heapq.heappush(self.parked[p].setdefault(owner or "", []), pos)
-
-    def _repark(self, sim: Simulation) -> None:
-        """The hash ranges changed: every parked message goes to its key's new owner."""
-        for p, cur in enumerate(self.cursors):
-            self.parked[p] = {}
-            for pos in sorted(cur.in_replay):
-                owner = self._owner(sim, p, pos)
-                self.parked[p].setdefault(owner or "", []).append(pos)
-
-    def _any_permits(self) -> bool:
-        return any(v > 0 for v in self.permits.values())
-
-    def _deliver(self, sim: Simulation, member_key: str, p: int, pos: int) -> None:
-        cur = self.cursors[p]
-        self.did += 1
-        cur.pending[pos] = (member_key, self.did)
-        self.permits[member_key] -= 1
-        self.delivered += 1
-        if pos < cur.delivered_upto:
-            self.duplicates += 1
-        else:
-            cur.delivered_upto = pos + 1
-        member = self.members[member_key]
-        key = sim.components[self.topic].key_of(p, pos)
-        if sim.record_flow:
-            sim.emit({"k": "pulsar_deliver", "t": sim.kernel.now, "src": self.id, "dst": member.owner.id, "n": 1,
-                      "c": member.name, "p": p, "o": pos, "key": f"key-{key}" if key >= 0 else ""})
-        count = cur.redeliveries.get(pos, 0) if rules.tracks_redelivery_count(self.type) else 0
-        member.owner.receive(sim, member, self.id, p, pos, self.did, key, count)
-
-    def _replay(self, sim: Simulation, p: int, pos: int) -> None:
-        if self.type == "key_shared":
-            self._park(sim, p, pos)
-        else:
-            self.cursors[p].add_replay(pos)
-
     def _count_redelivery(self, cur: Cursor, pos: int) -> None:
         if rules.tracks_redelivery_count(self.type):
             cur.redeliveries[pos] = cur.redeliveries.get(pos, 0) + 1
 
     # -- acknowledgements and redelivery ---------------------------------------------------------
+
+    def sync_mark_delete(self, sim: Simulation, p: int, upto: int) -> None:
+        """A replicated subscription's update from the other cluster (ReplicatedSubscriptionsController
+        .receiveSubscriptionUpdated): everything replicated below ``upto`` is acknowledged here, as
+        the remote subscription acknowledged it there. Messages produced in this cluster are left."""
+        if self.topic is None:
+            return
+        topic = sim.components[self.topic]
+        cur = self.cursors[p]
+        moved = 0
+        for q in range(cur.md, min(upto, topic.end(p))):
+            if q in cur.acked or not topic.is_replicated(p, q):
+                continue
+            if self.delayed:
+                self.delayed[p].discard(q)
+            self._ack_one(cur, q)
+            moved += 1
+        cur.settle()
+        if moved:
+            self.synced += moved
+            sim.emit({"k": "pulsar_subscription_synced", "t": sim.kernel.now, "node": self.id, "p": p,
+                      "mark_delete": cur.md, "n": moved})
+        self.dispatch(sim)
+
+    def outage(self, sim: Simulation) -> None:
+        """The subscription's cluster goes down: its consumers lose their connection (what they
+        had unacknowledged is redelivered later) and nothing is dispatched until it is back."""
+        self.paused = True
+        for member in list(self.members.values()):
+            self.disconnected.append(member)
+            member.owner.disconnect(sim, member)
+
+    def restore(self, sim: Simulation) -> None:
+        """The cluster is back: the clients reconnect and dispatching resumes."""
+        self.paused = False
+        members, self.disconnected = self.disconnected, []
+        for member in members:
+            member.owner.reconnect(sim, member)
+        self.dispatch(sim)
 
     def current(self, p: int, pos: int, did: int) -> bool:
         held = self.cursors[p].pending.get(pos)
@@ -322,11 +248,15 @@ class SubscriptionRuntime(Runtime):
 
     def ack(self, sim: Simulation, member_key: str, p: int, pos: int) -> None:
         cur = self.cursors[p]
+        before = cur.md
         if self.cumulative:
             self._ack_upto(cur, pos, member_key)
         elif pos >= cur.md and pos not in cur.acked:
             self._ack_one(cur, pos)
         cur.settle()
+        if self.replicated and cur.md > before:
+            for replicator in sim.components[self.topic].replicators:
+                replicator.advanced(sim, self, p)
         self.dispatch(sim)
 
     def _ack_one(self, cur: Cursor, pos: int, dead: bool = False) -> None:
@@ -375,6 +305,10 @@ class SubscriptionRuntime(Runtime):
                 self.retried += 1
         self.dispatch(sim)
 
+    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == DELAY_DUE:
+            self.delayed_due(sim, arg)
+
     # -- commands and reading ----------------------------------------------------------------------
 
     def take_waiting(self, sim: Simulation) -> list[tuple[int, int, int]]:
@@ -387,6 +321,9 @@ class SubscriptionRuntime(Runtime):
                 self._ack_one(cur, pos)
             cur.replay.clear()
             self.parked[p] = {}
+            for pos in self.delayed[p].take_all() if self.delayed else []:
+                out.append((p, pos, topic.key_of(p, pos)))
+                self._ack_one(cur, pos)
             while (pos := self._read(sim, p)) is not None:
                 out.append((p, pos, topic.key_of(p, pos)))
                 self._ack_one(cur, pos)
@@ -401,6 +338,8 @@ class SubscriptionRuntime(Runtime):
             for p, cur in enumerate(self.cursors):
                 ahead = sum(1 for a in cur.acked if a >= cur.read)
                 waiting += topic.end(p) - cur.read - ahead + len(cur.in_replay)
+                if self.delayed:
+                    waiting += len(self.delayed[p])
         return [{"topic": self.topic, "subscription": self.id, "produced": self.produced, "acknowledged": self.acked,
                  "in_flight": in_flight, "waiting": waiting, "dead_lettered": self.dead_lettered, "dropped": {}}]
 
@@ -415,210 +354,12 @@ class SubscriptionRuntime(Runtime):
             "acked_unprocessed": self.acked_unprocessed, "refused": self.refused, "errors": list(self.errors),
             "cursors": [{"p": p, "mark_delete": c.md, "read": c.read, "individually_acked": len(c.acked),
                          "replay": len(c.in_replay)} for p, c in enumerate(self.cursors)],
-            "consumers": [{"id": k, "permits": self.permits[k],
+            "delayed": sum(len(d) for d in self.delayed),
+            "consumers": [{"id": k, "permits": self.permits[k], "priority": self.priority[k],
                            "active": [p for p, a in enumerate(self.active) if a == k]} for k in self.consumers],
             "dead_letter_topic": self.dlq, "max_redeliver_count": self.max_redeliver,
+            "name": self.name, "replicated": self.replicated, "synced": self.synced, "paused": self.paused,
         }
         if self.type == "key_shared":
             view["hash_ranges"] = [{"from": a, "to": b, "consumer": c} for a, b, c in self.selector.ranges()]
         return view
-
-
-class Member:
-    __slots__ = ("owner", "name", "key", "state", "queue", "busy", "token", "to_flow", "queue_size",
-                 "processed", "error", "sub")
-
-    def __init__(self, owner: ConsumerRuntime, name: str, queue_size: int) -> None:
-        self.owner = owner
-        self.name = name
-        self.key = f"{owner.id}/{name}"
-        self.state = "connecting"
-        self.queue: deque[tuple[str, int, int, int, int, int]] = deque()
-        self.busy: tuple[str, int, int, int, int, int] | None = None
-        self.token = 0
-        self.to_flow = 0
-        self.queue_size = queue_size
-        self.processed = 0
-        self.error: str | None = None
-        self.sub: str | None = None
-
-
-
-class ConsumerRuntime(Runtime):
-    """Consumers of one subscription: a receiver queue each (permits), one message processed at
-    a time, then acknowledge, negative-acknowledge, or leave it to the ack timeout."""
-
-    commands = {"add_consumer": "cmd_add", "kill_consumer": "cmd_kill", "remove_consumer": "cmd_remove"}
-    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
-    items = "members"
-
-    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], subscription: str | None) -> None:
-        self.id = node_id
-        self.subscription = subscription
-        self.mean_s = float(params["processing_ms"]) / 1000.0
-        self.queue_size = int(params["receiver_queue_size"])
-        self.failure_rate = float(params["failure_rate"])
-        self.poison_rate = float(params["poison_rate"])
-        self.on_failure = params["on_failure"]
-        self.rng = sim.kernel.rng(f"pulsar:{node_id}")
-        self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
-        self.members: list[Member] = []
-        self.number = 0
-        self.processed = self.acked = self.nacked = self.failed = 0
-        self.start_count = int(params["consumers"])
-
-    def connect_all(self, sim: Simulation) -> None:
-        for _ in range(self.start_count):
-            self._open(sim)
-
-    def _open(self, sim: Simulation) -> Member:
-        self.number += 1
-        member = Member(self, f"c{self.number}", self.queue_size)
-        self.members.append(member)
-        if self.subscription is not None:
-            ok = sim.components[self.subscription].attach(sim, member)
-            member.state = "connected" if ok else "refused"
-            member.error = None if ok else rules.CONSUMER_BUSY
-        return member
-
-    def _sub(self, sim: Simulation) -> SubscriptionRuntime:
-        return sim.components[self.subscription]
-
-    def receive(self, sim: Simulation, member: Member, sub: str, p: int, pos: int, did: int, key: int,
-                redeliveries: int) -> None:
-        member.queue.append((sub, p, pos, did, key, redeliveries))
-        self._start(sim, member)
-
-    def purge(self, sim: Simulation, member: Member, sub: str, p: int) -> None:
-        """The client clears its queue of this partition's messages on a rewind and gives the
-        permits back (ConsumerImpl.redeliverUnacknowledgedMessages)."""
-        kept = deque(i for i in member.queue if not (i[0] == sub and i[1] == p))
-        gone = len(member.queue) - len(kept)
-        member.queue = kept
-        if gone:
-            self._permit(sim, member, gone)
-
-    def _permit(self, sim: Simulation, member: Member, n: int) -> None:
-        member.to_flow += n
-        if member.to_flow >= max(1, member.queue_size // 2) and member.state == "connected":
-            flow, member.to_flow = member.to_flow, 0
-            self._sub(sim).flow(sim, member.key, flow)
-
-    def _start(self, sim: Simulation, member: Member) -> None:
-        if member.busy is not None or not member.queue or member.state not in ("connected", "closing"):
-            return
-        member.busy = member.queue.popleft()
-        _, p, pos, did, _, _ = member.busy
-        sub = self._sub(sim)
-        if sub.ack_timeout > 0:
-            sim.kernel.schedule(sim.kernel.now + sub.ack_timeout, ACK_TIMEOUT, self.id,
-                                (member.name, member.token, p, pos, did))
-        duration = max(1e-4, float(self.rng.exponential(self.mean_s)) if self.mean_s > 0 else 1e-4)
-        sim.kernel.schedule(sim.kernel.now + duration, DONE, self.id, (member.name, member.token))
-        self._permit(sim, member, 1)
-
-    def is_poison(self, p: int, pos: int) -> bool:
-        if self.poison_rate <= 0:
-            return False
-        return bool(uniform_hash(self.salt, p, np.array([pos]))[0] < self.poison_rate)
-
-    def _member(self, name: str) -> Member:
-        return next(m for m in self.members if m.name == name)
-
-    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
-        member = self._member(arg[0])
-        if arg[1] != member.token:
-            return
-        sub = self._sub(sim)
-        if kind == ACK_TIMEOUT:
-            _, _, p, pos, did = arg
-            sub.redeliver(sim, member.key, [(p, pos, did)])
-            return
-        if kind == NACK_DUE:
-            _, _, p, pos, did = arg
-            sub.redeliver(sim, member.key, [(p, pos, did)])
-            return
-        assert member.busy is not None
-        _, p, pos, did, _, _ = member.busy
-        member.busy = None
-        member.processed += 1
-        self.processed += 1
-        failed = self.is_poison(p, pos) or (self.failure_rate > 0 and self.rng.random() < self.failure_rate)
-        if not failed:
-            self.acked += 1
-            sub.ack(sim, member.key, p, pos)
-        else:
-            self.failed += 1
-            if self.on_failure == "nack":
-                self.nacked += 1
-                sim.kernel.schedule(sim.kernel.now + sub.nack_delay, NACK_DUE, self.id,
-                                    (member.name, member.token, p, pos, did))
-        if member.state == "closing" and not member.queue:
-            self._close(sim, member, "closed")
-        else:
-            self._start(sim, member)
-
-    def _close(self, sim: Simulation, member: Member, state: str) -> None:
-        member.state = state
-        member.token += 1
-        member.queue.clear()
-        member.busy = None
-        if self.subscription is not None:
-            self._sub(sim).detach(sim, member)
-
-    # -- commands -----------------------------------------------------------------------------
-
-    def _pick(self, command: dict[str, Any], verb: str) -> Member:
-        name = command.get("member")
-        live = [m for m in self.members if m.state == "connected"]
-        if name is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no connected consumer to {verb}")
-            return live[-1]
-        for m in live:
-            if name in (m.name, m.key):
-                return m
-        raise CommandError(f"{self.id!r} has no connected consumer {name!r} to {verb}")
-
-    def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
-        """Start one more consumer on the subscription (an Exclusive one refuses it)."""
-        if sum(1 for m in self.members if m.state == "connected") >= MAX_MEMBERS:
-            raise CommandError(f"{self.id!r} already has {MAX_MEMBERS} consumers, the most allowed")
-        if self.subscription is None:
-            raise CommandError(f"{self.id!r} is connected to no subscription")
-        member = self._open(sim)
-        sim.emit({"k": "pulsar_consumer", "t": sim.kernel.now, "node": self.id, "c": member.name,
-                  "change": "added" if member.state == "connected" else "refused", "error": member.error})
-        if member.state == "refused":
-            raise CommandError(f"{member.name}: {rules.CONSUMER_BUSY}")
-
-    def cmd_kill(self, sim: Simulation, command: dict[str, Any]) -> None:
-        """Crash a consumer: its connection drops and the broker redelivers what it had unacked."""
-        member = self._pick(command, "kill")
-        sim.emit({"k": "pulsar_consumer", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "killed"})
-        self._close(sim, member, "killed")
-
-    def cmd_remove(self, sim: Simulation, command: dict[str, Any]) -> None:
-        """Close a consumer: it finishes the message in hand, then disconnects."""
-        member = self._pick(command, "remove")
-        sim.emit({"k": "pulsar_consumer", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "removed"})
-        member.state = "closing"
-        member.queue.clear()
-        if member.busy is None:
-            self._close(sim, member, "closed")
-
-    def metrics(self, sim: Simulation) -> dict[str, Any]:
-        sub = sim.components.get(self.subscription) if self.subscription else None
-        permits = sub.permits if isinstance(sub, SubscriptionRuntime) else {}
-        actives = sub.active if isinstance(sub, SubscriptionRuntime) else []
-        members = []
-        for m in self.members[-32:]:
-            state = m.state
-            parts = [f"p{p}" for p, a in enumerate(actives) if a == m.key]
-            if isinstance(sub, SubscriptionRuntime) and sub.type == "failover" and state == "connected":
-                state = "active" if parts else "standby"
-            members.append({"id": m.name, "state": state, "partitions": parts, "queued": len(m.queue),
-                            "busy": m.busy is not None, "permits": permits.get(m.key, 0),
-                            "queue_size": m.queue_size, "processed": m.processed, "error": m.error})
-        return {"members": members, "receiver_queue_size": self.queue_size, "processed": self.processed,
-                "acked": self.acked, "nacked": self.nacked, "failed": self.failed}

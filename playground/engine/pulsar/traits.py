@@ -21,6 +21,8 @@ register_system(SystemTraits(
                     "(failover).", "pulsar-key-shared-and-dlq"),
         "push_pull": ("Push within permits: the broker sends up to each consumer's receiver queue size, renewed "
                       "as the application takes messages.", "pulsar-subscription-types"),
-        "dedup": ("Broker-side deduplication by producer sequence id when enabled (not simulated here).", None),
+        "dedup": ("Broker-side deduplication when enabled: per producer name, a sequence id not above the highest "
+                  "stored is not stored again; off by default, so a retried send is stored twice.",
+                  "pulsar-dedup-and-delay"),
     },
 ))

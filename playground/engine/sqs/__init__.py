@@ -1,4 +1,5 @@
-"""Amazon SQS (standard and FIFO queues) and SNS topics: declarations, filter policies, behaviour."""
+"""Amazon SQS (standard and FIFO queues) and SNS topics (standard and FIFO): declarations, filter
+policies, behaviour."""
 
 from playground.engine.sqs import (
     nodes,  # noqa: F401  (registers the node types)

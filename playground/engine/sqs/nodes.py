@@ -77,6 +77,9 @@ class SqsProducer(NodeType):
         errors = []
         for path, edge in outgoing:
             target = nodes[edge.target]
+            if target.type == "sns_topic" and target.params.get("topic_type") == "fifo":
+                errors.extend(cls._fifo_topic_errors(node, path, target))
+                continue
             if target.type != "sqs_queue" or target.params["queue_type"] != "fifo":
                 continue
             if not node.params["message_groups"]:
@@ -90,6 +93,19 @@ class SqsProducer(NodeType):
                                                "(DelaySeconds): set the queue's delay instead"))
         return errors
 
+    @classmethod
+    def _fifo_topic_errors(cls, node: Any, path: str, target: Any) -> list[FieldError]:
+        """Publish to an SNS FIFO topic: MessageGroupId is required, and a MessageDeduplicationId
+        unless the topic has ContentBasedDeduplication (else the action fails)."""
+        errors = []
+        if not node.params["message_groups"]:
+            errors.append(FieldError(path, f"an SNS FIFO topic needs a MessageGroupId on every message: set "
+                                           f"{node.id}'s Message groups to at least 1"))
+        if node.params["deduplication"] == "content" and not target.params.get("content_based_dedup"):
+            errors.append(FieldError(path, f"{node.id} sends no MessageDeduplicationId, so SNS FIFO topic "
+                                           f"{target.id} needs content-based deduplication"))
+        return errors
+
 
 @register
 class SnsTopic(NodeType):
@@ -97,13 +113,27 @@ class SnsTopic(NodeType):
     label = "SNS Topic"
     category = CATEGORY
     color = "#db2777"
-    help = ("A standard SNS topic: every subscribed SQS queue gets its own copy of each message its "
-            "subscription's filter policy accepts (fan-out). Its outgoing connections are the subscriptions.")
+    help = ("An SNS topic: every subscribed SQS queue gets its own copy of each message its subscription's "
+            "filter policy accepts (fan-out). Its outgoing connections are the subscriptions. A FIFO topic "
+            "delivers only to FIFO queues, in order within each message group, passing the group and "
+            "deduplication ids on; it drops a deduplication id seen in the last 5 minutes and throttles "
+            "publishes over 3,000 messages a second (300 per group) with Topic throughput scope.")
     accepts_from = ("sqs_producer",)
     max_in = None
     max_out = None
     build_order = 20
     runtime_class = TopicRuntime
+    params = (
+        Param("topic_type", "Type", "enum", "standard",
+              "standard: best-effort order, any queue; fifo: strict order per MessageGroupId, deduplication, "
+              "SQS FIFO queues only.", choices=("standard", "fifo")),
+        Param("content_based_dedup", "ContentBasedDeduplication", "bool", False,
+              "FIFO: without a MessageDeduplicationId, the SHA-256 of the body is the deduplication id."),
+        Param("fifo_throughput_scope", "FifoThroughputScope", "enum", "topic",
+              "FIFO: topic: 3,000 messages a second per topic and 300 per message group, deduplication across "
+              "the topic; message_group (high throughput): the account's regional quota (30,000 a second in "
+              "US East), deduplication within each message group.", choices=("topic", "message_group")),
+    )
     edge_params = (
         Param("filter_policy", "Filter policy", "string", "",
               "JSON on message attributes, e.g. {\"event\": [\"order_placed\"], \"price\": [{\"numeric\": "
@@ -129,9 +159,19 @@ class SnsTopic(NodeType):
 
     @classmethod
     def check_edges(cls, node: Any, outgoing: list[tuple[str, Any]], nodes: dict[str, Any]) -> list[FieldError]:
-        """A standard topic cannot deliver to a FIFO queue (only SNS FIFO topics can)."""
-        return [FieldError(path, f"FIFO queue {edge.target} cannot subscribe to a standard SNS topic")
-                for path, edge in outgoing if nodes[edge.target].params.get("queue_type") == "fifo"]
+        """A standard topic cannot deliver to a FIFO queue, and a FIFO topic delivers only to FIFO
+        queues ("Amazon SNS FIFO topics": SQS FIFO queues are the only subscribers a FIFO topic
+        takes from SQS; standard queues subscribe to standard topics)."""
+        fifo = node.params.get("topic_type") == "fifo"
+        errors = []
+        for path, edge in outgoing:
+            queue_fifo = nodes[edge.target].params.get("queue_type") == "fifo"
+            if queue_fifo and not fifo:
+                errors.append(FieldError(path, f"FIFO queue {edge.target} cannot subscribe to a standard SNS topic"))
+            elif fifo and not queue_fifo:
+                errors.append(FieldError(path, f"SNS FIFO topic {node.id} delivers only to SQS FIFO queues: "
+                                               f"{edge.target} is a standard queue"))
+        return errors
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
@@ -141,7 +181,7 @@ class SnsTopic(NodeType):
             if edge.source == node.id:
                 p = {**defaults, **edge.params}
                 subs.append(subscription_of(edge.target, p["filter_policy"], bool(p["raw_message_delivery"])))
-        return TopicRuntime(node.id, subs)
+        return TopicRuntime(node.id, subs, node.params)
 
 
 @register

@@ -21,7 +21,20 @@ from typing import TYPE_CHECKING, Any
 from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.registry import Param
 from playground.engine.sqs.filterpolicy import PolicyError, attribute_of, matches, parse_policy, summary
-from playground.engine.sqs.rules import DROP_NO_MATCH, DROP_NO_SUBSCRIPTION, RESEND, SEND_TICK, TICK_S, bump
+from playground.engine.sqs.rules import (
+    DROP_NO_MATCH,
+    DROP_NO_SUBSCRIPTION,
+    DROP_SNS_DEDUPLICATED,
+    DROP_THROTTLED,
+    RESEND,
+    SEND_TICK,
+    TICK_S,
+    DedupWindow,
+    ThroughputWindow,
+    bump,
+    content_key,
+    sns_fifo_dedup_key,
+)
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -176,19 +189,53 @@ def subscription_of(queue: str, filter_policy: str, raw: bool) -> Subscription:
 
 
 class TopicRuntime(Runtime):
-    """A standard SNS topic: fan-out of each message to every subscription that accepts it."""
+    """An SNS topic: fan-out of each message to every subscription that accepts it.
 
-    def __init__(self, node_id: str, subscriptions: list[Subscription]) -> None:
+    A FIFO topic ("Amazon SNS FIFO topics"; "Message deduplication for FIFO topics"; "Message
+    grouping for FIFO topics") delivers only to SQS FIFO queues, in publish order, and passes each
+    message's MessageGroupId and MessageDeduplicationId on (with content-based deduplication the
+    SHA-256 of the body), so the queue keeps the group's order; a deduplication id it saw within 5
+    minutes is accepted but delivered nowhere; publishes over the throughput quota are throttled."""
+
+    def __init__(self, node_id: str, subscriptions: list[Subscription], params: dict[str, Any] | None = None) -> None:
+        params = params or {}
         self.id = node_id
         self.subs = subscriptions
-        self.published = self.delivered_messages = 0
+        self.fifo = params.get("topic_type") == "fifo"
+        self.content_dedup = bool(params.get("content_based_dedup"))
+        self.scope = params.get("fifo_throughput_scope", "topic")
+        self.dedup = DedupWindow()
+        self.throughput = ThroughputWindow(self.scope)
+        self.published = self.delivered_messages = self.deduplicated = self.throttled = 0
         self.dropped: dict[str, int] = {}
+
+    def _fifo_admit(self, sim: Simulation, m: Outgoing) -> str | None:
+        """A FIFO publish: the deduplication id to pass on, or None if it is delivered nowhere
+        (throttled, or a duplicate within the deduplication interval)."""
+        now = sim.kernel.now
+        group = m.group or ""
+        if not self.throughput.admit(group, now):
+            self.throttled += 1
+            bump(self.dropped, DROP_THROTTLED)
+            return None
+        dedup_id = m.dedup if m.dedup is not None else content_key(m.body)
+        if self.dedup.seen(sns_fifo_dedup_key(dedup_id, group, self.scope), now):
+            self.deduplicated += 1
+            bump(self.dropped, DROP_SNS_DEDUPLICATED)
+            return None
+        return dedup_id
 
     def publish(self, sim: Simulation, messages: list[Outgoing]) -> None:
         now = sim.kernel.now
         per_queue: dict[str, int] = {}
         for m in messages:
             self.published += 1
+            dedup_id = m.dedup
+            if self.fifo:
+                admitted = self._fifo_admit(sim, m)
+                if admitted is None:
+                    continue
+                dedup_id = admitted
             if not self.subs:
                 bump(self.dropped, DROP_NO_SUBSCRIPTION)
                 continue
@@ -200,7 +247,7 @@ class TopicRuntime(Runtime):
                 hit = True
                 sub.matched += 1
                 per_queue[sub.queue] = per_queue.get(sub.queue, 0) + 1
-                sim.components[sub.queue].send(sim, m.uid, m.body, group=m.group, dedup_id=m.dedup,
+                sim.components[sub.queue].send(sim, m.uid, m.body, group=m.group, dedup_id=dedup_id,
                                                attributes=m.attributes, raw=sub.raw, sent_at=now)
             if hit:
                 self.delivered_messages += 1
@@ -219,6 +266,9 @@ class TopicRuntime(Runtime):
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {
+            "topic_type": "fifo" if self.fifo else "standard",
+            "deduplicated": self.deduplicated, "throttled": self.throttled,
+            "dedup_window": len(self.dedup) if self.fifo else None,
             "published": self.published,
             "delivered": self.delivered_messages,
             "no_match": self.dropped.get(DROP_NO_MATCH, 0),

@@ -21,6 +21,11 @@ RETENTION_MIN_S = 60.0               # 60 seconds
 RETENTION_MAX_S = 1_209_600.0        # to 14 days
 MAX_RECEIVE_COUNT_MAX = 1000         # RedrivePolicy maxReceiveCount: 1 to 1,000
 DEDUP_WINDOW_S = 300.0               # "Exactly-once processing in Amazon SQS": 5-minute interval
+# SNS FIFO topics ("Amazon SNS endpoints and quotas"; topic attribute FifoThroughputScope):
+SNS_FIFO_TOPIC_MPS = 3000            # Topic scope: 3,000 messages per second per topic ...
+SNS_FIFO_GROUP_MPS = 300             # ... and 300 per message group
+SNS_FIFO_ACCOUNT_MPS = 30_000        # MessageGroup scope (high throughput): the regional account quota
+                                     # (30,000 in US East (N. Virginia); 9,000 in US West (Oregon), Europe (Ireland))
 
 # -- kernel event kinds -----------------------------------------------------------------------
 SEND_TICK = 61
@@ -45,6 +50,9 @@ DROP_DEDUPLICATED = "deduplicated: same MessageDeduplicationId within 5 minutes 
 DROP_NO_MATCH = "no matching subscription (SNS filter policies)"
 DROP_NO_SUBSCRIPTION = "topic has no subscriptions"
 DROP_FULL = "engine capacity: the simulated queues hold too many messages"
+DROP_SNS_DEDUPLICATED = ("deduplicated by the SNS FIFO topic: same MessageDeduplicationId within 5 minutes "
+                         "(accepted, not delivered)")
+DROP_THROTTLED = "throttled: Publish over the FIFO topic's throughput quota (ThrottledException)"
 
 
 def bump(counter: dict[str, int], reason: str, n: int = 1) -> None:
@@ -87,6 +95,38 @@ class DedupWindow:
 
     def __len__(self) -> int:
         return len(self.until)
+
+
+def sns_fifo_dedup_key(dedup_id: str, group: str, scope: str) -> str:
+    """SNS FIFO deduplication scope (Publish MessageDeduplicationId; FifoThroughputScope): with
+    Topic scope a deduplication id counts across the whole topic; with MessageGroup scope only
+    within its message group."""
+    return f"{group}\x00{dedup_id}" if scope == "message_group" else dedup_id
+
+
+class ThroughputWindow:
+    """SNS FIFO throughput quota, counted per second of simulated time: with Topic scope at most
+    3,000 messages a second for the topic and 300 for each message group; with MessageGroup scope
+    (high throughput) the account's regional quota. A publish over it fails (ThrottledException)."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.second = -1
+        self.total = 0
+        self.groups: dict[str, int] = {}
+
+    def admit(self, group: str, now: float) -> bool:
+        second = int(now)
+        if second != self.second:
+            self.second, self.total, self.groups = second, 0, {}
+        if self.scope == "topic":
+            if self.total >= SNS_FIFO_TOPIC_MPS or self.groups.get(group, 0) >= SNS_FIFO_GROUP_MPS:
+                return False
+        elif self.total >= SNS_FIFO_ACCOUNT_MPS:
+            return False
+        self.total += 1
+        self.groups[group] = self.groups.get(group, 0) + 1
+        return True
 
 
 class Msg:

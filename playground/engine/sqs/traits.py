@@ -9,7 +9,8 @@ register_system(SystemTraits(
     node_types=("sqs_producer", "sns_topic", "sqs_queue", "sqs_consumer"),
     traits={
         "ordering": ("Standard queues: best-effort order, occasionally out of order; FIFO queues: strict order "
-                     "within a MessageGroupId, a group locked while one of its messages is in flight.",
+                     "within a MessageGroupId (kept through an SNS FIFO topic's fan-out), a group locked while one "
+                     "of its messages is in flight.",
                      "sqs-fifo-groups"),
         "delivery": ("At least once: a received message that is not deleted before its visibility timeout "
                      "passes is delivered again, and a standard queue occasionally delivers a copy twice.",
@@ -23,7 +24,7 @@ register_system(SystemTraits(
                     "parallelism is bounded by the number of message groups.", "sqs-fifo-groups"),
         "push_pull": ("Pull: consumers poll with ReceiveMessage (short, or long polling up to 20 s); SNS "
                       "pushes to its subscriptions.", "sqs-visibility-and-dlq"),
-        "dedup": ("FIFO queues drop a send with a MessageDeduplicationId (or body hash) seen in the last 5 "
-                  "minutes; standard queues do not deduplicate.", "sqs-fifo-groups"),
+        "dedup": ("FIFO queues and SNS FIFO topics drop a message with a MessageDeduplicationId (or body hash) "
+                  "seen in the last 5 minutes; standard queues and topics do not deduplicate.", "sns-fifo-fanout"),
     },
 ))

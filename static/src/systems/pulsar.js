@@ -1,7 +1,9 @@
 // Apache Pulsar cards. A topic shows its ledgers (open, closed, offloaded) and bytes resident in
 // BookKeeper versus offloaded to tiered storage; a subscription its type, backlog, cursors and
 // (key_shared) hash ranges; consumers each one's receiver queue and permits, failover
-// active/standby, and a refused exclusive consumer's error.
+// active/standby, and a refused exclusive consumer's error. Also: deduplication and stored
+// duplicates, delayed messages held, geo-replication (replicator backlog, cluster down), replicated
+// subscription syncs, priority levels.
 import { h, fmtInt, fmtCompact } from "../dom.js";
 
 function put(el, text) {
@@ -36,15 +38,28 @@ function bytes(n) {
 export const cards = {
   pulsar_producer: {
     summary(p) {
-      return `${fmtInt(p.rate)} msg/s${p.keys ? ` · ${fmtInt(p.keys)} keys` : ""}`;
+      const parts = [`${fmtInt(p.rate)} msg/s`];
+      if (p.keys) parts.push(`${fmtInt(p.keys)} keys`);
+      if (p.deliver_after_s) parts.push(`deliverAfter ${p.deliver_after_s} s`);
+      if (p.resend_probability) parts.push(`${Math.round(p.resend_probability * 100)}% retried`);
+      return parts.join(" · ");
     },
     preview(slot) {
       slot.replaceChildren();
     },
     live(slot) {
       const sent = h("span", { class: "pls-big" }, "0");
-      slot.replaceChildren(h("div", { class: "pls-row" }, sent, h("span", { class: "pls-note" }, "sent")));
-      return { update(s) { if (s) put(sent, fmtInt(s.sent)); } };
+      const foot = note();
+      const err = note("is-warn");
+      slot.replaceChildren(h("div", { class: "pls-row" }, sent, h("span", { class: "pls-note" }, "sent")), foot, err);
+      return {
+        update(s) {
+          if (!s) return;
+          put(sent, fmtInt(s.sent));
+          put(foot, s.resent ? `${fmtInt(s.resent)} sent again (same sequence id)` : "");
+          put(err, s.failed ? `${fmtInt(s.failed)} sends failed: cluster down` : "");
+        },
+      };
     },
   },
 
@@ -52,6 +67,8 @@ export const cards = {
     summary(p) {
       const parts = [p.partitions ? `${p.partitions} partitions` : "non-partitioned"];
       if (p.offload_threshold_mb >= 0) parts.push(`offload > ${p.offload_threshold_mb} MB`);
+      if (p.cluster) parts.push(`cluster ${p.cluster}`);
+      if (p.deduplication) parts.push("dedup");
       return parts.join(" · ");
     },
     size() {
@@ -66,8 +83,11 @@ export const cards = {
       const tiered = bar("tiered", "is-tiered");
       const ledgers = h("div", { class: "pls-ledgers" });
       const foot = note();
+      const dedup = note();
+      const repl = h("div", { class: "pls-repl" });
+      const down = note("is-warn");
       const dead = note("is-dead");
-      slot.replaceChildren(bk.row, tiered.row, ledgers, foot, dead);
+      slot.replaceChildren(bk.row, tiered.row, ledgers, foot, dedup, repl, down, dead);
       let sig = "";
       return {
         update(s) {
@@ -85,6 +105,16 @@ export const cards = {
             })));
           }
           put(foot, `${fmtInt(s.stored_entries)} stored · ${fmtInt(s.deleted_ledgers)} ledgers deleted · backlog ${fmtCompact(s.backlog)}`);
+          const d = [];
+          if (s.deduplication) d.push(`dedup on · ${fmtInt(s.deduplicated)} deduplicated`);
+          if (s.duplicates) d.push(`${fmtInt(s.duplicates)} retries stored twice`);
+          put(dedup, d.join(" · "));
+          const reps = s.replication || [];
+          const text = reps.map((r) => `→ ${r.to}: backlog ${fmtCompact(r.backlog)} · ${fmtInt(r.written)} replicated`
+            + `${r.subscription_syncs ? ` · ${fmtInt(r.subscription_syncs)} subscription syncs` : ""}`
+            + `${r.connected ? "" : " · disconnected"}`).join("\n");
+          put(repl, text);
+          put(down, s.down ? `cluster ${s.cluster} is down` : "");
           put(dead, s.count ? `${fmtInt(s.count)} dead letters in` : "");
         },
       };
@@ -133,8 +163,11 @@ export const cards = {
           if (s.rewinds) parts.push(`${fmtInt(s.rewinds)} rewinds`);
           if (s.dead_lettered) parts.push(`${fmtInt(s.dead_lettered)} to DLQ`);
           if (s.acked_unprocessed) parts.push(`${fmtInt(s.acked_unprocessed)} acked cumulatively unprocessed`);
+          if (s.delayed) parts.push(`${fmtInt(s.delayed)} delayed`);
+          if (s.replicated) parts.push(`replicated "${s.name}"${s.synced ? `: ${fmtInt(s.synced)} synced` : ""}`);
           put(foot, parts.join(" · "));
-          put(err, s.errors?.length ? s.errors[s.errors.length - 1].error : "");
+          const warn = s.paused ? "cluster down: nothing dispatched" : (s.errors?.length ? s.errors[s.errors.length - 1].error : "");
+          put(err, warn);
         },
       };
     },
@@ -142,7 +175,8 @@ export const cards = {
 
   pulsar_consumer: {
     summary(p) {
-      return `${fmtInt(p.consumers)} × ${p.processing_ms} ms · queue ${fmtInt(p.receiver_queue_size)}`;
+      const level = p.priority_level ? ` · priority ${p.priority_level}` : "";
+      return `${fmtInt(p.consumers)} × ${p.processing_ms} ms · queue ${fmtInt(p.receiver_queue_size)}${level}`;
     },
     preview(slot) {
       slot.replaceChildren();
@@ -171,7 +205,7 @@ export const cards = {
             const label = m.state === "refused" ? m.error : m.state + (m.partitions.length ? ` ${m.partitions.join(" ")}` : "");
             put(row.tag, label);
             row.el.classList.toggle("is-refused", m.state === "refused");
-            row.el.classList.toggle("is-standby", m.state === "standby");
+            row.el.classList.toggle("is-standby", m.state === "standby" || m.state === "disconnected");
           }
           for (const [id, row] of rows) {
             if (!seen.has(id)) {
@@ -186,9 +220,11 @@ export const cards = {
   },
 };
 
-/** "DLQ" on a subscription's edge to its dead-letter topic; the subscription type on the way in. */
+/** "DLQ" on a subscription's edge to its dead-letter topic; the subscription type on the way in;
+ * "geo-replication" between topics of two clusters. */
 export function edgeLabel(edge) {
   if (edge.sourceType === "pulsar_subscription" && edge.targetType === "pulsar_topic") return "DLQ";
+  if (edge.sourceType === "pulsar_topic" && edge.targetType === "pulsar_topic") return "geo-replication";
   if (edge.sourceType === "pulsar_topic" && edge.targetType === "pulsar_subscription") return edge.targetParams?.type || "exclusive";
   return null;
 }

@@ -111,25 +111,35 @@ export const cards = {
   },
 
   sns_topic: {
-    summary() {
+    summary(p) {
+      if (p?.topic_type === "fifo") {
+        return `FIFO topic · ${p.fifo_throughput_scope === "message_group" ? "high throughput" : "topic scope"}`
+          + `${p.content_based_dedup ? " · content dedup" : ""}`;
+      }
       return "standard topic · fan-out";
     },
     size() {
       return { width: 250 };
     },
-    preview(slot) {
-      slot.replaceChildren(note("each subscription gets its own copy"));
+    preview(slot, data) {
+      const fifo = data?.params?.topic_type === "fifo";
+      slot.replaceChildren(note(fifo ? "each FIFO queue gets its own copy, in order per group"
+        : "each subscription gets its own copy"));
     },
     live(slot, nodeId, typeInfo) {
       const head = note();
+      const fifo = note();
       const subs = h("div", { class: "sqs-subs" });
-      slot.replaceChildren(head, subs);
+      slot.replaceChildren(head, fifo, subs);
       let sig = "";
       return {
         update(s, ctx) {
           if (!s) return;
           head.textContent = `${fmtInt(s.published)} published${s.no_match ? ` · ${fmtInt(s.no_match)} no matching subscription` : ""}`;
           head.classList.toggle("is-dead", !!s.no_match);
+          fifo.textContent = s.topic_type === "fifo"
+            ? `${fmtInt(s.deduplicated)} deduplicated (5 min) · ${fmtInt(s.throttled)} throttled` : "";
+          fifo.classList.toggle("is-dead", !!s.throttled);
           const next = JSON.stringify(s.subscriptions);
           if (next === sig) return;
           sig = next;

@@ -23,13 +23,15 @@ def pulsar_doc(*, rate: float = 50.0, keys: int = 0, size: int = 1024, partition
                nack_ms: int = 100, ack_timeout_ms: int = 0, max_redeliver_count: int = 3, dlq: bool = True,
                dlq_sub: bool = True, consumers: int = 2, processing_ms: float = 5.0, queue: int = 1000,
                failure_rate: float = 0.0, poison_rate: float = 0.0, on_failure: str = "nack",
-               subscribe: bool = True) -> dict[str, Any]:
+               subscribe: bool = True, deliver_after_s: float = 0.0, resend_probability: float = 0.0,
+               deduplication: bool = False, priority_level: int = 0) -> dict[str, Any]:
     nodes = [
-        node("prod", "pulsar_producer", rate=rate, keys=keys, message_bytes=size),
+        node("prod", "pulsar_producer", rate=rate, keys=keys, message_bytes=size, deliver_after_s=deliver_after_s,
+             resend_probability=resend_probability),
         node("topic", "pulsar_topic", partitions=partitions, retention_minutes=retention_minutes,
              retention_mb=retention_mb, ledger_max_entries=ledger_max_entries,
              ledger_min_rollover_s=ledger_min_rollover_s, offload_threshold_mb=offload_threshold_mb,
-             offload_deletion_lag_s=offload_deletion_lag_s),
+             offload_deletion_lag_s=offload_deletion_lag_s, deduplication=deduplication),
     ]
     edges = [edge("prod", "topic")]
     if subscribe:
@@ -38,7 +40,7 @@ def pulsar_doc(*, rate: float = 50.0, keys: int = 0, size: int = 1024, partition
                  ack_timeout_ms=ack_timeout_ms, max_redeliver_count=max_redeliver_count),
             node("app", "pulsar_consumer", consumers=consumers, processing_ms=processing_ms,
                  receiver_queue_size=queue, failure_rate=failure_rate, poison_rate=poison_rate,
-                 on_failure=on_failure),
+                 on_failure=on_failure, priority_level=priority_level),
         ]
         edges += [edge("topic", "sub"), edge("sub", "app")]
         if dlq:

@@ -50,6 +50,16 @@ def test_shared_subscription_spreads_messages_round_robin():
     assert min(counts) > 0.25 * sum(counts)
 
 
+def test_a_consumer_added_to_a_subscription_with_a_backlog_processes_it():
+    """A consumer that subscribes gets the backlog dispatched at once and works through it (found
+    while writing the geo-replication scenario: the messages sat in its queue, never processed)."""
+    s = run(pulsar_doc(rate=0, consumers=0, dlq=False), 0.5)
+    s.components["topic"].append(s, "prod", 0, [-1] * 30, 100)
+    s.apply({"op": "add_consumer", "node": "app"})
+    s.advance(2)
+    assert stream(s, "sub")["acknowledged"] == 30
+
+
 def test_permits_never_exceed_the_receiver_queue_size():
     """Flow control: the broker sends a consumer at most the permits it granted (receiverQueueSize)."""
     def check(s):
@@ -164,7 +174,8 @@ def test_a_topic_without_subscription_deletes_consumed_ledgers_with_a_reason():
 
 
 def test_shipped_pulsar_examples_run_and_balance():
-    for name in ("pulsar-subscription-types", "pulsar-key-shared-and-dlq"):
+    for name in ("pulsar-subscription-types", "pulsar-key-shared-and-dlq", "pulsar-dedup-and-delay",
+                 "pulsar-geo-replication"):
         s = engine.Simulation(engine.parse_document(examples.load(name)), 3)
         for _ in range(40):
             s.advance(0.5)
@@ -191,6 +202,10 @@ params = st.fixed_dictionaries({
     "ledger_max_entries": st.sampled_from([10, 50_000]),
     "ledger_min_rollover_s": st.sampled_from([0.0, 600.0]),
     "offload_threshold_mb": st.sampled_from([-1.0, 0.0]),
+    "deliver_after_s": st.sampled_from([0.0, 0.0, 3.0]),
+    "resend_probability": st.sampled_from([0.0, 0.2]),
+    "deduplication": st.booleans(),
+    "priority_level": st.integers(0, 2),
 })
 script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", "remove", "redrive"])), max_size=5)
 
@@ -211,7 +226,8 @@ def trace(p, seed, commands):
 @example(p={"rate": 30.0, "keys": 0, "partitions": 3, "type_": "exclusive", "nack_ms": 300, "ack_timeout_ms": 0,
             "max_redeliver_count": 0, "dlq": False, "dlq_sub": False, "consumers": 1, "processing_ms": 20.0,
             "queue": 1, "failure_rate": 0.2, "poison_rate": 0.1, "on_failure": "nack", "ledger_max_entries": 10,
-            "ledger_min_rollover_s": 0.0, "offload_threshold_mb": -1.0}, seed=374, commands=[])
+            "ledger_min_rollover_s": 0.0, "offload_threshold_mb": -1.0, "deliver_after_s": 0.0,
+            "resend_probability": 0.0, "deduplication": False, "priority_level": 0}, seed=374, commands=[])
 def test_every_message_is_counted_once_and_the_same_seed_gives_the_same_trace(p, seed, commands):
     assert trace(p, seed, commands) == trace(p, seed, commands)
 

@@ -36,8 +36,7 @@ script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", 
 
 
 def build(p):
-    fifo = p["queue_type"] == "fifo"
-    via_sns = p["via_sns"] and not fifo
+    via_sns = p["via_sns"]  # a FIFO queue subscribes to an SNS FIFO topic
     nodes = [node("p", "sqs_producer", rate=p["rate"], message_groups=p["groups"], resend_probability=p["resend"],
                   attributes={"kind": "a|b|c", "price": "5|150"}),
              node("q", "sqs_queue", queue_type=p["queue_type"], visibility_timeout_s=p["vt"], delay_seconds=p["delay"],
@@ -48,7 +47,8 @@ def build(p):
                   on_failure=p["on_failure"], extend_visibility=p["extend"])]
     edges = [edge("q", "c")]
     if via_sns:
-        nodes += [node("t", "sns_topic"), node("q2", "sqs_queue")]
+        nodes += [node("t", "sns_topic", topic_type=p["queue_type"]),
+                  node("q2", "sqs_queue", queue_type=p["queue_type"])]
         edges += [edge("p", "t"), edge("t", "q", filter_policy=json.dumps({"kind": ["a", "b"]})),
                   edge("t", "q2", filter_policy=json.dumps({"price": [{"numeric": [">", 100]}]}),
                        raw_message_delivery=True)]

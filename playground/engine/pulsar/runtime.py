@@ -36,6 +36,14 @@ class ProducerRuntime(Runtime):
     partition has its own producer in the Java client), and a deliverAt time when delayed."""
 
     commands = {"send": "cmd_send"}
+    command_specs = {"send": CommandSpec(args=(
+        Param("count", "Count", "int", 1, "How many messages to send now", min=1, max=1000),
+        Param("key", "Key number", "int", 0, "The key of the messages (empty: drawn as the producer draws)", min=0,
+              max=1_000_000),
+        Param("deliver_after_s", "Deliver after", "float", 0.0, "deliverAfter: held until then (Shared and "
+              "Key_Shared subscriptions)", min=0, max=86_400, unit="s"),
+        Param("deliver_at", "Deliver at", "float", 0.0, "deliverAt: a simulated time", min=0, unit="s"),
+    ))}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: str | None) -> None:
         self.id = node_id

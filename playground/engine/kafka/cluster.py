@@ -98,7 +98,6 @@ class ClusterRuntime(Runtime):
     commands = {"kill_broker": "cmd_kill_broker", "restart_broker": "cmd_restart_broker",
                 "slow_broker": "cmd_slow_broker", "isolate_broker": "cmd_isolate_broker",
                 "reconnect_broker": "cmd_reconnect_broker"}
-    command_labels = {"restart_broker": "Restart / normal speed"}
     # The broker states each op applies in (the methods refuse the others): a broker row offers
     # only these, so it reads as what can happen to the broker next.
     command_specs = {

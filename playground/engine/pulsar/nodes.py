@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.pulsar import rules
 from playground.engine.pulsar.runtime import ProducerRuntime, TopicRuntime
 from playground.engine.pulsar.subscription import ConsumerRuntime, SubscriptionRuntime
@@ -25,7 +26,9 @@ class PulsarProducer(NodeType):
     color = "#188fff"
     help = ("Sends messages to one topic at a Poisson rate. With keys, a message goes to the partition of its "
             "key's hash (JavaStringHash); without, partitions take turns.")
-    accepts_from = ()
+    ports = (
+        Out("messages", "records", "publish", "pulsar"),
+    )
     max_in = 0
     max_out = 1
     build_order = 40
@@ -54,7 +57,11 @@ class PulsarTopic(NodeType):
     help = ("A persistent topic (partitioned or not) stored as BookKeeper ledgers. Ledgers every subscription "
             "has acknowledged are deleted as retention allows; past the offload threshold, closed ledgers move "
             "to tiered storage. A subscription connected to it makes it that subscription's dead-letter topic.")
-    accepts_from = ("pulsar_producer", "pulsar_subscription")
+    ports = (
+        In("messages", "records", "publish", "pulsar"),
+        In("dead letters", "dead_letters", protocol="pulsar"),
+        Out("subscriptions", "records", "route", "pulsar"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -97,7 +104,11 @@ class PulsarSubscription(NodeType):
             "failover: one active consumer per partition, the others on standby; shared: round robin within "
             "permits; key_shared: each key always to the same consumer (hash ranges, auto-split). A topic "
             "connected to it is its dead-letter topic.")
-    accepts_from = ("pulsar_topic",)
+    ports = (
+        In("topic", "records", "route", "pulsar"),
+        Out("messages", "records", "consume", "pulsar"),
+        Out("dead letters", "dead_letters", protocol="pulsar"),
+    )
     max_in = 1
     max_out = None
     build_order = 20
@@ -146,7 +157,9 @@ class PulsarConsumer(NodeType):
     color = "#7c3aed"
     help = ("Consumers on one subscription, each with a receiver queue (its permits): they process one "
             "message at a time, then acknowledge it, or negatively acknowledge it when processing fails.")
-    accepts_from = ("pulsar_subscription",)
+    ports = (
+        In("messages", "records", "consume", "pulsar"),
+    )
     max_in = 1
     max_out = 0
     build_order = 30

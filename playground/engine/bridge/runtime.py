@@ -41,7 +41,7 @@ class BridgeRuntime(Runtime):
         self.poll_s = params["poll_interval_ms"] / 1000.0
         self.commit_s = params["commit_interval_ms"] / 1000.0
         self.max_records = int(params["max_poll_records"])
-        self.state = "running"
+        self.status = "running"
         self.attempt = 1
         self.taken = self.written = self.duplicates = self.commits = self.crashes = 0
         self.uncommitted: set[str] = set()  # ids written since the last commit
@@ -60,19 +60,33 @@ class BridgeRuntime(Runtime):
     def deliver(self, sim: Simulation, worker: str, token: int, picks: Any) -> None:
         self.source.deliver(sim, worker, token, picks)  # type: ignore[union-attr]
 
-    def keep_from(self, topic: str, partition: int) -> int:
-        return self.source.keep_from(topic, partition)  # type: ignore[union-attr]
+    def keep_from(self, *where: Any) -> int:
+        return self.source.keep_from(*where)  # type: ignore[union-attr]
+
+    @property
+    def state(self) -> Any:
+        """A Redis stream reads its readers' consumer-group state (last-delivered position)."""
+        return getattr(self.source, "group", None)
+
+    def oldest_pending_pos(self) -> int | None:
+        return self.source.oldest_pending_pos()  # type: ignore[union-attr]
+
+    def on_added(self, n: int, redriven_by: str | None) -> None:
+        self.source.on_added(n, redriven_by)  # type: ignore[union-attr]
+
+    def on_trim(self, sim: Simulation, start: int, end: int) -> None:
+        self.source.on_trim(sim, start, end)  # type: ignore[union-attr]
 
     def marker_floor(self, topic: str, partition: int) -> int:
         return self.source.marker_floor(topic, partition)  # type: ignore[union-attr]
 
-    def on_append(self, sim: Simulation, topic: str, partition: int) -> None:
-        """The bridge polls on its own clock."""
+    def on_append(self, sim: Simulation, *where: Any) -> None:
+        """The bridge polls on its own clock: new records wait for its next poll."""
 
     # -- the loop ------------------------------------------------------------------------------
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
-        if arg != self.token or self.state != "running":
+        if arg != self.token or self.status != "running":
             return
         if kind == POLL:
             self._pump(sim)
@@ -108,9 +122,9 @@ class BridgeRuntime(Runtime):
     def cmd_crash(self, sim: Simulation, command: dict[str, Any]) -> None:
         """Kill the bridge's process: nothing more is committed; what it wrote since its last
         commit will be read and written again after a restart (duplicates, counted)."""
-        if self.state != "running":
+        if self.status != "running":
             raise CommandError(f"bridge {self.id!r} is not running")
-        self.state = "crashed"
+        self.status = "crashed"
         self.crashes += 1
         self.token += 1
         self.rewrite |= self.uncommitted
@@ -121,9 +135,9 @@ class BridgeRuntime(Runtime):
 
     def cmd_restart(self, sim: Simulation, command: dict[str, Any]) -> None:
         """Start the bridge again: it resumes from the source's committed position."""
-        if self.state != "crashed":
+        if self.status != "crashed":
             raise CommandError(f"bridge {self.id!r} has not crashed")
-        self.state = "running"
+        self.status = "running"
         self.attempt += 1
         if self.source is not None and self.sink is not None:
             self.source.restart(sim)
@@ -140,7 +154,7 @@ class BridgeRuntime(Runtime):
         return out
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
-        return {"state": self.state, "attempt": self.attempt, "taken": self.taken, "written": self.written,
+        return {"state": self.status, "attempt": self.attempt, "taken": self.taken, "written": self.written,
                 "duplicates": self.duplicates, "commits": self.commits, "crashes": self.crashes,
                 "uncommitted": len(self.uncommitted), "source": self.source.view() if self.source else None,
                 "recent": self.last}

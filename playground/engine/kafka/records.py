@@ -167,9 +167,10 @@ class TopicSource(Source):
                 done -= topic.markers_in(p, self.committed[p], self.position[p])
             self.acked += done
             self.committed[p] = self.position[p]
-            if topic.envelopes is not None:
-                topic.envelopes.forget_below(p, min(self.committed[p], *[
-                    sim.components[r].keep_from(topic.id, p) for r in topic.readers if r != self.owner]))
+            if topic.envelopes is not None:  # what no reader may read again
+                floor = min([self.committed[p]] + [sim.components[r].keep_from(topic.id, p)
+                                                   for r in topic.readers if r != self.owner])
+                topic.envelopes.forget_below(p, floor)
 
     def crash(self, sim: Simulation) -> None:
         """The positions die with the process; the committed offsets stay with the coordinator."""

@@ -90,6 +90,7 @@ class TopicRuntime(Runtime):
         self.dl_recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.dl_origin: dict[tuple[int, int], str] = {}  # (partition, position) -> topic it came from
         self.redriven = 0
+        self.envelopes: dict[tuple[int, int], Any] = {}  # (partition, position) -> record.Record a bridge wrote
         sim.kernel.schedule(TRIM_EVERY, TRIM, self.id)
 
     def key_of(self, p: int, pos: int) -> int:

@@ -196,3 +196,33 @@ def test_redis_stream_to_kafka_to_redis_stream_chains_two_bridges_and_recovers_t
     record = sim.components["s2"].envelopes[max(sim.components["s2"].envelopes)]
     assert [h.node for h in record.origin] == ["pub", "b", "b2"] and record.origin[1].attempt == 2
     assert books_balance(sim)
+
+
+def test_pulsar_subscription_through_kafka_into_a_pulsar_topic_redelivers_unacked_after_a_crash():
+    """A Pulsar consumer's unacked messages are redelivered when it disconnects (Shared: just
+    them; Exclusive: the cursor rewinds): the bridge writes them again, counted as duplicates."""
+    for kind in ("shared", "exclusive"):
+        sim = run(doc([
+            {"id": "prod", "type": "pulsar_producer", "params": {"rate": 100}},
+            {"id": "t", "type": "pulsar_topic", "params": {"partitions": 2}},
+            {"id": "sub", "type": "pulsar_subscription", "params": {"type": kind}},
+            {"id": "b", "type": "bridge", "params": {"commit_interval_ms": 1000}},
+            {"id": "kt", "type": "kafka_topic", "params": {"partitions": 2}},
+            {"id": "b2", "type": "bridge"},
+            {"id": "t2", "type": "pulsar_topic"},
+            {"id": "sub2", "type": "pulsar_subscription"},
+            {"id": "c", "type": "pulsar_consumer"},
+        ], [("prod", "t", None), ("t", "sub", None), ("sub", "b", None), ("b", "kt", None), ("kt", "b2", None),
+            ("b2", "t2", None), ("t2", "sub2", None), ("sub2", "c", None)]), seed=4, seconds=3.5)
+        uncommitted = sim.metrics()["nodes"]["b"]["uncommitted"]
+        assert uncommitted > 0
+        sim.apply({"op": "crash_bridge", "node": "b"})
+        sim.apply({"op": "restart_bridge", "node": "b"})
+        sim.advance(3.0)
+        m = sim.metrics()["nodes"]
+        assert m["b"]["duplicates"] == uncommitted
+        sub = next(s for s in sim.streams() if s.get("subscription") == "sub")
+        assert m["b"]["written"] == sub["acknowledged"] + sub["in_flight"] + sub["waiting"] + uncommitted
+        record = sim.components["t2"].envelopes[max(sim.components["t2"].envelopes)]
+        assert [h.node for h in record.origin] == ["prod", "b", "b2"]
+        assert books_balance(sim)

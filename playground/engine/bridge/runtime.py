@@ -54,8 +54,15 @@ class BridgeRuntime(Runtime):
 
     # -- what a source's system calls on the reading node (forwarded to the adapter) -------------
 
-    def receive(self, sim: Simulation, tag: str, dtag: int, entry: Any) -> None:
-        self.source.receive(sim, tag, dtag, entry)  # type: ignore[union-attr]
+    def receive(self, sim: Simulation, *delivery: Any) -> None:
+        """A push from the source (AMQP basic.deliver, a Pub/Sub streaming-pull message)."""
+        self.source.receive(sim, *delivery)  # type: ignore[union-attr]
+
+    def alive(self) -> list[Any]:
+        return self.source.alive()  # type: ignore[union-attr]
+
+    def extends(self, member_key: str, held_for: float) -> bool:
+        return bool(self.source.extends(member_key, held_for))  # type: ignore[union-attr]
 
     def deliver(self, sim: Simulation, worker: str, token: int, picks: Any) -> None:
         self.source.deliver(sim, worker, token, picks)  # type: ignore[union-attr]

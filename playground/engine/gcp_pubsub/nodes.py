@@ -161,7 +161,9 @@ class PubsubSubscription(NodeType):
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         topics = [n.id for n in sim.document.sources(node.id) if n.type == "pubsub_topic"]
-        subscribers = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_subscriber"]
+        # every reader of its messages: subscribers, and nodes of other packages reading through
+        # the Pub/Sub record adapter (a bridge); a topic it leads to is its dead-letter topic
+        subscribers = [n.id for n in sim.document.targets(node.id) if n.type != "pubsub_topic"]
         dlq = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_topic"]
         if node.params["delivery"] == "push":
             subscribers = subscribers[:1]  # one push endpoint per subscription

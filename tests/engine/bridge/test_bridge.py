@@ -226,3 +226,34 @@ def test_pulsar_subscription_through_kafka_into_a_pulsar_topic_redelivers_unacke
         record = sim.components["t2"].envelopes[max(sim.components["t2"].envelopes)]
         assert [h.node for h in record.origin] == ["prod", "b", "b2"]
         assert books_balance(sim)
+
+
+def test_pubsub_subscription_through_kafka_into_a_pubsub_topic_redelivers_after_the_lease_runs_out():
+    """Pub/Sub: a crashed subscriber stops extending its leases; at the ack deadline the messages
+    are redelivered ("Lease management"), written again by the bridge and counted."""
+    sim = run(doc([
+        {"id": "pub", "type": "pubsub_publisher", "params": {"rate": 100}},
+        {"id": "t", "type": "pubsub_topic"},
+        {"id": "sub", "type": "pubsub_subscription", "params": {"ack_deadline_s": 10}},
+        {"id": "b", "type": "bridge", "params": {"commit_interval_ms": 1000}},
+        {"id": "kt", "type": "kafka_topic", "params": {"partitions": 2}},
+        {"id": "b2", "type": "bridge"},
+        {"id": "t2", "type": "pubsub_topic"},
+        {"id": "sub2", "type": "pubsub_subscription"},
+        {"id": "c", "type": "pubsub_subscriber"},
+    ], [("pub", "t", None), ("t", "sub", None), ("sub", "b", None), ("b", "kt", None), ("kt", "b2", None),
+        ("b2", "t2", None), ("t2", "sub2", None), ("sub2", "c", None)]), seed=4, seconds=3.5)
+    uncommitted = sim.metrics()["nodes"]["b"]["uncommitted"]
+    assert uncommitted > 0
+    sim.apply({"op": "crash_bridge", "node": "b"})
+    sim.apply({"op": "restart_bridge", "node": "b"})
+    sim.advance(5.0)
+    assert sim.metrics()["nodes"]["b"]["duplicates"] == 0  # the leases have not run out yet
+    sim.advance(10.0)
+    m = sim.metrics()["nodes"]
+    assert m["b"]["duplicates"] == uncommitted
+    assert m["sub"]["duplicates"] >= uncommitted  # the subscription counts the redeliveries too
+    kept = sim.components["kt"].envelopes.records
+    record = kept[max(kept)]
+    assert record.id.startswith("pubsub:") and [h.node for h in record.origin] == ["pub", "b"]
+    assert books_balance(sim)

@@ -19,6 +19,7 @@ how many records the system accepted (refusals are counted by the system, with t
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from playground.engine.record import Record, View
@@ -34,7 +35,7 @@ class Source:
         self.owner = owner
         self.node_id = node.id
 
-    def poll(self, sim: Simulation, max_records: int) -> list[tuple[Record, View]]:
+    def poll(self, sim: Simulation, max_records: int) -> Sequence[tuple[Record, View]]:
         raise NotImplementedError
 
     def commit(self, sim: Simulation) -> None:

@@ -83,6 +83,7 @@ class SubscriptionSource(Source):
         if not taken or self.member is None:
             return []
         sub = self._sub(sim)
+        assert sub.topic is not None  # (a subscription that delivers reads a topic; said for mypy)
         topic: TopicRuntime = sim.components[sub.topic]
         out = []
         for p, pos, redeliveries in taken:

@@ -55,7 +55,8 @@ def test_protocols_must_match_unless_one_side_speaks_any():
 
 
 def test_mode_and_flows_must_match():
-    assert "read by consumers" in why_not(Out("a", "records", "publish", "kafka"), In("b", "records", "consume", "kafka"))
+    publish, consume = Out("a", "records", "publish", "kafka"), In("b", "records", "consume", "kafka")
+    assert "read by consumers" in why_not(publish, consume)
     assert "dead letters" in why_not(Out("a", "dead_letters", protocol="kafka"), In("b", "records", "publish", "kafka"))
     assert match((Out("a", "placement", protocol="kafka"),), (In("b", "records", "publish", "kafka"),)) is None
 
@@ -74,8 +75,9 @@ def test_cross_system_edge_is_refused_naming_both_ports():
         engine.parse_document(doc)
     (error,) = excinfo.value.errors
     assert error.path == "edges[0]"
-    assert error.message.startswith("orders-topic's output 'records (kafka)' cannot feed q1's input 'deliveries (amqp)': "
-                                    "they speak different protocols (kafka and amqp)")
+    assert error.message.startswith(
+        "orders-topic's output 'records (kafka)' cannot feed q1's input 'deliveries (amqp)': "
+        "they speak different protocols (kafka and amqp)")
 
 
 def test_palette_declaration_lists_ports_and_the_sources_they_accept():

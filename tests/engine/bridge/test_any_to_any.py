@@ -80,7 +80,7 @@ def test_conservation_and_counted_duplicates_for_any_pair_under_crashes(source, 
     m = sim.metrics()["nodes"]["bridge"]
     assert all(stream_conserved(s) for s in sim.streams())
     assert m["taken"] == m["written"]
-    # what the sink's entity received is what the bridge wrote 
+    # what the sink's entity received is what the bridge wrote
     received = {"kafka": lambda n: n["leo"], "amqp": lambda n: n["produced"], "sqs": lambda n: n["produced"],
                 "redis": lambda n: n["entries_added"], "pulsar": lambda n: n["appended"],
                 "pubsub": lambda n: n["published"]}[sink](sim.metrics()["nodes"]["dst"])

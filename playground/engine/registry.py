@@ -1,7 +1,7 @@
 """The component registry: what each node type declares.
 
-A node type is one class: its parameters (type, default, bounds, unit, help), its ports (which
-types may connect into it, how many edges in and out) and, in the system's own package, its
+A node type is one class: its parameters (type, default, bounds, unit, help), its ports (what
+it emits and accepts, ports.py; how many edges in and out) and, in the system's own package, its
 behaviour. The inspector form, the JSON Schema of the document and validation are all derived
 from these declarations, so adding a system means adding a module, not editing five.
 """

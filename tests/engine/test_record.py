@@ -59,3 +59,22 @@ def test_kafka_envelopes_take_their_id_from_the_origin_column_when_the_run_track
     topic = sim.components["topic"]
     ids = [r.id for p in range(len(topic.logs)) for r, _ in records_at(sim, topic, p, 0, topic.logs[p].leo)]
     assert all(i.startswith("producer:") for i in ids) and len(set(ids)) == len(ids)
+
+
+def test_a_bridged_topics_side_table_forgets_what_every_reader_has_committed():
+    """The envelopes a bridge wrote into Kafka are kept only while a reader may read them."""
+    doc = {"nodes": [{"id": "pub", "type": "amqp_publisher", "params": {"rate": 200}},
+                     {"id": "q", "type": "amqp_queue"},
+                     {"id": "b", "type": "bridge", "params": {"commit_interval_ms": 200}},
+                     {"id": "t", "type": "kafka_topic", "params": {"partitions": 1}},
+                     {"id": "g", "type": "consumer_group", "params": {"consumers": 1, "processing_ms": 0.5}}],
+           "edges": [{"source": "pub", "target": "q"}, {"source": "q", "target": "b"}, {"source": "b", "target": "t"},
+                     {"source": "t", "target": "g"}]}
+    sim = engine.Simulation(engine.parse_document(doc), 2)
+    sim.advance(20.0)
+    topic = sim.components["t"]
+    kept = topic.envelopes.records[0]
+    committed = sim.components["g"].committed[("t", 0)]
+    assert topic.logs[0].leo > 3000 and committed > 2000
+    assert kept and min(kept) >= committed - 64 * 2  # only the tail a reader may still read
+    assert len(kept) < topic.logs[0].leo - committed + 200

@@ -33,15 +33,36 @@ if TYPE_CHECKING:
 #: key indexes of keys that are not the simulated producers' ``key-N``: interned per topic from here
 FOREIGN_KEYS = 1 << 30
 DROP_RETENTION = "retention deleted it before the bridge read it"
+MAX_KEPT = 100_000  # envelopes kept per partition of a topic written by bridges (SideTable)
 
 
 class SideTable:
-    """Envelopes of records that came in with values of their own, and their interned keys."""
+    """Envelopes of records that came in with values of their own, and their interned keys.
+
+    One dict per partition, offset -> Record, in offset order (appends only grow the offsets), so
+    forgetting the oldest is popping from the front. Kept while a reader may still read them (down
+    to the lowest committed offset of the topic's readers, or the log start without readers), and
+    at most ``MAX_KEPT`` a partition: past that the oldest lose their envelope, and readers get one
+    made from the columns (documented limit: memory stays bounded on a long run).
+    """
 
     def __init__(self) -> None:
-        self.records: dict[tuple[int, int], Record] = {}
+        self.records: list[dict[int, Record]] = []
         self.key_index: dict[str, int] = {}
         self.key_names: list[str] = []
+        self.forgotten = 0  # envelopes dropped by the MAX_KEPT cap while a reader could still read them
+
+    def get(self, p: int, offset: int) -> Record | None:
+        return self.records[p].get(offset) if p < len(self.records) else None
+
+    def put(self, p: int, offset: int, record: Record) -> None:
+        while len(self.records) <= p:
+            self.records.append({})
+        kept = self.records[p]
+        kept[offset] = record
+        if len(kept) > MAX_KEPT:
+            del kept[next(iter(kept))]
+            self.forgotten += 1
 
     def intern(self, key: str | None) -> int:
         if key is None:
@@ -60,8 +81,12 @@ class SideTable:
         return None if index == -2 else key_name(index)
 
     def forget_below(self, p: int, offset: int) -> None:
-        for where in [w for w in self.records if w[0] == p and w[1] < offset]:
-            del self.records[where]
+        kept = self.records[p] if p < len(self.records) else {}
+        while kept:
+            first = next(iter(kept))
+            if first >= offset:
+                break
+            del kept[first]
 
 
 def side_table(topic: TopicRuntime) -> SideTable:
@@ -84,7 +109,7 @@ def envelope(sim: Simulation, topic: TopicRuntime, p: int, offset: int, key: int
              tags: dict[int, str]) -> Record:
     """The record at ``offset`` of partition ``p``, from its columns (or the side table)."""
     if topic.envelopes is not None:
-        kept = topic.envelopes.records.get((p, offset))
+        kept = topic.envelopes.get(p, offset)
         if kept is not None:
             return kept
     key_text = side_table(topic).name(key) if key >= FOREIGN_KEYS else (None if key == -2 else key_name(key))
@@ -112,6 +137,14 @@ def records_at(sim: Simulation, topic: TopicRuntime, p: int, first: int, end: in
         out.append((envelope(sim, topic, p, first + i, int(keys[i]), float(times[i]), int(origins[i]), tags),
                     KafkaView(topic.id, p, first + i)))
     return out
+
+
+def forget_read(sim: Simulation, topic: TopicRuntime, p: int) -> None:
+    """Forget the envelopes below what every reader of the topic has committed (no reader: below
+    the log start, what retention deleted)."""
+    log = topic.logs[p]
+    floor = min((sim.components[r].keep_from(topic.id, p) for r in topic.readers), default=log.log_start)
+    side_table(topic).forget_below(p, max(floor, log.log_start))
 
 
 class TopicSource(Source):
@@ -167,10 +200,8 @@ class TopicSource(Source):
                 done -= topic.markers_in(p, self.committed[p], self.position[p])
             self.acked += done
             self.committed[p] = self.position[p]
-            if topic.envelopes is not None:  # what no reader may read again
-                floor = min([self.committed[p]] + [sim.components[r].keep_from(topic.id, p)
-                                                   for r in topic.readers if r != self.owner])
-                topic.envelopes.forget_below(p, floor)
+            if topic.envelopes is not None:
+                forget_read(sim, topic, p)
 
     def crash(self, sim: Simulation) -> None:
         """The positions die with the process; the committed offsets stay with the coordinator."""
@@ -221,7 +252,9 @@ class TopicSink(Sink):
             keys = np.array([table.intern(r.key) for r in batch], dtype=np.int32)
             first = topic.append(sim, p, keys)
             for i, record in enumerate(batch):
-                table.records[(p, first + i)] = record
+                table.put(p, first + i, record)
+            if first % 64 < len(batch) or len(batch) >= 64:  # now and then: what every reader has read
+                forget_read(sim, topic, p)
             if sim.record_flow:
                 sim.emit({"k": "produce", "t": sim.kernel.now, "src": self.owner, "dst": topic.id, "p": p,
                           "o": first, "n": len(batch), "key": batch[0].key})

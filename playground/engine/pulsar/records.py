@@ -121,6 +121,7 @@ class TopicSink(Sink):
     def __init__(self, sim: Simulation, owner: str, node: Any, params: dict[str, Any]) -> None:
         super().__init__(sim, owner, node, params)
         self.rr = 0
+        self.writes = 0
         self.key_index: dict[str, int] = {}  # keys that are not the producers' key-N, numbered from FOREIGN
 
     def write(self, sim: Simulation, records: list[Record]) -> int:
@@ -138,8 +139,11 @@ class TopicSink(Sink):
             for i, record in enumerate(group):
                 topic.envelopes[(p, first + i)] = record
             topic.append(sim, self.owner, p, [self._key(r.key) for r in group], group[0].size)
-        if len(topic.envelopes) > 4 * QUEUE_SIZE:  # forget what the ledgers no longer hold
-            for gone in [w for w in topic.envelopes if w[1] < topic.ledgers[w[0]].start]:
+        self.writes += 1
+        if self.writes % 256 == 0 and len(topic.envelopes) > 4 * QUEUE_SIZE:  # forget what every subscription acked
+            floors = [min((sim.components[sub].mark_delete(p) for sub in topic.subscriptions),
+                          default=topic.ledgers[p].end) for p in range(topic.partitions)]
+            for gone in [w for w in topic.envelopes if w[1] < floors[w[0]]]:
                 del topic.envelopes[gone]
         return len(records)
 

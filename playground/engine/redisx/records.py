@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
 
 CONSUMER = "bridge"
+MAX_KEPT = 100_000  # envelopes kept beside a stream's entries (the oldest go first)
 DROP_TRIMMED = "trimmed by MAXLEN before the bridge read it"
 
 
@@ -127,11 +128,26 @@ class StreamSink(Sink):
         for entry_id, record in zip(ids.tolist(), records, strict=True):
             stream.envelopes[entry_id] = record
         stream.add(sim, self.owner, ids, keys)
-        first = stream.log.first_id()
-        if first is not None and len(stream.envelopes) > 2 * max(stream.log.length, 1):
-            for gone in [i for i in stream.envelopes if i < first]:
-                del stream.envelopes[gone]
+        self._forget(sim, stream)
         return len(records)
+
+    @staticmethod
+    def _forget(sim: Simulation, stream: StreamRuntime) -> None:
+        """Forget envelopes of entries no group may read again (below every group's last-delivered
+        position and oldest pending entry; no group: trimmed ones), and past MAX_KEPT the oldest."""
+        log = stream.log
+        floor = max(log.first, log.base)  # (rows below base are gone from the buffers)
+        if stream.readers:
+            floor = max(floor, min(min(g.keep_from(), g.oldest_pending_pos() or g.keep_from())
+                                   for g in (sim.components[r] for r in stream.readers)))
+            floor = max(floor, log.base)
+        kept = stream.envelopes
+        floor_id = log.id_at(floor) if floor < log.appended else log.last_id + 1
+        while kept:
+            first = next(iter(kept))
+            if first >= floor_id and len(kept) <= MAX_KEPT:
+                break
+            del kept[first]
 
 
 register_source("redis_stream", StreamSource)

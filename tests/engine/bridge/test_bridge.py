@@ -68,7 +68,7 @@ def test_rabbitmq_queue_to_kafka_topic_keeps_the_record_and_acks_only_at_commit(
     assert bridge["source"]["unacked"] == queue["unacked"] == bridge["uncommitted"] + pushed
     topic = sim.components["orders-topic"]
     table = topic.envelopes
-    record = next(iter(table.records.values()))
+    record = next(r for part in table.records for r in part.values())
     assert record.id.startswith("amqp:") and record.key.startswith("order.")
     assert [h.node for h in record.origin] == ["orders", "connect"]
     assert books_balance(sim)
@@ -253,7 +253,7 @@ def test_pubsub_subscription_through_kafka_into_a_pubsub_topic_redelivers_after_
     m = sim.metrics()["nodes"]
     assert m["b"]["duplicates"] == uncommitted
     assert m["sub"]["duplicates"] >= uncommitted  # the subscription counts the redeliveries too
-    kept = sim.components["kt"].envelopes.records
-    record = kept[max(kept)]
+    part = sim.components["kt"].envelopes.records[0]
+    record = part[max(part)]
     assert record.id.startswith("pubsub:") and [h.node for h in record.origin] == ["pub", "b"]
     assert books_balance(sim)

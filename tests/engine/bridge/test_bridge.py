@@ -257,3 +257,22 @@ def test_pubsub_subscription_through_kafka_into_a_pubsub_topic_redelivers_after_
     record = part[max(part)]
     assert record.id.startswith("pubsub:") and [h.node for h in record.origin] == ["pub", "b"]
     assert books_balance(sim)
+
+
+def test_a_fifo_queue_drops_what_the_bridge_writes_again_by_the_records_id():
+    """SQS FIFO: a message with a MessageDeduplicationId seen in the last 5 minutes is accepted
+    but not delivered ("Exactly-once processing in Amazon SQS"); the bridge sends the record's id,
+    so what it writes again after a crash is not delivered twice."""
+    document = examples.load("bridge-kafka-to-sqs")
+    for n in document["nodes"]:
+        if n["id"] == "payments-queue":
+            n["params"] = {"queue_type": "fifo"}
+    sim = engine.Simulation(engine.parse_document(document), 1)
+    sim.advance(7.0)
+    sim.apply({"op": "crash_bridge", "node": "sqs-sink"})
+    sim.apply({"op": "restart_bridge", "node": "sqs-sink"})
+    sim.advance(3.0)
+    m = sim.metrics()["nodes"]
+    assert m["sqs-sink"]["duplicates"] > 0
+    assert sim.components["payments-queue"].deduplicated == m["sqs-sink"]["duplicates"]
+    assert books_balance(sim)

@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from playground.engine.record import Record, View
+from playground.engine.record import DEFAULT_TEMPLATE, Record, ValueTemplate, View
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -63,6 +63,16 @@ class Sink:
 
     def write(self, sim: Simulation, records: list[Record]) -> int:
         raise NotImplementedError
+
+
+def template_of(sim: Simulation, node_id: str) -> ValueTemplate:
+    """The value template the node type of ``node_id`` declares (the default for an unknown id)."""
+    from playground.engine.registry import get_node_type
+
+    try:
+        return get_node_type(sim.document.node(node_id).type).value_template
+    except KeyError:
+        return DEFAULT_TEMPLATE
 
 
 _SOURCES: dict[str, type[Source]] = {}

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from playground.engine.component import describe_commands
 from playground.engine.ports import Port, match
+from playground.engine.record import DEFAULT_TEMPLATE, ValueTemplate
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,9 @@ class NodeType:
     dead_letter_store: ClassVar[bool] = False
     #: the component.Runtime subclass build() returns (its ``commands`` are this type's commands)
     runtime_class: ClassVar[type | None] = None
+    #: what the values of the records a node of this type writes look like (record.py): envelopes
+    #: made again from a columnar store generate their value from it and the record's id
+    value_template: ClassVar[ValueTemplate] = DEFAULT_TEMPLATE
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any | None:

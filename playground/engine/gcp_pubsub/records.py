@@ -15,11 +15,11 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from playground.engine.adapters import Sink, Source, register_sink, register_source
+from playground.engine.adapters import Sink, Source, register_sink, register_source, template_of
 from playground.engine.gcp_pubsub import rules
 from playground.engine.gcp_pubsub.runtime import Message
 from playground.engine.gcp_pubsub.subscription import Copy, Member
-from playground.engine.record import DEFAULT_TEMPLATE, Hop, PubsubView, Record
+from playground.engine.record import Hop, PubsubView, Record
 
 if TYPE_CHECKING:
     from playground.engine.gcp_pubsub.runtime import TopicRuntime
@@ -38,9 +38,11 @@ def envelope(sim: Simulation, msg: Message) -> Record:
         return record
     record_id = f"pubsub:{msg.uid:x}"
     writers = [n.id for n in sim.document.sources(msg.topic) if n.type == "pubsub_publisher"] if msg.topic else []
-    return Record(record_id, msg.key, DEFAULT_TEMPLATE.value(record_id, msg.key),
-                  tuple(sorted((msg.attrs or {}).items())), msg.published, None,
-                  (Hop(writers[0] if len(writers) == 1 else msg.topic or "pubsub"),), msg.size)
+    writer = writers[0] if len(writers) == 1 else msg.topic or "pubsub"
+    template = template_of(sim, writer)
+    return Record(record_id, msg.key, template.value(record_id, msg.key),
+                  tuple(sorted((msg.attrs or {}).items())), msg.published, template.schema_id, (Hop(writer),),
+                  msg.size)
 
 
 class SubscriptionSource(Source):

@@ -14,6 +14,7 @@ from playground.engine.kafka.group import GroupRuntime
 from playground.engine.kafka.output import GroupOutput
 from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
 from playground.engine.ports import In, Out
+from playground.engine.record import ValueTemplate
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("produce", "fetch", "process", "commit", "retry", "recovered")
@@ -139,6 +140,8 @@ class Producer(NodeType):
     ports = (
         Out("records", "records", "publish", "kafka"),
     )
+    # its records' values, made again from the log's columns (kafka/records.py)
+    value_template = ValueTemplate((("key", "key"), ("seq", "serial"), ("amount", "amount")))
     max_in = 0
     max_out = 1
     build_order = 20

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.adapters import Sink, Source, register_sink, register_source
+from playground.engine.adapters import Sink, Source, register_sink, register_source, template_of
 from playground.engine.kafka.log import CONTROL
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.transactions import ORIGIN_MASK, ORIGIN_SHIFT, origin_ids
-from playground.engine.record import DEFAULT_TEMPLATE, Hop, KafkaView, Record
+from playground.engine.record import Hop, KafkaView, Record
 
 if TYPE_CHECKING:
     from playground.engine.kafka.runtime import TopicRuntime
@@ -120,8 +120,9 @@ def envelope(sim: Simulation, topic: TopicRuntime, p: int, offset: int, key: int
         writers = [n.id for n in sim.document.sources(topic.id) if n.type == "producer"]
         writer = writers[0] if len(writers) == 1 else topic.id
         record_id = f"{topic.id}/{p}@{offset}"
-    return Record(record_id, key_text, DEFAULT_TEMPLATE.value(record_id, key_text), (), float(ts),
-                  DEFAULT_TEMPLATE.schema_id, (Hop(writer),), topic.storage.config.record_bytes)
+    template = template_of(sim, writer)
+    return Record(record_id, key_text, template.value(record_id, key_text), (), float(ts),
+                  template.schema_id, (Hop(writer),), topic.storage.config.record_bytes)
 
 
 def records_at(sim: Simulation, topic: TopicRuntime, p: int, first: int, end: int) -> list[tuple[Record, KafkaView]]:

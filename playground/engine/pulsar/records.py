@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from playground.engine.adapters import Sink, Source, register_sink, register_source
+from playground.engine.adapters import Sink, Source, register_sink, register_source, template_of
 from playground.engine.pulsar.rules import partition_for_key
 from playground.engine.pulsar.subscription import Member
-from playground.engine.record import DEFAULT_TEMPLATE, Hop, PulsarView, Record
+from playground.engine.record import Hop, PulsarView, Record
 
 if TYPE_CHECKING:
     from playground.engine.pulsar.runtime import TopicRuntime
@@ -38,8 +38,10 @@ def envelope(sim: Simulation, topic: TopicRuntime, p: int, pos: int) -> Record:
     key = f"key-{key_index}" if key_index >= 0 else None
     record_id = f"{topic.id}/{p}:{pos}"
     writers = [n.id for n in sim.document.sources(topic.id) if n.type == "pulsar_producer"]
-    return Record(record_id, key, DEFAULT_TEMPLATE.value(record_id, key), (), 0.0, None,
-                  (Hop(writers[0] if len(writers) == 1 else topic.id),), max(topic.size_hint, 1))
+    writer = writers[0] if len(writers) == 1 else topic.id
+    template = template_of(sim, writer)
+    return Record(record_id, key, template.value(record_id, key), (), 0.0, template.schema_id, (Hop(writer),),
+                  max(topic.size_hint, 1))
 
 
 class SubscriptionSource(Source):

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.adapters import Sink, Source, register_sink, register_source
-from playground.engine.record import DEFAULT_TEMPLATE, Hop, Record, RedisStreamView
+from playground.engine.adapters import Sink, Source, register_sink, register_source, template_of
+from playground.engine.record import Hop, Record, RedisStreamView
 from playground.engine.redisx.group import GroupState, Nack
 from playground.engine.redisx.ids import format_id, split_id
 from playground.engine.redisx.runtime import msg
@@ -43,8 +43,10 @@ def envelope(sim: Simulation, stream: StreamRuntime, nack: Nack) -> Record:
     record_id = f"{stream.id}@{format_id(nack.id)}"
     key = msg(nack.key)
     writers = [n.id for n in sim.document.sources(stream.id) if n.type == "redis_publisher"]
-    return Record(record_id, key, DEFAULT_TEMPLATE.value(record_id, key), (), split_id(nack.id)[0] / 1000.0, None,
-                  (Hop(writers[0] if len(writers) == 1 else stream.id),))
+    writer = writers[0] if len(writers) == 1 else stream.id
+    template = template_of(sim, writer)
+    return Record(record_id, key, template.value(record_id, key), (), split_id(nack.id)[0] / 1000.0,
+                  template.schema_id, (Hop(writer),))
 
 
 class StreamSource(Source):

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.engine.ports import explain
 from playground.engine.registry import LIMITS, FieldError, get_node_type, node_types
 
 DOCUMENT_VERSION = 1
@@ -267,11 +268,8 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
             continue
         target_type = get_node_type(target.type)
         source_type = get_node_type(source.type)
-        if source.type not in target_type.accepts_from:
-            allowed = ", ".join(get_node_type(t).label for t in target_type.accepts_from) or "nothing"
-            errors.append(FieldError(
-                path, f"a {source_type.label} cannot connect to a {target_type.label} "
-                      f"(a {target_type.label} accepts: {allowed})"))
+        if target_type.connection(source_type) is None:
+            errors.append(FieldError(path, _refusal(source, source_type, target, target_type)))
             continue
         if (source.id, target.id) in seen_pairs:
             errors.append(FieldError(path, f"duplicates the edge from {source.id!r} to {target.id!r}"))
@@ -303,6 +301,18 @@ def _parse_edges(raw_edges: list[Any], by_id: dict[str, Node], errors: list[Fiel
     for node in by_id.values():
         errors.extend(get_node_type(node.type).check_graph(node, edges, paths, by_id))
     return edges
+
+
+def _refusal(source: Node, source_type: Any, target: Node, target_type: Any) -> str:
+    """Why an edge fits no pair of ports, naming both (ports.explain), or by type names for a
+    legacy type that declares no ports."""
+    if source_type.ports and target_type.ports:
+        outs = () if source_type.max_out == 0 else source_type.outputs()
+        ins = () if target_type.max_in == 0 else target_type.inputs()
+        return explain(source.id, outs, target.id, ins)
+    allowed = ", ".join(get_node_type(t).label for t in target_type.accepts_from) or "nothing"
+    return (f"a {source_type.label} cannot connect to a {target_type.label} "
+            f"(a {target_type.label} accepts: {allowed})")
 
 
 def _check_limits(nodes: list[Node], errors: list[FieldError]) -> None:

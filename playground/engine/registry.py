@@ -1,7 +1,7 @@
 """The component registry: what each node type declares.
 
-A node type is one class: its parameters (type, default, bounds, unit, help), its ports (which
-types may connect into it, how many edges in and out) and, in the system's own package, its
+A node type is one class: its parameters (type, default, bounds, unit, help), its ports (what
+it emits and accepts, ports.py; how many edges in and out) and, in the system's own package, its
 behaviour. The inspector form, the JSON Schema of the document and validation are all derived
 from these declarations, so adding a system means adding a module, not editing five.
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from playground.engine.component import describe_commands
+from playground.engine.ports import Port, match
+from playground.engine.record import DEFAULT_TEMPLATE, ValueTemplate
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,9 @@ class NodeType:
     params: ClassVar[tuple[Param, ...]] = ()
     #: parameters of the edges going out of a node of this type (a binding's routing key ...)
     edge_params: ClassVar[tuple[Param, ...]] = ()
+    #: what the type emits and accepts (ports.py): an output feeds any input it is compatible with
+    ports: ClassVar[tuple[Port, ...]] = ()
+    #: legacy, for a type that declares no ports yet: the type names allowed as edge sources into it
     accepts_from: ClassVar[tuple[str, ...]] = ()
     max_in: ClassVar[int | None] = None
     max_out: ClassVar[int | None] = None
@@ -185,6 +190,9 @@ class NodeType:
     dead_letter_store: ClassVar[bool] = False
     #: the component.Runtime subclass build() returns (its ``commands`` are this type's commands)
     runtime_class: ClassVar[type | None] = None
+    #: what the values of the records a node of this type writes look like (record.py): envelopes
+    #: made again from a columnar store generate their value from it and the record's id
+    value_template: ClassVar[ValueTemplate] = DEFAULT_TEMPLATE
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any | None:
@@ -203,6 +211,30 @@ class NodeType:
         """Rules that need the whole graph (what else connects to the node's neighbours): ``edges``
         are the document's valid edges, ``paths`` their paths by edge id."""
         return []
+
+    @classmethod
+    def inputs(cls) -> tuple[Port, ...]:
+        return tuple(p for p in cls.ports if p.direction == "in")
+
+    @classmethod
+    def outputs(cls) -> tuple[Port, ...]:
+        return tuple(p for p in cls.ports if p.direction == "out")
+
+    @classmethod
+    def connection(cls, source: type[NodeType]) -> tuple[Port, Port] | None | bool:
+        """How an edge from a ``source`` node into a node of this type connects: the (output,
+        input) pair of ports it uses, None if none fits. A type without declared ports falls back
+        on its legacy ``accepts_from`` (True: allowed by name)."""
+        if not cls.ports or not source.ports:
+            return source.name in cls.accepts_from or None
+        if cls.max_in == 0 or source.max_out == 0:
+            return None
+        return match(source.outputs(), cls.inputs())
+
+    @classmethod
+    def accepted_sources(cls) -> list[str]:
+        """Names of the registered types whose nodes may feed a node of this type (the palette)."""
+        return [t.name for t in node_types() if cls.connection(t) is not None]
 
     @classmethod
     def param(cls, name: str) -> Param:
@@ -233,7 +265,9 @@ class NodeType:
             "color": cls.color,
             "params": [p.to_dict() for p in cls.params],
             "edge_params": [p.to_dict() for p in cls.edge_params],
-            "accepts_from": list(cls.accepts_from),
+            "ports": [p.to_dict() for p in cls.ports],
+            # derived from the ports of every registered type (the palette's connection check)
+            "accepts_from": cls.accepted_sources(),
             "max_in": cls.max_in,
             "max_out": cls.max_out,
             "dead_letter_store": cls.dead_letter_store,
@@ -358,7 +392,7 @@ def get_node_type(name: str) -> type[NodeType]:
 
 
 #: the system packages, in the order the palette, the schema and the comparison matrix show them
-SYSTEM_PACKAGES = ("kafka", "rabbitmq", "redisx", "sqs", "gcp_pubsub", "pulsar")
+SYSTEM_PACKAGES = ("kafka", "rabbitmq", "redisx", "sqs", "gcp_pubsub", "pulsar", "bridge")
 
 
 def _load_systems() -> None:

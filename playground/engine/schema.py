@@ -28,6 +28,8 @@ def json_schema() -> dict[str, Any]:
         node_variants.append({
             "title": nt.label,
             "description": nt.help,
+            # annotation (ignored by validators): what the type emits and accepts, see ports.py
+            "x-ports": [p.to_dict() for p in nt.ports],
             "type": "object",
             "additionalProperties": False,
             "required": ["id", "type"],
@@ -50,7 +52,9 @@ def json_schema() -> dict[str, Any]:
         "title": "Fanout topology document",
         "description": (
             "A topology built in Fanout. Beyond this schema, Fanout checks that edges join existing "
-            "nodes of types that may connect, and caps totals (nodes, partitions, producer rate)."
+            "nodes through compatible ports (each node type's x-ports: an output feeds an input that "
+            "carries the same flow in the same mode, in the same protocol or 'any'), and caps totals "
+            "(nodes, partitions, producer rate)."
         ),
         "type": "object",
         "additionalProperties": False,

@@ -528,3 +528,59 @@ def test_dead_letter_cycle_without_rejection_is_dropped_like_the_broker(broker: 
     assert run.bodies("loop") == broker.bodies(loop) == []
     stream = next(s for s in run.sim.streams() if s.get("queue") == "loop")
     assert stream["produced"] == 1 and sum(stream["dropped"].values()) == 1
+
+
+# -- a bridge reading a queue (engine/rabbitmq/records.py) -------------------------------------
+
+def test_bridge_source_prefetch_deferred_acks_and_crash_redelivery_match_the_broker(broker: Broker) -> None:
+    """The bridge's AMQP source is basic.consume with basic.qos prefetch and acks deferred to its
+    commit: with prefetch 4 it holds 4 deliveries; acking them lets the next 4 come; closing the
+    channel with those unacked requeues them in place, so a new consumer gets them first, marked
+    redelivered (AMQP 0-9-1, basic.qos, basic.ack, and channel.close requeueing unacked messages)."""
+    q = broker.queue("bridge-src")
+    for i in range(10):
+        broker.publish("", q, f"m{i}")
+    broker.settle()
+    seen: list[tuple[str, bool]] = []
+    held: list[int] = []
+
+    def on_message(ch: Any, method: Any, props: Any, body: bytes) -> None:
+        seen.append((body.decode(), method.redelivered))
+        held.append(method.delivery_tag)
+
+    ch1 = broker.conn.channel()
+    ch1.basic_qos(prefetch_count=4)
+    ch1.basic_consume(q, on_message, auto_ack=False)
+    broker.wait_for(lambda: len(seen) >= 4)
+    first_window = list(seen)
+    for tag in held:  # the commit: ack what was written
+        ch1.basic_ack(tag)
+    held.clear()
+    broker.wait_for(lambda: len(seen) >= 8)
+    ch1.close()  # the crash: the 4 unacked deliveries go back
+    seen.clear()
+    ch2 = broker.conn.channel()
+    ch2.basic_qos(prefetch_count=4)
+    ch2.basic_consume(q, on_message, auto_ack=False)
+    broker.wait_for(lambda: len(seen) >= 4)
+    real_after = list(seen)
+    ch2.close()
+
+    nodes = [node("pub", "amqp_publisher", rate=0), node("src", "amqp_queue"),
+             node("bridge", "bridge", prefetch=4, poll_interval_ms=100, commit_interval_ms=150, max_poll_records=500),
+             node("t", "kafka_topic", partitions=1)]
+    run = EngineRun(nodes, [edge("pub", "src"), edge("src", "bridge"), edge("bridge", "t")])
+    for i in range(10):
+        run.publish("pub", f"m{i}")
+    source = run.sim.components["bridge"].source
+    names = {f"amqp:{uid:x}": body for uid, body in run.names.items()}
+    run.sim.advance(0.12)  # one poll: the first prefetch window, written to the topic
+    written = [names[r.id] for part in run.sim.components["t"].envelopes.records for r in part.values()]
+    assert run.sim.metrics()["nodes"]["src"]["unacked"] == 4
+    run.sim.advance(0.1)  # the commit at 0.15 s acks them; the poll at 0.2 s takes the next window
+    run.sim.apply({"op": "crash_bridge", "node": "bridge"})
+    run.sim.apply({"op": "restart_bridge", "node": "bridge"})
+    engine_after = [(names[r.id], v.redelivered) for r, v in source.poll(run.sim, 10)]
+    assert written == [b for b, _ in first_window] == [f"m{i}" for i in range(4)]
+    assert all(not redelivered for _, redelivered in first_window)
+    assert engine_after == real_after == [(f"m{i}", True) for i in range(4, 8)]

@@ -72,7 +72,9 @@ def test_malformed_json_says_where():
 def test_edge_between_types_that_cannot_connect_is_refused():
     doc = kafka_doc()
     doc["edges"].append({"source": "producer", "target": "group"})
-    assert "a Producer cannot connect to a Consumer Group" in errors_of(doc)["edges[3]"]
+    assert errors_of(doc)["edges[3]"] == (
+        "producer's output 'records (kafka)' cannot feed group's input 'records (kafka)': "
+        "one is written to by a client, the other is read by consumers")
 
 
 def test_producer_may_write_to_one_topic_only():

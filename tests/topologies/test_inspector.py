@@ -289,3 +289,12 @@ def test_edge_ends_are_escaped(client: Client, exchange: Any) -> None:
     html = client.get("/inspector/edge/test_exchange/",
                       {"edge_id": "e1", "source": "<b>a</b>", "target": "<i>b</i>"}).content.decode()
     assert "<b>" not in html and "<i>" not in html
+
+
+def test_inspector_lists_the_types_ports(client: Client) -> None:
+    html = client.get("/inspector/bridge/").content.decode()
+    assert 'data-testid="inspector-ports"' in html
+    assert "in: <strong>records (any)</strong>, records (consume)" in html
+    assert "out: <strong>records (any)</strong>, records (publish)" in html
+    topic = client.get("/inspector/kafka_topic/").content.decode()
+    assert "<strong>placement (kafka)</strong>, placement" in topic

@@ -9,6 +9,7 @@ from typing import Any
 from playground.engine.gcp_pubsub import rules
 from playground.engine.gcp_pubsub.runtime import PublisherRuntime, TopicRuntime
 from playground.engine.gcp_pubsub.subscription import SubscriberRuntime, SubscriptionRuntime
+from playground.engine.ports import In, Out
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("pubsub_publish", "pubsub_deliver", "pubsub_ack", "pubsub_expire", "pubsub_push_backoff",
@@ -25,7 +26,9 @@ class PubsubPublisher(NodeType):
     color = "#1a73e8"
     help = ("Publishes messages to one topic at a Poisson rate, optionally with ordering keys and "
             "attributes.")
-    accepts_from = ()
+    ports = (
+        Out("messages", "records", "publish", "pubsub"),
+    )
     max_in = 0
     max_out = 1
     build_order = 40
@@ -57,7 +60,11 @@ class PubsubTopic(NodeType):
             "of each message published after the subscription was created; a message published while it has "
             "no subscription is lost. A subscription connected to it makes it that subscription's dead-letter "
             "topic; it then lists the dead letters it receives.")
-    accepts_from = ("pubsub_publisher", "pubsub_subscription")
+    ports = (
+        In("messages", "records", "publish", "pubsub"),
+        In("dead letters", "dead_letters", protocol="pubsub"),
+        Out("subscriptions", "records", "route", "pubsub"),
+    )
     max_in = None
     max_out = None
     build_order = 20
@@ -93,7 +100,11 @@ class PubsubSubscription(NodeType):
             "or push (Pub/Sub sends HTTPS requests to an endpoint). Each delivery is leased for the ack "
             "deadline; what is nacked or not acked in time is redelivered after the retry policy's backoff, "
             "and after max delivery attempts goes to the dead-letter topic it is connected to.")
-    accepts_from = ("pubsub_topic",)
+    ports = (
+        In("topic", "records", "route", "pubsub"),
+        Out("messages", "records", "consume", "pubsub"),
+        Out("dead letters", "dead_letters", protocol="pubsub"),
+    )
     max_in = 1
     max_out = None
     build_order = 10
@@ -150,7 +161,9 @@ class PubsubSubscription(NodeType):
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         topics = [n.id for n in sim.document.sources(node.id) if n.type == "pubsub_topic"]
-        subscribers = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_subscriber"]
+        # every reader of its messages: subscribers, and nodes of other packages reading through
+        # the Pub/Sub record adapter (a bridge); a topic it leads to is its dead-letter topic
+        subscribers = [n.id for n in sim.document.targets(node.id) if n.type != "pubsub_topic"]
         dlq = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_topic"]
         if node.params["delivery"] == "push":
             subscribers = subscribers[:1]  # one push endpoint per subscription
@@ -166,7 +179,9 @@ class PubsubSubscriber(NodeType):
     color = "#137333"
     help = ("Subscriber clients of a pull subscription (streaming pull with flow control and automatic lease "
             "extension), or, for a push subscription, the instances behind its HTTPS endpoint.")
-    accepts_from = ("pubsub_subscription",)
+    ports = (
+        In("messages", "records", "consume", "pubsub"),
+    )
     max_in = 1
     max_out = 0
     build_order = 5

@@ -26,16 +26,17 @@ DROP_NO_SUBSCRIPTION = "published to a topic with no subscription (lost)"
 class Message:
     """One published message (what every subscription's copy refers to)."""
 
-    __slots__ = ("uid", "key", "size", "published", "topic", "attrs")
+    __slots__ = ("uid", "key", "size", "published", "topic", "attrs", "record")
 
     def __init__(self, uid: int, key: str | None, size: int, published: float, topic: str,
-                 attrs: dict[str, str] | None = None) -> None:
+                 attrs: dict[str, str] | None = None, record: Any = None) -> None:
         self.uid = uid
         self.key = key
         self.size = size
         self.published = published
         self.topic = topic
         self.attrs = attrs
+        self.record = record  # its envelope (record.Record) when it came in with one, e.g. from a bridge
 
 
 
@@ -140,7 +141,7 @@ class TopicRuntime(Runtime):
                   "key": message.key or "", "p": key_index(message.key), "reason": reason, "attempts": attempts})
         dead = Message(message.uid, message.key, message.size, sim.kernel.now, message.topic,
                        dict(message.attrs or {}, CloudPubSubDeadLetterSourceSubscription=src,
-                            CloudPubSubDeadLetterSourceDeliveryCount=str(attempts)))
+                            CloudPubSubDeadLetterSourceDeliveryCount=str(attempts)), record=message.record)
         self.publish(sim, src, [dead], flow=False)
 
     def cmd_redrive(self, sim: Simulation, command: dict[str, Any]) -> None:
@@ -157,7 +158,8 @@ class TopicRuntime(Runtime):
                 if not isinstance(target, TopicRuntime) or target is self:
                     continue
                 moved += 1
-                again = Message(message.uid, message.key, message.size, sim.kernel.now, message.topic)
+                again = Message(message.uid, message.key, message.size, sim.kernel.now, message.topic,
+                                record=message.record)
                 target.publish(sim, self.id, [again])
         if not moved:
             raise CommandError(f"no subscription of topic {self.id!r} holds a dead letter to redrive")

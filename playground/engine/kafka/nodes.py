@@ -13,6 +13,8 @@ from playground.engine.kafka.cluster import ClusterRuntime
 from playground.engine.kafka.group import GroupRuntime
 from playground.engine.kafka.output import GroupOutput
 from playground.engine.kafka.runtime import DlqRuntime, ProducerRuntime, TopicRuntime
+from playground.engine.ports import In, Out
+from playground.engine.record import ValueTemplate
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("produce", "fetch", "process", "commit", "retry", "recovered")
@@ -135,7 +137,11 @@ class Producer(NodeType):
     category = "Kafka"
     color = "#2563eb"
     help = "Sends keyed records to one Kafka topic; the key decides the partition (murmur2)."
-    accepts_from = ()
+    ports = (
+        Out("records", "records", "publish", "kafka"),
+    )
+    # its records' values, made again from the log's columns (kafka/records.py)
+    value_template = ValueTemplate((("key", "key"), ("seq", "serial"), ("amount", "amount")))
     max_in = 0
     max_out = 1
     build_order = 20
@@ -184,7 +190,11 @@ class KafkaTopic(NodeType):
     category = "Kafka"
     color = "#0f766e"
     help = "An append-only log split into partitions; order holds within a partition only."
-    accepts_from = ("producer", "kafka_cluster", "consumer_group")
+    ports = (
+        In("records", "records", "publish", "kafka"),
+        In("placement", "placement", protocol="kafka"),
+        Out("records", "records", "consume", "kafka"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -223,7 +233,11 @@ class ConsumerGroup(NodeType):
     help = ("Consumers sharing the work of the topics it reads: each partition goes to exactly one "
             "member (its partition.assignment.strategy decides which); failed records are retried with "
             "backoff, then dead-lettered.")
-    accepts_from = ("kafka_topic",)
+    ports = (
+        In("records", "records", "consume", "kafka"),
+        Out("output", "records", "publish", "kafka", help="the topic its consume-process-produce loop writes"),
+        Out("dead letters", "dead_letters", protocol="kafka"),
+    )
     max_in = None
     max_out = 2
     build_order = 30
@@ -371,7 +385,9 @@ class DeadLetterQueue(NodeType):
     category = "Kafka"
     color = "#dc2626"
     help = "A topic that keeps the records a consumer group gave up on, with why and after how many attempts."
-    accepts_from = ("consumer_group",)
+    ports = (
+        In("dead letters", "dead_letters", protocol="kafka"),
+    )
     max_in = None
     max_out = 0
     build_order = 10
@@ -392,7 +408,9 @@ class KafkaCluster(NodeType):
     color = "#475569"
     help = ("Brokers that hold the replicas of the topics it connects to: leaders, followers, the ISR and "
             "the high watermark; kill, slow or cut off a broker during a run.")
-    accepts_from = ()
+    ports = (
+        Out("placement", "placement", protocol="kafka", help="the topics whose partitions it hosts"),
+    )
     max_in = 0
     max_out = None
     build_order = 5

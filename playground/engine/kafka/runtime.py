@@ -39,6 +39,7 @@ class TopicRuntime(ReplicatedTopic, TransactionalTopic, Runtime):
         self.cluster: str | None = None
         self.min_isr = 1
         self.gaps: dict[tuple[str, int], list[tuple[int, int]]] = {}  # (reader, p) -> ranges it skips
+        self.envelopes: Any = None  # records.SideTable: envelopes of records bridged in from another system
         self.init_transactions(partitions)
 
     def attach_cluster(self, sim: Simulation, cluster: Any, replication_factor: int, min_isr: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.pulsar import rules
 from playground.engine.pulsar.consumer import ConsumerRuntime
 from playground.engine.pulsar.replication import Replicator
@@ -27,7 +28,9 @@ class PulsarProducer(NodeType):
     color = "#188fff"
     help = ("Sends messages to one topic at a Poisson rate. With keys, a message goes to the partition of its "
             "key's hash (JavaStringHash); without, partitions take turns.")
-    accepts_from = ()
+    ports = (
+        Out("messages", "records", "publish", "pulsar"),
+    )
     max_in = 0
     max_out = 1
     build_order = 40
@@ -69,7 +72,12 @@ class PulsarTopic(NodeType):
             "fail_cluster / restore_cluster take its whole cluster down and back. Replicated subscriptions are "
             "synced one snapshot (1 s) behind, so a failover redelivers some messages; the snapshot handshake, "
             "message ids and namespace replication policies are not modelled.")
-    accepts_from = ("pulsar_producer", "pulsar_subscription", "pulsar_topic")
+    ports = (
+        In("messages", "records", "publish", "pulsar"),
+        In("dead letters", "dead_letters", protocol="pulsar"),
+        In("replicated", "records", "route", "pulsar", help="geo-replication from a topic of another cluster"),
+        Out("subscriptions", "records", "route", "pulsar"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -147,7 +155,11 @@ class PulsarSubscription(NodeType):
             "permits, higher priority levels first; key_shared: each key always to the same consumer (hash "
             "ranges, auto-split). A topic "
             "connected to it is its dead-letter topic.")
-    accepts_from = ("pulsar_topic",)
+    ports = (
+        In("topic", "records", "route", "pulsar"),
+        Out("messages", "records", "consume", "pulsar"),
+        Out("dead letters", "dead_letters", protocol="pulsar"),
+    )
     max_in = 1
     max_out = None
     build_order = 20
@@ -202,7 +214,9 @@ class PulsarConsumer(NodeType):
     color = "#7c3aed"
     help = ("Consumers on one subscription, each with a receiver queue (its permits): they process one "
             "message at a time, then acknowledge it, or negatively acknowledge it when processing fails.")
-    accepts_from = ("pulsar_subscription",)
+    ports = (
+        In("messages", "records", "consume", "pulsar"),
+    )
     max_in = 1
     max_out = 0
     build_order = 30

@@ -166,6 +166,7 @@ class TopicRuntime(Runtime):
         self.cluster = str(params["cluster"]) or node_id
         self.down = False
         self.replicators: list[Any] = []  # replication.Replicator, set up by the node type's build
+        self.envelopes: dict[tuple[int, int], Any] = {}  # (partition, position) -> record.Record a bridge wrote
         sim.kernel.schedule(TRIM_EVERY, TRIM, self.id)
 
     def key_of(self, p: int, pos: int) -> int:

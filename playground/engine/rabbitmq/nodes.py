@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.rabbitmq.consumer import ConsumerRuntime
 from playground.engine.rabbitmq.exchange import ExchangeRuntime
 from playground.engine.rabbitmq.publisher import PublisherRuntime, parse_priorities
@@ -31,7 +32,9 @@ class AmqpPublisher(NodeType):
     color = "#ea580c"
     help = ("Publishes messages to one exchange with routing keys and headers (or, connected straight "
             "to a queue, through the default exchange with the queue's name as routing key).")
-    accepts_from = ()
+    ports = (
+        Out("messages", "records", "publish", "amqp"),
+    )
     max_in = 0
     max_out = 1
     build_order = 40
@@ -93,7 +96,12 @@ class AmqpExchange(NodeType):
     help = ("Routes each message to the queues whose bindings match it: direct (key equal), topic "
             "(* one word, # zero or more), fanout (every binding), headers (x-match all or any). Its "
             "outgoing connections are the bindings.")
-    accepts_from = ("amqp_publisher", "amqp_exchange", "amqp_queue")
+    ports = (
+        In("messages", "records", "publish", "amqp"),
+        In("bound", "records", "route", "amqp"),
+        In("dead letters", "dead_letters", protocol="amqp"),
+        Out("bindings", "records", "route", "amqp"),
+    )
     max_in = None
     max_out = None
     build_order = 15
@@ -144,7 +152,12 @@ class AmqpQueue(NodeType):
     help = ("A classic queue: FIFO (by priority with x-max-priority), pushed to its consumers in turn "
             "within their prefetch. A connection to an exchange makes it the queue's dead-letter exchange. "
             "Lists the dead letters it receives.")
-    accepts_from = ("amqp_publisher", "amqp_exchange")
+    ports = (
+        In("messages", "records", "publish", "amqp"),
+        In("bound", "records", "route", "amqp"),
+        Out("deliveries", "records", "consume", "amqp"),
+        Out("dead letters", "dead_letters", protocol="amqp"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -185,7 +198,9 @@ class AmqpConsumer(NodeType):
     color = "#7c3aed"
     help = ("Consumers of one queue, each on its own channel with its prefetch (basic.qos): they process "
             "one message at a time and ack it, or nack / reject it when processing fails.")
-    accepts_from = ("amqp_queue",)
+    ports = (
+        In("deliveries", "records", "consume", "amqp"),
+    )
     max_in = 1
     max_out = 0
     build_order = 30

@@ -32,6 +32,7 @@ directly. The rules, from the RabbitMQ documentation and the classic queue's sou
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from playground.engine.rabbitmq.deadletter import Death
 
@@ -45,13 +46,13 @@ class Message:
     """
 
     __slots__ = ("uid", "exchange", "routing_keys", "headers", "priority", "expiration", "published_at",
-                 "reply_to", "correlation_id", "deaths", "origin")
+                 "reply_to", "correlation_id", "deaths", "origin", "record")
 
     def __init__(self, uid: int, exchange: str, routing_key: str, *, headers: dict[str, str] | None = None,
                  priority: int | None = None, expiration: float | None = None, published_at: float = 0.0,
                  reply_to: str | None = None, correlation_id: int | None = None,
                  deaths: tuple[Death, ...] = (), routing_keys: tuple[str, ...] | None = None,
-                 origin: str | None = None) -> None:
+                 origin: str | None = None, record: Any = None) -> None:
         self.uid = uid
         self.exchange = exchange
         self.routing_keys = routing_keys if routing_keys is not None else (routing_key,)
@@ -63,6 +64,7 @@ class Message:
         self.correlation_id = correlation_id
         self.deaths = deaths
         self.origin = origin  # the queue it was first dead-lettered from
+        self.record = record  # its envelope (record.Record) when it came in with one, e.g. from a bridge
 
     @property
     def routing_key(self) -> str:

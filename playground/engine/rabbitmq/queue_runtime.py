@@ -216,7 +216,7 @@ class QueueRuntime(Runtime):
         dead = Message(msg.uid, self.dlx, "", headers=headers, priority=msg.priority, expiration=None,
                        published_at=msg.published_at, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
                        deaths=deaths, routing_keys=dead_letter_routing_keys(msg.routing_keys, self.dl_key),
-                       origin=msg.origin or self.id)
+                       origin=msg.origin or self.id, record=msg.record)
         exchange: ExchangeRuntime = sim.components[self.dlx]
         via: dict[str, str] = {}
         queues = exchange.route(sim, dead, via)
@@ -278,7 +278,7 @@ class QueueRuntime(Runtime):
             msg = entry.msg
             again = Message(msg.uid, "", origin, headers=msg.headers, priority=msg.priority, expiration=None,
                             published_at=sim.kernel.now, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
-                            deaths=msg.deaths, origin=msg.origin)
+                            deaths=msg.deaths, origin=msg.origin, record=msg.record)
             target.enqueue(sim, again)
         for entry in keep:
             self.q.requeue(entry)

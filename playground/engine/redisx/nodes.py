@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.redisx.consumers import StreamGroupRuntime
 from playground.engine.redisx.pubsub import Subscription
 from playground.engine.redisx.runtime import (
@@ -31,7 +32,10 @@ class RedisPublisher(NodeType):
     color = "#c2410c"
     help = ("An application sending messages at a Poisson rate: PUBLISH to each channel and XADD (auto ID) to "
             "each stream it is connected to, the same message to every one.")
-    accepts_from = ()
+    ports = (
+        Out("PUBLISH", "records", "publish", "redis-pubsub"),
+        Out("XADD", "records", "publish", "redis-streams"),
+    )
     max_in = 0
     max_out = 8
     build_order = 30
@@ -56,7 +60,10 @@ class RedisChannel(NodeType):
     help = ("Pub/Sub: fire and forget. A PUBLISH reaches the subscribers connected at that instant and is "
             "gone; a subscriber that is disconnected misses it for good. A connection may SUBSCRIBE to the "
             "channel by name or PSUBSCRIBE with a glob pattern.")
-    accepts_from = ("redis_publisher",)
+    ports = (
+        In("PUBLISH", "records", "publish", "redis-pubsub"),
+        Out("messages", "records", "consume", "redis-pubsub"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -91,7 +98,9 @@ class RedisSubscriber(NodeType):
     help = ("A connection in subscribed state, handling messages as they arrive. Nothing is acknowledged "
             "and nothing is kept for it: while disconnected it misses every message, and when it reads too "
             "slowly its output buffer fills until the server closes the connection.")
-    accepts_from = ("redis_channel",)
+    ports = (
+        In("messages", "records", "consume", "redis-pubsub"),
+    )
     max_in = None
     max_out = 0
     build_order = 10
@@ -125,7 +134,10 @@ class RedisStream(NodeType):
     color = "#0e7490"
     help = ("An append-only log of entries with IDs <milliseconds>-<sequence>. Entries stay after they are "
             "read and acknowledged; only MAXLEN trimming removes them, whether a group has read them or not.")
-    accepts_from = ("redis_publisher",)
+    ports = (
+        In("XADD", "records", "publish", "redis-streams"),
+        Out("entries", "records", "consume", "redis-streams"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -159,7 +171,10 @@ class RedisConsumerGroup(NodeType):
             "XREADGROUP COUNT/BLOCK. Every delivered entry waits in the Pending Entries List until XACK; "
             "entries idle longer than min-idle-time are taken over with XAUTOCLAIM, and after max deliveries "
             "the application moves them to a dead-letter stream (Redis has no built-in DLQ).")
-    accepts_from = ("redis_stream",)
+    ports = (
+        In("entries", "records", "consume", "redis-streams"),
+        Out("dead letters", "dead_letters", protocol="redis-streams"),
+    )
     max_in = 1
     max_out = 1
     build_order = 20
@@ -218,7 +233,9 @@ class RedisDeadLetterStream(NodeType):
     color = "#dc2626"
     help = ("A plain stream the application XADDs given-up entries to, with why and after how many deliveries "
             "(Redis has no dead-letter queue of its own). Redrive XADDs them back to their source stream.")
-    accepts_from = ("redis_consumer_group",)
+    ports = (
+        In("dead letters", "dead_letters", protocol="redis-streams"),
+    )
     max_in = None
     max_out = 0
     build_order = 10

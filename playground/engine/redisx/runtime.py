@@ -288,6 +288,7 @@ class StreamRuntime(Runtime):
         self.log = StreamLog(int(params["node_entries"]))
         self.readers: list[str] = []
         self.trimmed = 0
+        self.envelopes: dict[int, Any] = {}  # entry id -> record.Record, for entries a bridge wrote
 
     def receive(self, sim: Simulation, src: str, arrival_ms: np.ndarray, keys: np.ndarray) -> None:
         self.add(sim, src, self.log.auto_ids(arrival_ms), keys)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 from playground.engine.sqs import rules
 from playground.engine.sqs.consumer import ConsumerRuntime
@@ -35,7 +36,10 @@ class SqsProducer(NodeType):
             "rate. For a FIFO queue each message needs a MessageGroupId and a MessageDeduplicationId (or the "
             "queue's content-based deduplication). FIFO queues take up to 300 sends a second per API action "
             "(3,000 with batching; more in high-throughput mode): not enforced here.")
-    accepts_from = ()
+    ports = (
+        Out("to SNS", "records", "publish", "sns"),
+        Out("to SQS", "records", "publish", "sqs"),
+    )
     max_in = 0
     max_out = 1
     build_order = 40
@@ -118,7 +122,10 @@ class SnsTopic(NodeType):
             "delivers only to FIFO queues, in order within each message group, passing the group and "
             "deduplication ids on; it drops a deduplication id seen in the last 5 minutes and throttles "
             "publishes over 3,000 messages a second (300 per group) with Topic throughput scope.")
-    accepts_from = ("sqs_producer",)
+    ports = (
+        In("messages", "records", "publish", "sns"),
+        Out("subscriptions", "records", "route", "sqs"),
+    )
     max_in = None
     max_out = None
     build_order = 20
@@ -194,7 +201,13 @@ class SqsQueue(NodeType):
             "deduplication within 5 minutes). Consumers poll it; a received message is invisible until deleted or "
             "its visibility timeout passes. A connection to another queue is its redrive policy: after "
             "maxReceiveCount receives a message moves there (the dead-letter queue lists it).")
-    accepts_from = ("sqs_producer", "sns_topic", "sqs_queue")
+    ports = (
+        In("messages", "records", "publish", "sqs"),
+        In("from SNS", "records", "route", "sqs"),
+        In("dead letters", "dead_letters", protocol="sqs"),
+        Out("messages", "records", "consume", "sqs"),
+        Out("redrive", "dead_letters", protocol="sqs"),
+    )
     max_in = None
     max_out = None
     build_order = 10
@@ -264,7 +277,9 @@ class SqsConsumer(NodeType):
     help = ("Workers polling one queue: ReceiveMessage (up to MaxNumberOfMessages), process each message, "
             "DeleteMessage it. A failed or crashed worker's messages come back when their visibility timeout "
             "passes.")
-    accepts_from = ("sqs_queue",)
+    ports = (
+        In("messages", "records", "consume", "sqs"),
+    )
     max_in = 1
     max_out = 0
     build_order = 30

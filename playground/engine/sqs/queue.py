@@ -404,6 +404,7 @@ class QueueRuntime(Runtime):
         enqueued = now if self.fifo else msg.enqueued_at
         dead = self._new(msg.uid, msg.body, msg.group, msg.dedup, msg.attributes, enqueued, msg.sent_at,
                          origin=source, raw=msg.raw)
+        dead.record = msg.record
         self._admit(sim, dead, 0.0)
 
     # -- commands ---------------------------------------------------------------------------

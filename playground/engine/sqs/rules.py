@@ -137,7 +137,8 @@ class Msg:
     """
 
     __slots__ = ("seq", "uid", "body", "group", "dedup", "attributes", "enqueued_at", "sent_at", "state",
-                 "receives", "receipt", "invisible_until", "received_at", "order", "origin", "raw", "vis_epoch")
+                 "receives", "receipt", "invisible_until", "received_at", "order", "origin", "raw", "vis_epoch",
+                 "record")
 
     def __init__(self, seq: int, uid: int, body: str, group: str | None, dedup: str | None,
                  attributes: dict[str, Any], enqueued_at: float, sent_at: float, origin: str | None = None,
@@ -159,4 +160,5 @@ class Msg:
         self.origin = origin
         self.raw = raw  # None: sent to the queue directly; else delivered by SNS (raw or envelope)
         self.vis_epoch = 0
+        self.record: Any = None  # its envelope (record.Record) when it came in with one, e.g. from a bridge
 

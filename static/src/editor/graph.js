@@ -1,7 +1,7 @@
 // The canvas: X6 does dragging, zooming, panning, connecting, selection, keyboard and undo.
 // This module declares Fanout's node shape (an HTML card with an "in" port on the left and an
 // "out" port on the right), the connection rules taken from the node types' declarations
-// (accepts_from, max_in, max_out), and the editor's shortcuts.
+// (accepts_from, derived by the engine from the types' ports; max_in, max_out), and the editor's shortcuts.
 import { Graph, Shape, Selection, History, Keyboard, Snapline } from "@antv/x6";
 import { cardElement, refreshCard, forgetCard, onCardMounted, naturalHeight } from "./cards.js";
 import { cardFor, edgeLabelFor } from "../systems/index.js";

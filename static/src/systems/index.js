@@ -29,6 +29,7 @@ import * as rabbitmq from "./rabbitmq.js";
 import * as gcp_pubsub from "./gcp_pubsub.js";
 import * as pulsar from "./pulsar.js";
 import * as sqs from "./sqs.js";
+import * as bridge from "./bridge.js";
 
 export const SYSTEMS = [
   kafka,
@@ -37,6 +38,7 @@ export const SYSTEMS = [
   pulsar,
   redis,
   sqs,
+  bridge,
 ];
 
 const resolved = new Map();

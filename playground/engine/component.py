@@ -99,7 +99,7 @@ def check_command(runtime: Runtime, op: str, command: dict[str, Any]) -> dict[st
         return command
     coerced = dict(command)
     for param in spec.args:
-        if param.name in command:
+        if command.get(param.name) is not None:  # None: not given (the method's default)
             value, message = param.coerce(command[param.name])
             if message is not None:
                 raise CommandError(f"{op}: {param.name} {message}")

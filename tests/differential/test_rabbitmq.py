@@ -528,3 +528,46 @@ def test_dead_letter_cycle_without_rejection_is_dropped_like_the_broker(broker: 
     assert run.bodies("loop") == broker.bodies(loop) == []
     stream = next(s for s in run.sim.streams() if s.get("queue") == "loop")
     assert stream["produced"] == 1 and sum(stream["dropped"].values()) == 1
+
+
+def first_death_headers(headers: dict[str, Any]) -> tuple[str, str, str]:
+    return headers["x-first-death-queue"], headers["x-first-death-reason"], headers["x-first-death-exchange"]
+
+
+def test_first_death_headers_stay_when_a_message_dies_through_two_queues_and_back(broker: Broker) -> None:
+    """rabbit_dead_letter update_x_death_header: x-first-death-* are written once, on the first
+    death, and never change. A (TTL 50 ms) expires into B; B's message is got and rejected back
+    to A; A expires it into B again: x-death [A expired 2, B rejected 1], whose oldest entry is
+    B's, while x-first-death still names A, expired, and the exchange it was published to."""
+    to_b, to_a = broker.exchange("to-b", "fanout"), broker.exchange("to-a", "fanout")
+    inbound = broker.exchange("in", "direct")
+    a = broker.queue("a", **{"x-message-ttl": 50, "x-dead-letter-exchange": to_b})
+    b = broker.queue("b", **{"x-dead-letter-exchange": to_a})
+    broker.ch.queue_bind(a, inbound, "k")
+    broker.ch.queue_bind(b, to_b, "")
+    broker.ch.queue_bind(a, to_a, "")
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("in", "amqp_exchange", type="direct"),
+         node("a", "amqp_queue", message_ttl_ms=50), node("to-b", "amqp_exchange", type="fanout"),
+         node("b", "amqp_queue"), node("to-a", "amqp_exchange", type="fanout")],
+        [edge("pub", "in"), edge("in", "a", binding_key="k"), edge("a", "to-b"), edge("to-b", "b"),
+         edge("b", "to-a"), edge("to-a", "a")])
+    rename = {"a": a, "b": b, "in": inbound, "to-a": to_a, "to-b": to_b}
+    broker.publish(inbound, "k", "m")
+    run.publish("pub", "m", key="k")
+    broker.wait_count(b, 1)
+    run.sim.advance(0.2)
+    method, _, _ = broker.ch.basic_get(b, auto_ack=False)
+    broker.ch.basic_reject(method.delivery_tag, requeue=False)
+    run.sim.apply({"op": "get_messages", "node": "b", "ack_mode": "reject"})
+    broker.wait_count(b, 1)
+    run.sim.advance(0.2)
+    real = broker.drain(b)
+    assert len(real) == 1 and run.bodies("b") == ["m"]
+    msg = run.entries("b")[0].msg
+    headers = real[0][2].headers
+    assert engine_xdeath(msg, rename) == xdeath(headers)
+    assert [(d["queue"], d["reason"], d["count"]) for d in xdeath(headers)] == [(a, "expired", 2), (b, "rejected", 1)]
+    engine_first = msg.first_death
+    assert (rename[engine_first.queue], engine_first.reason, rename[engine_first.exchange]) == first_death_headers(
+        headers) == (a, "expired", inbound)

@@ -25,6 +25,8 @@ MEMORY_WATERMARK = 200_000
 MAX_CHANNELS = 64
 RECENT = 50
 HEAD_SHOWN = 16
+GOT_SHOWN = 10
+GET_MODES = ("ack", "reject", "requeue")  # basic.get then basic.ack / reject requeue=false / nack requeue=true
 
 DROP_UNROUTABLE = "unroutable"
 DROP_RETURNED = "unroutable, returned to the publisher (mandatory)"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from playground.engine.rabbitmq.deadletter import Death
+from playground.engine.rabbitmq.deadletter import Death, FirstDeath
 
 OVERFLOW = ("drop-head", "reject-publish", "reject-publish-dlx")
 
@@ -45,13 +45,13 @@ class Message:
     """
 
     __slots__ = ("uid", "exchange", "routing_keys", "headers", "priority", "expiration", "published_at",
-                 "reply_to", "correlation_id", "deaths", "origin")
+                 "reply_to", "correlation_id", "deaths", "origin", "first_death", "size")
 
     def __init__(self, uid: int, exchange: str, routing_key: str, *, headers: dict[str, str] | None = None,
                  priority: int | None = None, expiration: float | None = None, published_at: float = 0.0,
                  reply_to: str | None = None, correlation_id: int | None = None,
                  deaths: tuple[Death, ...] = (), routing_keys: tuple[str, ...] | None = None,
-                 origin: str | None = None) -> None:
+                 origin: str | None = None, first_death: FirstDeath | None = None, size: int = 0) -> None:
         self.uid = uid
         self.exchange = exchange
         self.routing_keys = routing_keys if routing_keys is not None else (routing_key,)
@@ -63,6 +63,8 @@ class Message:
         self.correlation_id = correlation_id
         self.deaths = deaths
         self.origin = origin  # the queue it was first dead-lettered from
+        self.first_death = first_death  # the x-first-death-* headers, set once
+        self.size = size  # body bytes (x-max-length-bytes, stream retention)
 
     @property
     def routing_key(self) -> str:

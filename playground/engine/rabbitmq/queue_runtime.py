@@ -15,6 +15,8 @@ from playground.engine.rabbitmq.flow import (
     DROP_MAXLEN_HEAD,
     DROP_MAXLEN_REJECT,
     EXPIRE,
+    GET_MODES,
+    GOT_SHOWN,
     HEAD_SHOWN,
     NO_DLX_DROP,
     RECENT,
@@ -32,7 +34,7 @@ class QueueRuntime(Runtime):
     """A classic queue: holds ready messages, pushes them to consumers within their prefetch,
     takes acks, nacks and rejects, expires and dead-letters."""
 
-    commands = {"purge_queue": "cmd_purge", "redrive": "cmd_redrive"}
+    commands = {"purge_queue": "cmd_purge", "redrive": "cmd_redrive", "get_messages": "cmd_get"}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], dlx: str | None) -> None:
         self.id = node_id
@@ -59,6 +61,7 @@ class QueueRuntime(Runtime):
         self.redriven = 0
         self.dl_reasons: dict[str, int] = {}
         self.dl_recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.got: deque[dict[str, Any]] = deque(maxlen=GOT_SHOWN)
 
     # -- what others call -----------------------------------------------------------------
 
@@ -212,11 +215,12 @@ class QueueRuntime(Runtime):
         msg = entry.msg
         now = sim.kernel.now
         deaths = record_death(msg.deaths, self.id, reason, msg.exchange, msg.routing_keys, now, msg.expiration)
+        first = first_death(msg.first_death, msg.deaths, self.id, reason, msg.exchange)
         headers = msg.headers
         dead = Message(msg.uid, self.dlx, "", headers=headers, priority=msg.priority, expiration=None,
                        published_at=msg.published_at, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
                        deaths=deaths, routing_keys=dead_letter_routing_keys(msg.routing_keys, self.dl_key),
-                       origin=msg.origin or self.id)
+                       origin=msg.origin or self.id, first_death=first, size=msg.size)
         exchange: ExchangeRuntime = sim.components[self.dlx]
         via: dict[str, str] = {}
         queues = exchange.route(sim, dead, via)
@@ -243,7 +247,7 @@ class QueueRuntime(Runtime):
         self.dl_count += 1
         death = msg.deaths[0]
         bump(self.dl_reasons, death.reason)
-        first = first_death(msg.deaths)
+        first = msg.first_death
         self.dl_recent.append({
             "t": sim.kernel.now, "reason": death.reason, "attempts": attempts,
             "key": msg.routing_key, "origin": f"queue {death.queue}", "queue": self.id,
@@ -278,7 +282,7 @@ class QueueRuntime(Runtime):
             msg = entry.msg
             again = Message(msg.uid, "", origin, headers=msg.headers, priority=msg.priority, expiration=None,
                             published_at=sim.kernel.now, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
-                            deaths=msg.deaths, origin=msg.origin)
+                            deaths=msg.deaths, origin=msg.origin, first_death=msg.first_death, size=msg.size)
             target.enqueue(sim, again)
         for entry in keep:
             self.q.requeue(entry)
@@ -288,6 +292,55 @@ class QueueRuntime(Runtime):
         self.redriven += moved
         sim.emit({"k": "amqp_redrive", "t": sim.kernel.now, "node": self.id, "n": moved})
         self.dispatch(sim)
+
+    def cmd_get(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """basic.get, as the management UI's "Get messages" does: take up to ``count`` ready
+        messages from the head and settle each at once with ``ack_mode`` ack (basic.ack),
+        reject (basic.reject requeue=false: dead-lettered, reason rejected) or requeue
+        (basic.nack requeue=true). What was got is listed in ``got`` with its headers."""
+        count = command.get("count", 1)
+        mode = command.get("ack_mode", "ack")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+            raise CommandError("count must be a whole number from 1 to 100")
+        if mode not in GET_MODES:
+            raise CommandError("ack_mode must be one of " + ", ".join(GET_MODES))
+        now = sim.kernel.now
+        for gone in self.q.expire(now, inclusive=False):
+            self._expired(sim, gone)
+        for _ in range(count):
+            entry = self.q.pop()
+            if entry is None:
+                break
+            entry.deliveries += 1
+            self.delivered += 1
+            if entry.redelivered:
+                self.duplicates += 1
+            self.got.append(self.describe(entry, now))
+            if mode == "ack":
+                self.acked += 1
+            elif mode == "requeue":
+                self.requeue_entry(sim, entry)
+            else:
+                self.rejected += 1
+                self._dead_letter(sim, entry, "rejected")
+        self.dispatch(sim)
+
+    def describe(self, entry: Entry, now: float) -> dict[str, Any]:
+        """A delivered message as a client sees it: key, redelivered flag, headers."""
+        msg = entry.msg
+        headers: dict[str, Any] = dict(msg.headers or {})
+        if msg.deaths:
+            headers["x-death"] = [d.to_dict() for d in msg.deaths]
+        if msg.first_death is not None:
+            headers["x-first-death-queue"] = msg.first_death.queue
+            headers["x-first-death-reason"] = msg.first_death.reason
+            headers["x-first-death-exchange"] = msg.first_death.exchange
+        return {"t": now, "uid": msg.uid, "key": msg.routing_key, "redelivered": entry.redelivered,
+                "headers": headers}
+
+    def requeue_entry(self, sim: Simulation, entry: Entry) -> None:
+        self.q.requeue(entry)
+        self.requeued += 1
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -333,4 +386,5 @@ class QueueRuntime(Runtime):
             "redriven": self.redriven,
             "dead_letter_reasons": dict(self.dl_reasons),
             "recent": list(self.dl_recent),
+            "got": list(self.got),
         }

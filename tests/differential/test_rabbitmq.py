@@ -174,6 +174,13 @@ HEADERS_BINDINGS = {
     "h-all-empty": ("all", {}),
     "h-any-with-x": ("any-with-x", {"x-tenant": "acme"}),
     "h-all-with-x": ("all-with-x", {"format": "pdf", "x-tenant": "acme"}),
+    # Arguments without a value (None: AMQP void), presence only:
+    "h-void-all": ("all", {"format": None, "type": "report"}),
+    "h-void-any": ("any", {"format": None, "type": "log"}),
+    "h-void-x-all": ("all", {"format": None, "x-tenant": None}),
+    "h-void-x-any": ("any", {"x-tenant": None}),
+    "h-void-all-with-x": ("all-with-x", {"format": None, "x-tenant": None}),
+    "h-void-any-with-x": ("any-with-x", {"x-tenant": None, "type": "none-such"}),
 }
 HEADER_MESSAGES = [
     {"format": "pdf", "type": "report"},
@@ -184,13 +191,17 @@ HEADER_MESSAGES = [
     {"format": "pdf", "x-tenant": "acme"},
     {},
     {"format": "PDF", "type": "report"},
+    {"format": "", "x-tenant": "other"},
+    {"x-tenant": ""},
+    {"type": "report", "format": "zip"},
 ]
 
 
 def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> None:
     """Direct, topic (with '#' alone, 'a.#.b', '*.x', the empty key, empty words), fanout and
-    headers (x-match all / any / all-with-x / any-with-x, x- arguments ignored) route each
-    message to the same set of queues, in the same order within each queue."""
+    headers (x-match all / any / all-with-x / any-with-x, x- arguments ignored, arguments
+    without a value matching on presence: rabbit_exchange_type_headers) route each message to
+    the same set of queues, in the same order within each queue."""
     nodes = [node("topic", "amqp_exchange", type="topic"), node("direct", "amqp_exchange", type="direct"),
              node("fanout", "amqp_exchange", type="fanout"), node("headers", "amqp_exchange", type="headers")]
     edges = []
@@ -213,7 +224,9 @@ def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> No
     for q, (match, headers) in HEADERS_BINDINGS.items():
         broker.ch.queue_bind(broker.queue(q), real["headers"], "", arguments={"x-match": match, **headers})
         nodes.append(node(q, "amqp_queue"))
-        edges.append(edge("headers", q, x_match=match, binding_headers=headers))
+        edges.append(edge("headers", q, x_match=match,
+                          binding_headers={k: v for k, v in headers.items() if v is not None},
+                          binding_present=", ".join(k for k, v in headers.items() if v is None)))
     run = EngineRun(nodes, edges)
 
     broker.ch.confirm_delivery()
@@ -234,6 +247,9 @@ def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> No
     assert engine_contents == real_contents
     # The scenario means something: every topic edge case reached or missed some queue.
     assert real_contents["t-hash"] and real_contents["t-empty"] == ["topic-6", "topic-15"]
+    assert real_contents["h-void-all"] == ["headers-0", "headers-3", "headers-7", "headers-10"]
+    assert real_contents["h-void-x-any"] == [] and real_contents["h-void-any-with-x"] == [
+        "headers-4", "headers-5", "headers-8", "headers-9"]
 
 
 def test_alternate_exchange_and_exchange_to_exchange_bindings_match_the_broker(broker: Broker) -> None:

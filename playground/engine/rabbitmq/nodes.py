@@ -15,7 +15,7 @@ from playground.engine.rabbitmq.exchange import ExchangeRuntime
 from playground.engine.rabbitmq.publisher import PublisherRuntime, parse_priorities
 from playground.engine.rabbitmq.queue import OVERFLOW
 from playground.engine.rabbitmq.queue_runtime import QueueRuntime
-from playground.engine.rabbitmq.routing import EXCHANGE_TYPES, X_MATCH, Binding
+from playground.engine.rabbitmq.routing import EXCHANGE_TYPES, X_MATCH, Binding, parse_present
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("amqp_publish", "amqp_route", "amqp_deliver", "amqp_requeue", "amqp_dead_letter", "amqp_drop")
@@ -114,6 +114,9 @@ class AmqpExchange(NodeType):
               "(RabbitMQ 3.10+) also compare x- headers.", choices=X_MATCH),
         Param("binding_headers", "Binding headers", "map", {},
               "Headers exchange: the header values this binding asks for."),
+        Param("binding_present", "Headers present (no value)", "string", "",
+              "Headers exchange: names of binding arguments without a value (AMQP type void), comma "
+              "separated: each matches a message that has that header, whatever its value."),
         Param("alternate", "Alternate exchange", "bool", False,
               "This connection is not a binding but the exchange's alternate-exchange: messages it "
               "cannot route go there."),
@@ -131,7 +134,10 @@ class AmqpExchange(NodeType):
             if p["alternate"] and target.type == "amqp_exchange":
                 alternate = alternate or target.id
                 continue
-            bindings.append(Binding(target.id, p["binding_key"], p["x_match"], dict(p["binding_headers"])))
+            headers: dict[str, str | None] = dict(p["binding_headers"])
+            for name in parse_present(p["binding_present"]):
+                headers[name] = None
+            bindings.append(Binding(target.id, p["binding_key"], p["x_match"], headers))
         return ExchangeRuntime(node.id, node.params["type"], bindings, alternate, bool(node.params["delayed"]))
 
 

@@ -52,7 +52,8 @@ class Broker:
 
     def queue(self, local: str, **arguments: Any) -> str:
         name = self.name(local)
-        self.ch.queue_declare(name, arguments=arguments or None)
+        durable = arguments.get("x-queue-type") in ("quorum", "stream")  # they must be durable
+        self.ch.queue_declare(name, durable=durable, arguments=arguments or None)
         self.queues.append(name)
         return name
 
@@ -587,3 +588,147 @@ def test_first_death_headers_stay_when_a_message_dies_through_two_queues_and_bac
     engine_first = msg.first_death
     assert (rename[engine_first.queue], engine_first.reason, rename[engine_first.exchange]) == first_death_headers(
         headers) == (a, "expired", inbound)
+
+
+# -- quorum queues ------------------------------------------------------------------------------
+
+def confirmed(broker: Broker, queue: str, body: str, **props: Any) -> bool:
+    """Publish through the default exchange on a confirming channel: acked (True) or nacked."""
+    try:
+        broker.ch.basic_publish("", queue, body.encode(), pika.BasicProperties(**props))
+        return True
+    except pika.exceptions.NackError:
+        return False
+
+
+@pytest.mark.parametrize("limit", [None, 10])
+def test_quorum_returns_order_and_basic_get_carries_x_delivery_count(broker: Broker, limit: int | None) -> None:
+    """rabbit_fifo_client dequeue/3 (x-delivery-count on every basic.get) and where returns go:
+    nack the second then the first of two taken messages. Without a delivery limit the leader
+    requeues them at the back (handle_aux/6: 2, 3, 1, 0); with one they are served first, in
+    return order (take_next_msg/1: 1, 0, 2, 3)."""
+    args: dict[str, Any] = {"x-queue-type": "quorum"}
+    if limit is not None:
+        args["x-delivery-limit"] = limit
+    q = broker.queue("qq", **args)
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("qq", "amqp_queue", queue_type="quorum", delivery_limit=-1 if limit is None else limit)],
+                    [edge("pub", "qq")])
+    broker.ch.confirm_delivery()
+    for i in range(4):
+        broker.publish("", q, str(i))
+        run.publish("pub", str(i))
+    first, _, _ = broker.ch.basic_get(q, auto_ack=False)
+    second, _, _ = broker.ch.basic_get(q, auto_ack=False)
+    broker.ch.basic_nack(second.delivery_tag, requeue=True)
+    broker.ch.basic_nack(first.delivery_tag, requeue=True)
+    broker.settle()
+    real = []
+    while True:
+        method, props, body = broker.ch.basic_get(q, auto_ack=True)
+        if method is None:
+            break
+        real.append((body.decode(), (props.headers or {}).get("x-delivery-count"), method.redelivered))
+    queue = run.sim.components["qq"]
+    a, b = queue.q.pop(), queue.q.pop()
+    queue.requeue_entry(run.sim, b)
+    queue.requeue_entry(run.sim, a)
+    run.sim.apply({"op": "get_messages", "node": "qq", "count": 4})
+    got = run.sim.metrics()["nodes"]["qq"]["got"]
+    engine = [(run.names[g["uid"]], g["headers"]["x-delivery-count"], g["redelivered"]) for g in got]
+    returned, fresh = [("1", 1, True), ("0", 1, True)], [("2", 0, False), ("3", 0, False)]
+    assert engine == real == (returned + fresh if limit is not None else fresh + returned)
+
+
+def test_quorum_delivery_limit_dead_letters_with_reason_delivery_limit(broker: Broker) -> None:
+    """x-delivery-limit 2: a message nacked with requeue on each delivery is delivered 3 times,
+    then dead-lettered (rabbit_fifo return_one/6) with x-death reason delivery_limit."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    q = broker.queue("qq", **{"x-queue-type": "quorum", "x-delivery-limit": 2, "x-dead-letter-exchange": dlx})
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("qq", "amqp_queue", queue_type="quorum", delivery_limit=2),
+         node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+        [edge("pub", "qq"), edge("qq", "dlx"), edge("dlx", "dlq")])
+    broker.ch.confirm_delivery()
+    broker.publish("", q, "m")
+    run.publish("pub", "m")
+    real_counts = []
+    for _ in range(5):
+        method, props, _ = broker.ch.basic_get(q, auto_ack=False)
+        if method is None:
+            break
+        real_counts.append((props.headers or {}).get("x-delivery-count"))
+        broker.ch.basic_nack(method.delivery_tag, requeue=True)
+        broker.settle(0.05)
+    for _ in range(5):
+        run.sim.apply({"op": "get_messages", "node": "qq", "ack_mode": "requeue"})
+    engine_counts = [g["headers"]["x-delivery-count"] for g in run.sim.metrics()["nodes"]["qq"]["got"]]
+    broker.wait_count(dlq, 1)
+    real = broker.drain(dlq)
+    assert engine_counts == real_counts == [0, 1, 2]
+    assert run.bodies("dlq") == [b for b, _, _ in real] == ["m"]
+    assert engine_xdeath(run.entries("dlq")[0].msg, {"qq": q, "dlx": dlx}) == xdeath(real[0][2].headers)
+    assert xdeath(real[0][2].headers)[0]["reason"] == "delivery_limit"
+    assert "x-delivery-count" not in (real[0][2].headers or {})
+
+
+def test_quorum_reject_publish_takes_one_over_the_limit_then_refuses_until_eighty_percent(broker: Broker) -> None:
+    """rabbit_fifo evaluate_limit/5: x-max-length 5 with reject-publish accepts 6, refuses the
+    next ones (publisher confirms nack), and accepts again only once 4 (80%) are left."""
+    q = broker.queue("qq", **{"x-queue-type": "quorum", "x-max-length": 5, "x-overflow": "reject-publish"})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("qq", "amqp_queue", queue_type="quorum", max_length=5, overflow="reject-publish")],
+                    [edge("pub", "qq")])
+    broker.ch.confirm_delivery()
+    real, engine_accepted = [], []
+
+    def engine_publish(body: str) -> bool:
+        before = run.sim.metrics()["nodes"]["qq"]["ready"]
+        run.publish("pub", body)
+        return run.sim.metrics()["nodes"]["qq"]["ready"] > before
+
+    for i in range(8):
+        real.append(confirmed(broker, q, str(i)))
+        engine_accepted.append(engine_publish(str(i)))
+    for take in (1, 1):
+        for _ in range(take):
+            broker.ch.basic_get(q, auto_ack=True)
+            run.sim.apply({"op": "get_messages", "node": "qq"})
+        broker.settle(0.1)
+        real.append(confirmed(broker, q, f"after-{take}"))
+        engine_accepted.append(engine_publish("after"))
+    assert engine_accepted == real == [True] * 6 + [False] * 2 + [False, True]
+
+
+def test_quorum_at_least_once_holds_unroutable_dead_letters_against_the_limit(broker: Broker) -> None:
+    """x-dead-letter-strategy at-least-once (with reject-publish): two rejected messages whose
+    dead-letter exchange routes nowhere stay held by the queue and count toward x-max-length 2,
+    so of two more publishes one is accepted (taking it over the limit) and one refused."""
+    dlx = broker.exchange("dlx", "direct")
+    q = broker.queue("qq", **{"x-queue-type": "quorum", "x-max-length": 2, "x-overflow": "reject-publish",
+                              "x-dead-letter-exchange": dlx, "x-dead-letter-strategy": "at-least-once"})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("qq", "amqp_queue", queue_type="quorum", max_length=2, overflow="reject-publish",
+                          dead_letter_strategy="at-least-once"),
+                     node("dlx", "amqp_exchange", type="direct")], [edge("pub", "qq"), edge("qq", "dlx")])
+    broker.ch.confirm_delivery()
+    for i in range(2):
+        assert confirmed(broker, q, str(i))
+        run.publish("pub", str(i))
+    for _ in range(2):
+        method, _, _ = broker.ch.basic_get(q, auto_ack=False)
+        broker.ch.basic_reject(method.delivery_tag, requeue=False)
+    run.sim.apply({"op": "get_messages", "node": "qq", "ack_mode": "reject", "count": 2})
+    broker.settle(0.3)
+    real = [confirmed(broker, q, "a"), confirmed(broker, q, "b")]
+    engine_accepted = []
+    for body in ("a", "b"):
+        before = run.sim.metrics()["nodes"]["qq"]["ready"]
+        run.publish("pub", body)
+        engine_accepted.append(run.sim.metrics()["nodes"]["qq"]["ready"] > before)
+    assert engine_accepted == real == [True, False]
+    ready = broker.ch.queue_declare(q, passive=True).method.message_count
+    assert run.sim.metrics()["nodes"]["qq"]["ready"] == ready == 1
+    assert run.sim.metrics()["dropped_total"] == 1  # the refused publish; the dead letters are held

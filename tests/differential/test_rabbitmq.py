@@ -10,7 +10,11 @@ per run and everything declared is deleted afterwards.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,6 +44,7 @@ class Broker:
         self.prefix = f"fanout-{uuid.uuid4().hex[:8]}"
         self.exchanges: list[str] = []
         self.queues: list[str] = []
+        self.policies: list[str] = []
 
     def name(self, local: str) -> str:
         return f"{self.prefix}.{local}" if local else ""
@@ -90,8 +95,19 @@ class Broker:
             self.conn.process_data_events(time_limit=0.05)
         self.settle(0.1)
 
+    def set_policy(self, local: str, pattern: str, definition: dict[str, Any], *, priority: int = 0,
+                   apply_to: str = "all") -> None:
+        """rabbitmqctl set_policy; ``pattern`` is the engine's (on node ids), anchored here to this
+        run's prefix so that no other queue on the broker is touched."""
+        name = self.name(local)
+        real = "^" + re.escape(self.prefix + ".") + (pattern[1:] if pattern.startswith("^") else ".*" + pattern)
+        ctl("set_policy", name, real, json.dumps(definition), "--priority", str(priority), "--apply-to", apply_to)
+        self.policies.append(name)
+
     def close(self) -> None:
         try:
+            for name in self.policies:
+                ctl("clear_policy", name)
             for q in self.queues:
                 self.ch.queue_delete(q)
             for x in self.exchanges:
@@ -113,6 +129,17 @@ def broker() -> Iterator[Broker]:
         yield b
     finally:
         b.close()
+
+
+def ctl(*args: str) -> str:
+    """Run rabbitmqctl (pika cannot set policies; the management plugin is not enabled here)."""
+    out = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout
+
+
+def need_rabbitmqctl() -> None:
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is not installed here: policies cannot be set")
 
 
 class EngineRun:
@@ -732,3 +759,82 @@ def test_quorum_at_least_once_holds_unroutable_dead_letters_against_the_limit(br
     ready = broker.ch.queue_declare(q, passive=True).method.message_count
     assert run.sim.metrics()["nodes"]["qq"]["ready"] == ready == 1
     assert run.sim.metrics()["dropped_total"] == 1  # the refused publish; the dead letters are held
+
+
+# -- policies --------------------------------------------------------------------------------
+
+def test_policies_and_their_precedence_against_queue_arguments_match_the_broker(broker: Broker) -> None:
+    """Set with rabbitmqctl set_policy. Of the policies matching a queue the highest priority
+    applies (rabbit_policy match/2) and apply-to filters by kind. Against queue arguments:
+    classic queues take the lower max-length and message-ttl and keep their own overflow and
+    dead-letter exchange (process_args_policy/1); a quorum queue takes the policy's overflow
+    (ra_machine_config/1). An exchange gets its alternate exchange from a policy. Compared: what
+    stays in each queue, what is dead-lettered where (x-death), and which policy applies."""
+    need_rabbitmqctl()
+    dlx_p, dlx_q, ae = broker.exchange("dlx-p", "fanout"), broker.exchange("dlx-q", "fanout"), None
+    dlq_p, dlq_q = broker.queue("dlq-p"), broker.queue("dlq-q")
+    broker.ch.queue_bind(dlq_p, dlx_p, "")
+    broker.ch.queue_bind(dlq_q, dlx_q, "")
+    ae = broker.exchange("ae", "fanout")
+    lost = broker.queue("lost")
+    broker.ch.queue_bind(lost, ae, "")
+    main = broker.exchange("lim-x", "direct")
+    queues = {  # engine params, real arguments
+        "lim-a": ({"max_length": 5}, {"x-max-length": 5}),
+        "lim-b": ({}, {}),
+        "lim-c": ({"max_length": 2, "overflow": "reject-publish"}, {"x-max-length": 2, "x-overflow": "reject-publish"}),
+        "lim-d": ({}, {"x-dead-letter-exchange": dlx_q}),
+        "lim-e": ({"message_ttl_ms": 20}, {"x-message-ttl": 20}),
+        "qlim": ({"queue_type": "quorum", "overflow": "reject-publish"},
+                 {"x-queue-type": "quorum", "x-overflow": "reject-publish"}),
+    }
+    nodes = [node("dlx-p", "amqp_exchange", type="fanout"), node("dlx-q", "amqp_exchange", type="fanout"),
+             node("dlq-p", "amqp_queue"), node("dlq-q", "amqp_queue"), node("ae", "amqp_exchange", type="fanout"),
+             node("lost", "amqp_queue"), node("lim-x", "amqp_exchange", type="direct"),
+             node("pub-x", "amqp_publisher", rate=0),
+             node("p1", "amqp_policy", pattern="lim", apply_to="queues", priority=1, max_length=3,
+                  overflow="drop-head", dead_letter_exchange="dlx-p", message_ttl_ms=60000),
+             node("p2", "amqp_policy", pattern="lim-b$", apply_to="queues", priority=5, max_length=4,
+                  dead_letter_exchange="dlx-p"),
+             node("p3", "amqp_policy", pattern="lim-x$", apply_to="exchanges", priority=9, alternate_exchange="ae")]
+    edges = [edge("dlx-p", "dlq-p"), edge("dlx-q", "dlq-q"), edge("ae", "lost"), edge("pub-x", "lim-x")]
+    for q, (params, args) in queues.items():
+        broker.queue(q, **args)
+        nodes += [node(q, "amqp_queue", **params), node(f"pub-{q}", "amqp_publisher", rate=0)]
+        edges.append(edge(f"pub-{q}", q))
+        if q == "lim-d":
+            edges.append(edge(q, "dlx-q"))
+    rename = {"dlx-p": dlx_p, "dlx-q": dlx_q, **{q: broker.name(q) for q in queues}}
+    broker.set_policy("p1", "lim", {"max-length": 3, "overflow": "drop-head", "dead-letter-exchange": dlx_p,
+                                    "message-ttl": 60000}, priority=1, apply_to="queues")
+    broker.set_policy("p2", "lim-b$", {"max-length": 4, "dead-letter-exchange": dlx_p}, priority=5,
+                      apply_to="queues")
+    broker.set_policy("p3", "lim-x$", {"alternate-exchange": ae}, priority=9, apply_to="exchanges")
+    time.sleep(1.0)  # queues pick up policy changes asynchronously
+    run = EngineRun(nodes, edges)
+    broker.ch.confirm_delivery()
+    for i in range(6):
+        for q in queues:
+            if q == "lim-e" and i >= 2:
+                continue  # two messages: below the limit, they only expire (TTL: the lower, 20 ms)
+            confirmed(broker, broker.name(q), f"{q}-{i}")
+            run.publish(f"pub-{q}", f"{q}-{i}")
+    broker.publish(main, "nobody", "x-0")
+    run.publish("pub-x", "x-0", key="nobody")
+    time.sleep(0.3)
+    run.sim.advance(0.3)
+    applied = dict(line.split("\t")[:2] for line in ctl("list_queues", "name", "policy").splitlines()
+                   if line.startswith(broker.prefix))
+    assert {q: run.sim.metrics()["nodes"][q]["policy"] for q in queues} == {
+        q: applied[broker.name(q)].removeprefix(broker.prefix + ".") for q in queues}
+    for q in queues:
+        assert run.bodies(q) == broker.bodies(broker.name(q)), q
+    for dlq in ("dlq-p", "dlq-q"):
+        real = broker.drain(broker.name(dlq))
+        assert sorted(run.bodies(dlq)) == sorted(b for b, _, _ in real), dlq
+        by_body = {b: props for b, _, props in real}
+        for entry in run.entries(dlq):
+            assert engine_xdeath(entry.msg, rename) == xdeath(by_body[run.names[entry.msg.uid]].headers)
+    assert run.bodies("lost") == broker.bodies(lost) == ["x-0"]
+    assert run.bodies("lim-b") == ["lim-b-2", "lim-b-3", "lim-b-4", "lim-b-5"]  # p2's 4, not p1's 3
+    assert run.bodies("lim-c") == ["lim-c-0", "lim-c-1"]  # its own 2 and reject-publish

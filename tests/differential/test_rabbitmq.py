@@ -39,6 +39,7 @@ class Broker:
     def __init__(self) -> None:
         params = pika.ConnectionParameters(HOST, PORT, credentials=pika.PlainCredentials("guest", "guest"),
                                            connection_attempts=1, socket_timeout=3, blocked_connection_timeout=10)
+        self.conn_params = params
         self.conn = pika.BlockingConnection(params)
         self.ch = self.conn.channel()
         self.prefix = f"fanout-{uuid.uuid4().hex[:8]}"
@@ -838,3 +839,105 @@ def test_policies_and_their_precedence_against_queue_arguments_match_the_broker(
     assert run.bodies("lost") == broker.bodies(lost) == ["x-0"]
     assert run.bodies("lim-b") == ["lim-b-2", "lim-b-3", "lim-b-4", "lim-b-5"]  # p2's 4, not p1's 3
     assert run.bodies("lim-c") == ["lim-c-0", "lim-c-1"]  # its own 2 and reject-publish
+
+
+# -- streams ---------------------------------------------------------------------------------
+
+def stream_consume(broker: Broker, queue: str, offset: Any, n: int, prefetch: int = 10) -> list[tuple[str, int]]:
+    """Consume from a stream with x-stream-offset, acking, until ``n`` deliveries (or a timeout):
+    [(body, x-stream-offset header)]."""
+    ch = broker.conn.channel()
+    ch.basic_qos(prefetch_count=prefetch)
+    got: list[tuple[str, int]] = []
+
+    def on_message(c: Any, method: Any, props: Any, body: bytes) -> None:
+        got.append((body.decode(), props.headers["x-stream-offset"]))
+        c.basic_ack(method.delivery_tag)
+
+    ch.basic_consume(queue, on_message, arguments={"x-stream-offset": offset})
+    broker.wait_for(lambda: len(got) >= n, timeout=5.0)
+    ch.close()
+    return got
+
+
+def test_stream_offsets_and_non_destructive_reads_match_the_broker(broker: Broker) -> None:
+    """x-stream-offset first, a number, last, next (rabbit_stream_queue parse_offset_arg/1):
+    each consumer gets the messages from there with their offsets in the x-stream-offset
+    header; acks remove nothing, so every consumer reads them again. Messages are published
+    one at a time with confirms: one chunk each."""
+    s = broker.queue("s", **{"x-queue-type": "stream"})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("s", "amqp_queue", queue_type="stream")]
+                    + [node(f"c-{spec}", "amqp_consumer", consumers=0, stream_offset=spec, processing_ms=0)
+                       for spec in ("first", "2", "last", "next")],
+                    [edge("pub", "s")] + [edge("s", f"c-{spec}") for spec in ("first", "2", "last", "next")])
+    broker.ch.confirm_delivery()
+    for i in range(5):
+        broker.publish("", s, str(i))
+        run.publish("pub", str(i))
+        run.sim.advance(0.01)
+    real = {"first": stream_consume(broker, s, "first", 5), "2": stream_consume(broker, s, 2, 3),
+            "last": stream_consume(broker, s, "last", 1)}
+    ch = broker.conn.channel()
+    ch.basic_qos(prefetch_count=10)
+    late: list[tuple[str, int]] = []
+    ch.basic_consume(s, lambda c, m, p, b: (late.append((b.decode(), p.headers["x-stream-offset"])),
+                                            c.basic_ack(m.delivery_tag)), arguments={"x-stream-offset": "next"})
+    broker.settle(0.3)
+    for spec in ("first", "2", "last", "next"):
+        run.sim.apply({"op": "add_consumer", "node": f"c-{spec}"})
+    for i in (5, 6):
+        broker.publish("", s, str(i))
+        run.publish("pub", str(i))
+        run.sim.advance(0.01)
+    broker.wait_for(lambda: len(late) >= 2, timeout=5.0)
+    real["next"] = late
+    run.sim.advance(0.5)
+    events = [e for e in run.sim.drain_events() if e["k"] == "amqp_deliver"]
+    engine_got = {spec: [(str(int(e["offset"])), e["offset"]) for e in events if e["dst"] == f"c-{spec}"]
+                  for spec in ("first", "2", "last", "next")}
+    real_trimmed = {"first": real["first"], "2": real["2"], "last": real["last"], "next": real["next"]}
+    engine_trimmed = {"first": engine_got["first"][:5], "2": engine_got["2"][:3], "last": engine_got["last"][:1],
+                      "next": engine_got["next"]}
+    assert engine_trimmed == real_trimmed
+    assert real["first"] == [(str(i), i) for i in range(5)] and real["last"] == [("4", 4)]
+    assert real["next"] == [("5", 5), ("6", 6)]
+    assert run.sim.metrics()["nodes"]["s"]["retained"] == 7
+    ch.close()
+
+
+def test_stream_refuses_auto_ack_no_prefetch_and_nack_like_the_broker(broker: Broker) -> None:
+    """rabbit_stream_queue consume/3 and settle/4: basic.consume with no-ack is refused (540),
+    without basic.qos too (406), and basic.nack closes the channel (540); the engine's consumers
+    get the same channel errors and the stream keeps the message."""
+    s = broker.queue("s", **{"x-queue-type": "stream"})
+    broker.ch.confirm_delivery()
+    broker.publish("", s, "m")
+    codes = []
+    for case in ("auto_ack", "no_qos", "nack"):
+        conn = pika.BlockingConnection(broker.conn_params)  # 540 is a connection error: one each
+        ch = conn.channel()
+        if case != "no_qos":
+            ch.basic_qos(prefetch_count=10)
+        try:
+            ch.basic_consume(s, lambda c, m, p, b: c.basic_nack(m.delivery_tag, requeue=True),
+                             auto_ack=case == "auto_ack", arguments={"x-stream-offset": "first"})
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                conn.process_data_events(time_limit=0.05)
+        except (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ConnectionClosedByBroker) as err:
+            codes.append(err.reply_code)
+        finally:
+            if conn.is_open:
+                conn.close()
+    assert codes == [540, 406, 540]
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("s", "amqp_queue", queue_type="stream"),
+                     node("auto", "amqp_consumer", consumers=1, ack_mode="auto"),
+                     node("zero", "amqp_consumer", consumers=1, prefetch=0),
+                     node("nack", "amqp_consumer", consumers=1, stream_offset="first", poison_rate=1.0,
+                          on_failure="requeue", processing_ms=1)],
+                    [edge("pub", "s"), edge("s", "auto"), edge("s", "zero"), edge("s", "nack")])
+    run.publish("pub", "m")
+    run.sim.advance(0.5)
+    m = run.sim.metrics()["nodes"]
+    assert all(m[c]["channels"] == [] and m[c]["errors"] for c in ("auto", "zero", "nack"))
+    assert m["s"]["retained"] == 1

@@ -78,7 +78,10 @@ class ConsumerRuntime(Runtime):
         channel = Channel(f"{self.id}/{name}", name)
         self.channels.append(channel)
         if self.queue is not None:
-            sim.components[self.queue].attach(sim, channel.tag, self.id, self.prefetch, self.stream_offset)
+            error = sim.components[self.queue].attach(sim, channel.tag, self.id, self.prefetch, self.stream_offset,
+                                                      self.auto_ack)
+            if error is not None:
+                self.channel_error(sim, channel.tag, error)
         return channel
 
     def channel_error(self, sim: Simulation, tag: str, message: str) -> None:

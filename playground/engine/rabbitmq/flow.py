@@ -21,6 +21,7 @@ ELECTION = 45
 DLX_RETRY = 46
 EXPIRES = 47
 STREAM_RETENTION = 48
+STREAM_FLUSH = 49
 
 TICK_S = 0.01  # publishers send what arrived in each 10 ms of simulated time together
 #: RabbitMQ blocks publishing connections when the broker crosses its memory high watermark;

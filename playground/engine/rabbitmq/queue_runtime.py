@@ -137,9 +137,11 @@ class QueueRuntime(QueueLifecycle, Runtime):
             return q.overflow == "reject-publish" and q.blocked and not q.below_soft_limit()
         return q.overflow != "drop-head" and q.will_overflow(msg)
 
-    def attach(self, sim: Simulation, tag: str, consumer: str, prefetch: int, offset: str) -> None:
+    def attach(self, sim: Simulation, tag: str, consumer: str, prefetch: int, offset: str,
+               auto_ack: bool) -> str | None:
         """basic.consume (x-stream-offset is for streams only: ignored here)."""
         self.subscribe(tag, consumer, prefetch)
+        return None
 
     def subscribe(self, tag: str, consumer: str, prefetch: int) -> None:
         """basic.consume (with basic.qos prefetch; 0 = unlimited, as for auto-ack)."""

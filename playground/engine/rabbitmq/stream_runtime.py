@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from playground.engine.component import CommandError, Runtime
-from playground.engine.rabbitmq.flow import DROP_RETENTION, STREAM_RETENTION
+from playground.engine.rabbitmq.flow import DROP_RETENTION, STREAM_FLUSH, STREAM_RETENTION
 from playground.engine.rabbitmq.queue import Entry, Message
 from playground.engine.rabbitmq.stream import StreamLog, parse_offset_spec
 
@@ -54,6 +54,7 @@ class StreamRuntime(Runtime):
         self.dropped: dict[str, int] = {}
         self.delivered = 0
         self.dlx = None
+        self.flush_pending = False
         if self.log.max_age is not None:
             sim.kernel.schedule(RETENTION_CHECK_S, STREAM_RETENTION, self.id, None)
 
@@ -70,21 +71,23 @@ class StreamRuntime(Runtime):
         before = self.log.deleted
         self.log.append(msg, sim.kernel.now)
         self._count_retention(sim, self.log.deleted - before)
-        self.dispatch(sim)
+        if not self.flush_pending:
+            # the chunk is complete once this instant's appends are done: readers see it then
+            self.flush_pending = True
+            sim.kernel.schedule(sim.kernel.now, STREAM_FLUSH, self.id, None)
 
-    def attach(self, sim: Simulation, tag: str, consumer: str, prefetch: int, offset: str) -> None:
-        """basic.consume with x-stream-offset; refused without a prefetch or with auto-ack
-        (rabbit_stream_queue consume/3: precondition_failed, not_implemented)."""
-        runtime = sim.components[consumer]
-        if runtime.auto_ack:
-            runtime.channel_error(sim, tag, "automatic acknowledgement not supported by stream queues")
-            return
+    def attach(self, sim: Simulation, tag: str, consumer: str, prefetch: int, offset: str,
+               auto_ack: bool) -> str | None:
+        """basic.consume with x-stream-offset; refused (the error is returned) without a prefetch
+        or with auto-ack (rabbit_stream_queue consume/3: precondition_failed, not_implemented)."""
+        if auto_ack:
+            return "automatic acknowledgement not supported by stream queues"
         if prefetch == 0:
-            runtime.channel_error(sim, tag, "consumer prefetch count is not set (streams need basic.qos)")
-            return
+            return "consumer prefetch count is not set (streams need basic.qos)"
         kind, value = parse_offset_spec(offset)
         position, start = self.log.start_offset(kind, value, sim.kernel.now)
         self.readers[tag] = Reader(consumer, position, start, prefetch, offset)
+        return None
 
     def cancel(self, tag: str) -> None:
         reader = self.readers.get(tag)
@@ -122,12 +125,13 @@ class StreamRuntime(Runtime):
                 if reader.position < log.first_offset:
                     reader.position = log.first_offset  # retention deleted what it had not read
                 chunk = log.read_chunk(reader.position)
-                if chunk is None:
+                if chunk is None or (self.flush_pending and chunk is log.chunks()[-1]):
                     break
+                skip = max(reader.start, reader.position)
                 reader.position = chunk.next
                 for i, msg in enumerate(chunk.messages):
                     offset = chunk.first + i
-                    if offset < reader.start:
+                    if offset < skip:
                         continue
                     self._deliver(sim, tag, reader, offset, msg)
 
@@ -146,6 +150,10 @@ class StreamRuntime(Runtime):
         sim.components[reader.consumer].receive(sim, tag, dtag, entry)
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == STREAM_FLUSH:
+            self.flush_pending = False
+            self.dispatch(sim)
+            return
         sim.kernel.schedule(sim.kernel.now + RETENTION_CHECK_S, STREAM_RETENTION, self.id, None)
         self._count_retention(sim, self.log.apply_retention(sim.kernel.now))
         self.dispatch(sim)

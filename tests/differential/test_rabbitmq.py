@@ -941,3 +941,62 @@ def test_stream_refuses_auto_ack_no_prefetch_and_nack_like_the_broker(broker: Br
     m = run.sim.metrics()["nodes"]
     assert all(m[c]["channels"] == [] and m[c]["errors"] for c in ("auto", "zero", "nack"))
     assert m["s"]["retained"] == 1
+
+
+# -- direct reply-to -------------------------------------------------------------------------
+
+def test_direct_reply_to_matches_the_broker(broker: Broker) -> None:
+    """"Direct Reply-to": the requester consumes amq.rabbitmq.reply-to with no-ack and sends
+    requests with reply_to amq.rabbitmq.reply-to; the server sees a generated
+    amq.rabbitmq.reply-to.* address and publishes its reply there through the default
+    exchange; replies arrive in order, with no queue. Replies to a requester whose channel has
+    closed are dropped. The engine's requester gets the same replies in the same order and
+    loses the same ones."""
+    rpc = broker.queue("rpc")
+    client = broker.conn.channel()
+    replies: list[str] = []
+    client.basic_consume("amq.rabbitmq.reply-to", lambda c, m, p, b: replies.append(p.correlation_id),
+                         auto_ack=True)
+    for i in range(3):
+        client.basic_publish("", rpc, b"req", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to",
+                                                                   correlation_id=str(i)))
+    broker.settle(0.2)
+
+    def serve(n: int) -> list[str]:
+        addresses = []
+        for _ in range(n):
+            method, props, _ = broker.ch.basic_get(rpc, auto_ack=True)
+            addresses.append(props.reply_to)
+            answer = pika.BasicProperties(correlation_id=props.correlation_id)
+            broker.ch.basic_publish("", props.reply_to, b"resp", answer)
+        return addresses
+
+    addresses = serve(3)
+    broker.wait_for(lambda: len(replies) >= 3)
+    assert all(a.startswith("amq.rabbitmq.reply-to.") for a in addresses) and len(set(addresses)) == 1
+    for i in range(2):
+        client.basic_publish("", rpc, b"req", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to",
+                                                                   correlation_id=f"late-{i}"))
+    broker.settle(0.2)
+    client.close()  # the requester goes away before the replies
+    serve(2)
+    again = broker.conn.channel()
+    late: list[str] = []
+    again.basic_consume("amq.rabbitmq.reply-to", lambda c, m, p, b: late.append(p.correlation_id), auto_ack=True)
+    broker.settle(0.5)
+    again.close()
+
+    run = EngineRun([node("client", "amqp_publisher", rate=0, reply_to="amq.rabbitmq.reply-to"),
+                     node("rpc", "amqp_queue"),
+                     node("server", "amqp_consumer", consumers=1, prefetch=1, processing_ms=10)],
+                    [edge("client", "rpc"), edge("rpc", "server")])
+    for i in range(3):
+        run.publish("client", str(i))
+    run.sim.advance(2.0)
+    for i in range(2):
+        run.publish("client", f"late-{i}")
+    run.sim.apply({"op": "reconnect", "node": "client"})
+    run.sim.advance(2.0)
+    m = run.sim.metrics()["nodes"]["client"]
+    assert [run.names[uid] for uid in m["recent_replies"]] == replies == ["0", "1", "2"]
+    assert m["replies_lost"] == 2 and late == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,6 +79,7 @@ class PublisherRuntime(Runtime):
         self.body_bytes = int(params["body_bytes"])
         self.epoch = 1  # direct reply-to: the channel's incarnation, part of the reply address
         self.replies = self.replies_lost = 0
+        self.recent_replies: deque[int] = deque(maxlen=20)  # correlation ids, newest last
         self.rtt_total = 0.0
         self.target = target
         self.target_is_queue = target_is_queue
@@ -190,6 +192,7 @@ class PublisherRuntime(Runtime):
             return False
         self.replies += 1
         self.rtt_total += sim.kernel.now - reply.published_at
+        self.recent_replies.append(reply.correlation_id or 0)
         if sim.record_flow:
             sim.emit({"k": "amqp_publish", "t": sim.kernel.now, "src": sender, "dst": self.id, "n": 1,
                       "key": DIRECT_REPLY_TO, "p": 0, "reply": True})
@@ -205,6 +208,6 @@ class PublisherRuntime(Runtime):
         out: dict[str, Any] = {"sent": self.sent, "rate": self.rate, "blocked": self.blocked}
         if self.direct:
             out.update(direct_reply_to=True, replies=self.replies, replies_lost=self.replies_lost,
-                       channel=self.epoch,
+                       channel=self.epoch, recent_replies=list(self.recent_replies),
                        rtt_ms=round(1000.0 * self.rtt_total / self.replies, 3) if self.replies else None)
         return out

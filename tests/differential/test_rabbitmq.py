@@ -22,6 +22,7 @@ from tests.differential.rabbitmq_broker import (
     EngineRun,
     connect,
     engine_xdeath,
+    pika,
     xdeath,
 )
 from tests.engine.rabbitmq.factories import edge, node
@@ -464,3 +465,36 @@ def test_first_death_headers_stay_when_a_message_dies_through_two_queues_and_bac
     engine_first = msg.first_death
     assert (rename[engine_first.queue], engine_first.reason, rename[engine_first.exchange]) == first_death_headers(
         headers) == (a, "expired", inbound)
+
+
+def queue_exists(broker: Broker, queue: str) -> bool:
+    ch = broker.conn.channel()
+    try:
+        ch.queue_declare(queue, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as err:
+        assert err.reply_code == 404
+        return False
+    ch.close()
+    return True
+
+
+def test_x_expires_deletes_an_unused_queue_like_the_broker(broker: Broker) -> None:
+    """Queue TTL (x-expires 400 ms): a basic.get counts as use and restarts the timer; once
+    unused that long the queue is gone with its messages (rabbit_amqqueue_process)."""
+    q = broker.queue("exp", **{"x-expires": 400})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("exp", "amqp_queue", expires_ms=400)],
+                    [edge("pub", "exp")])
+    broker.ch.confirm_delivery()
+    for i in range(2):
+        broker.publish("", q, str(i))
+        run.publish("pub", str(i))
+    steps = []
+    for wait, get in ((0.25, True), (0.25, False), (0.45, False)):
+        time.sleep(wait)
+        run.sim.advance(wait)
+        if get:
+            broker.ch.basic_get(q, auto_ack=True)
+            run.sim.apply({"op": "get_messages", "node": "exp"})
+        steps.append((queue_exists(broker, q), not run.sim.metrics()["nodes"]["exp"]["deleted"]))
+    assert [real for real, _ in steps] == [engine for _, engine in steps] == [True, True, False]
+    assert run.sim.metrics()["dropped"] == {"queue deleted by x-expires with its messages": 1}

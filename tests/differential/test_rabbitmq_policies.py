@@ -165,3 +165,28 @@ def test_direct_reply_to_matches_the_broker(broker: Broker) -> None:
     m = run.sim.metrics()["nodes"]["client"]
     assert [run.names[uid] for uid in m["recent_replies"]] == replies == ["0", "1", "2"]
     assert m["replies_lost"] == 2 and late == []
+
+
+def test_expires_from_a_policy_takes_the_lower_for_classic_and_the_policy_for_quorum(broker: Broker) -> None:
+    """x-expires 400 ms declared, policy expires 60 s: a classic queue takes the lower value
+    (res_min) and is deleted; a quorum queue takes the policy's (policyHasPrecedence) and stays."""
+    need_rabbitmqctl()
+    classic = broker.queue("exp-c", **{"x-expires": 400})
+    quorum = broker.queue("exp-q", **{"x-expires": 400, "x-queue-type": "quorum"})
+    broker.set_policy("long", "exp-", {"expires": 60000}, apply_to="queues")
+    time.sleep(1.5)
+    run = EngineRun([node("exp-c", "amqp_queue", expires_ms=400),
+                     node("exp-q", "amqp_queue", queue_type="quorum", expires_ms=400),
+                     node("long", "amqp_policy", pattern="exp-", apply_to="queues", expires_ms=60000)], [])
+    run.sim.advance(1.5)
+    exists = {}
+    for q in (classic, quorum):
+        ch = broker.conn.channel()
+        try:
+            ch.queue_declare(q, passive=True)
+            exists[q] = True
+            ch.close()
+        except pika.exceptions.ChannelClosedByBroker:
+            exists[q] = False
+    engine_exists = {broker.name(q): not run.sim.metrics()["nodes"][q]["deleted"] for q in ("exp-c", "exp-q")}
+    assert engine_exists == exists == {classic: False, quorum: True}

@@ -263,3 +263,60 @@ def test_stream_refuses_auto_ack_no_prefetch_and_nack_like_the_broker(broker: Br
     m = run.sim.metrics()["nodes"]
     assert all(m[c]["channels"] == [] and m[c]["errors"] for c in ("auto", "zero", "nack"))
     assert m["s"]["retained"] == 1
+
+
+def test_quorum_channel_close_returns_deliveries_with_their_count_like_the_broker(broker: Broker) -> None:
+    """rabbit_fifo return_all/5: a consumer's channel closing returns its unacked deliveries,
+    each counted (x-delivery-count 1 on the next basic.get), in delivery order and in front of
+    the rest (the returns queue), even without a delivery limit: unlike a nack, no requeue at
+    the back."""
+    q = broker.queue("qq", **{"x-queue-type": "quorum"})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("qq", "amqp_queue", queue_type="quorum"),
+                     node("c", "amqp_consumer", consumers=1, prefetch=2, processing_ms=60_000)],
+                    [edge("pub", "qq"), edge("qq", "c")])
+    broker.ch.confirm_delivery()
+    ch = broker.conn.channel()
+    ch.basic_qos(prefetch_count=2)
+    held: list[str] = []
+    ch.basic_consume(q, lambda c, m, p, b: held.append(b.decode()))
+    for i in range(3):
+        broker.publish("", q, str(i))
+        run.publish("pub", str(i))
+    broker.wait_for(lambda: len(held) >= 2)
+    ch.close()
+    run.sim.advance(0.1)
+    run.sim.apply({"op": "kill_consumer", "node": "c"})
+    broker.settle(0.3)
+    real = []
+    while True:
+        method, props, body = broker.ch.basic_get(q, auto_ack=True)
+        if method is None:
+            break
+        real.append((body.decode(), props.headers["x-delivery-count"]))
+    run.sim.apply({"op": "get_messages", "node": "qq", "count": 3})
+    got = run.sim.metrics()["nodes"]["qq"]["got"]
+    assert [(run.names[g["uid"]], g["headers"]["x-delivery-count"]) for g in got] == real == [
+        ("0", 1), ("1", 1), ("2", 0)]
+
+
+def test_quorum_message_ttl_dead_letters_expired_messages_like_the_broker(broker: Broker) -> None:
+    """Quorum queues support x-message-ttl since 3.10 (rabbit_fifo expire_msgs/4): expired
+    messages are dead-lettered with reason expired, in order."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    q = broker.queue("qq", **{"x-queue-type": "quorum", "x-message-ttl": 100, "x-dead-letter-exchange": dlx})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("qq", "amqp_queue", queue_type="quorum", message_ttl_ms=100),
+                     node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+                    [edge("pub", "qq"), edge("qq", "dlx"), edge("dlx", "dlq")])
+    broker.ch.confirm_delivery()
+    for i in range(3):
+        broker.publish("", q, str(i))
+        run.publish("pub", str(i))
+    run.sim.advance(0.5)
+    broker.wait_count(dlq, 3)
+    real = broker.drain(dlq)
+    assert run.bodies("dlq") == [b for b, _, _ in real] == ["0", "1", "2"]
+    for entry, (_, _, props) in zip(run.entries("dlq"), real, strict=True):
+        assert engine_xdeath(entry.msg, {"qq": q, "dlx": dlx}) == xdeath(props.headers)

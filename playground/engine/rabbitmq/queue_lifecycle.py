@@ -46,15 +46,17 @@ class QueueLifecycle:
 
     # -- quorum: returns and the delivery limit ---------------------------------------------
 
-    def _return(self, sim: Simulation, entry: Entry) -> None:
+    def _return(self, sim: Simulation, entry: Entry, *, consumer_gone: bool = False) -> None:
         """rabbit_fifo return_one/6: the delivery count grows by one; above x-delivery-limit the
-        message is dead-lettered (reason delivery_limit) or dropped, else it joins the returns,
-        which are delivered before anything else."""
+        message is dead-lettered (reason delivery_limit) or dropped, else it is returned: to the
+        front when its consumer is gone (return_all/5) or the queue has a delivery limit, to the
+        back for a nack without one (quorum.py)."""
         entry.returns += 1
         if over_delivery_limit(entry.returns, self.delivery_limit):
             self._dead_letter(sim, entry, "delivery_limit", no_dlx=DROP_DELIVERY_LIMIT)  # type: ignore[attr-defined]
             return
-        self.q.requeue(entry)
+        assert isinstance(self.q, QuorumQueue)
+        self.q.requeue(entry, front=True if consumer_gone else None)
         self.requeued += 1
 
     # -- quorum: replicas, leader failover --------------------------------------------------
@@ -85,7 +87,7 @@ class QueueLifecycle:
             if held and consumer is not None:
                 consumer.forget(tag)
             for dtag in sorted(held):
-                self._return(sim, held[dtag])
+                self._return(sim, held[dtag], consumer_gone=True)
         self._start_election(sim)
 
     def cmd_restart_replica(self, sim: Simulation, command: dict[str, Any]) -> None:

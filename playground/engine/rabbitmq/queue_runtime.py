@@ -165,7 +165,7 @@ class QueueRuntime(QueueLifecycle, Runtime):
         if self.kind == "quorum":
             # rabbit_fifo return_all/5: returned in delivery order, each counted
             for dtag in sorted(held):
-                self._return(sim, held[dtag])
+                self._return(sim, held[dtag], consumer_gone=True)
         else:
             for entry in sorted(held.values(), key=lambda e: e.seq):
                 self.q.requeue(entry)

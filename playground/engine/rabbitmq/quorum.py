@@ -10,7 +10,9 @@ quorum queue differs from a classic one ("Quorum Queues" guide; rabbit_fifo.erl,
   turns the return into a requeue (rabbit_fifo handle_aux/6 for #return{} when delivery_limit
   is undefined: make_requeue/4), which appends it at the *back* of the queue; with a delivery
   limit it goes to the ``returns`` queue, served before every other ready message
-  (take_next_msg/1), in the order the returns happened.
+  (take_next_msg/1), in the order the returns happened. What a consumer held when its channel
+  closed (or its node went down) is always returned to the ``returns`` queue, in delivery order
+  (return_all/5): the state machine does that itself, without the leader's conversion.
 - Each return adds one to the message's delivery count (rabbit_fifo return_one/6). Deliveries of
   a message returned before carry it as the ``x-delivery-count`` header and are marked
   redelivered (rabbit_fifo_client transform_msgs/3; basic.get always carries it). With
@@ -105,11 +107,11 @@ class QuorumQueue(ClassicQueue):
             return entry
         return super().pop()
 
-    def requeue(self, entry: Entry) -> None:
+    def requeue(self, entry: Entry, front: bool | None = None) -> None:
         """A returned message goes to the back of the returns queue, ahead of all others (with a
-        delivery limit), or to the back of the queue (without one)."""
+        delivery limit, or ``front``), or to the back of the queue (a nack without a limit)."""
         entry.redelivered = True
-        if self.returns_in_front:
+        if self.returns_in_front if front is None else front:
             self.returns.append(entry)
             self.ready += 1
             self.bytes += entry.msg.size

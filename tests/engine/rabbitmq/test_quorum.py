@@ -189,3 +189,19 @@ def test_classic_queue_commands_for_replicas_say_why_not():
     nodes[1]["params"]["queue_type"] = "classic"
     with pytest.raises(CommandError, match="not a quorum queue"):
         sim(nodes, edges).apply({"op": "kill_leader", "node": "q"})
+
+
+def test_a_closed_channel_returns_its_deliveries_to_the_front_even_without_a_delivery_limit():
+    """rabbit_fifo return_all/5 (consumer down): returned in delivery order ahead of the rest,
+    each with its delivery count grown by one."""
+    nodes, edges = quorum_doc()
+    nodes.append(node("w", "amqp_consumer", consumers=1, prefetch=2, processing_ms=60_000))
+    edges.append(edge("q", "w"))
+    s = sim(nodes, edges)
+    s.apply({"op": "publish", "node": "pub", "count": 3})
+    s.advance(0.01)
+    s.apply({"op": "kill_consumer", "node": "w"})
+    s.apply({"op": "get_messages", "node": "q", "count": 3})
+    base = s.components["pub"].uid_base
+    got = s.metrics()["nodes"]["q"]["got"]
+    assert [(g["uid"] - base, g["headers"]["x-delivery-count"]) for g in got] == [(1, 1), (2, 1), (3, 0)]

@@ -138,6 +138,7 @@ class ConsumerRuntime(Runtime):
             self.failed += 1
         elif msg.reply_to:
             self._reply(sim, msg)
+        assert self.queue is not None  # a delivery came from it
         queue: QueueRuntime = sim.components[self.queue]
         if self.auto_ack:
             queue.autoack_done(sim, ok=not failed)
@@ -191,7 +192,7 @@ class ConsumerRuntime(Runtime):
             lost = channel.held()
             channel.buffer.clear()
             channel.busy = None
-            if lost:
+            if lost and self.queue is not None:
                 sim.components[self.queue].autoack_done(sim, ok=False, n=lost, crashed=True)
         else:
             channel.buffer.clear()

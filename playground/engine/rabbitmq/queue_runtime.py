@@ -368,7 +368,7 @@ class QueueRuntime(QueueLifecycle, Runtime):
             moved += 1
             self.acked += 1
             msg = entry.msg
-            again = Message(msg.uid, "", origin, headers=msg.headers, priority=msg.priority, expiration=None,
+            again = Message(msg.uid, "", target.id, headers=msg.headers, priority=msg.priority, expiration=None,
                             published_at=sim.kernel.now, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
                             deaths=msg.deaths, origin=msg.origin, first_death=msg.first_death, size=msg.size)
             target.enqueue(sim, again)

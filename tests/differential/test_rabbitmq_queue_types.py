@@ -320,3 +320,38 @@ def test_quorum_message_ttl_dead_letters_expired_messages_like_the_broker(broker
     assert run.bodies("dlq") == [b for b, _, _ in real] == ["0", "1", "2"]
     for entry, (_, _, props) in zip(run.entries("dlq"), real, strict=True):
         assert engine_xdeath(entry.msg, {"qq": q, "dlx": dlx}) == xdeath(props.headers)
+
+
+def test_stream_retention_and_segment_offsets_behave_like_the_broker(broker: Broker) -> None:
+    """Retention by x-max-length-bytes deletes whole old segments, evaluated when a segment
+    fills (osiris_log write_chunk/6); each new segment opens with a tracking snapshot chunk that
+    takes an offset (evaluate_tracking_snapshot/2). Segment sizes differ (the broker counts
+    headers and properties too), so this compares the shape: a prefix is gone, what is left is
+    every message from some point on with nothing missing, the newest kept, and offsets skip one
+    at segment boundaries."""
+    s = broker.queue("s", **{"x-queue-type": "stream", "x-max-length-bytes": 3000,
+                             "x-stream-max-segment-size-bytes": 1000})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("s", "amqp_queue", queue_type="stream", max_length_bytes=3000, segment_bytes=1000),
+                     node("c", "amqp_consumer", consumers=0, stream_offset="first", processing_ms=0, prefetch=100)],
+                    [edge("pub", "s"), edge("s", "c")])
+    broker.ch.confirm_delivery()
+    for i in range(60):
+        broker.publish("", s, str(i), headers={"pad": "x" * 80})
+        run.publish("pub", str(i), size=100)
+        run.sim.advance(0.01)
+    real = stream_consume(broker, s, "first", 60, prefetch=100)
+    run.sim.apply({"op": "add_consumer", "node": "c"})
+    run.sim.advance(0.5)
+    delivered = [e["offset"] for e in run.sim.drain_events() if e["k"] == "amqp_deliver"]
+    engine = [(run.names[msg.uid], chunk.first + i) for chunk in run.sim.components["s"].log.chunks()
+              for i, msg in enumerate(chunk.messages)]
+    assert delivered == [offset for _, offset in engine]  # the consumer from "first" got all of them
+
+    def shape(got: list[tuple[str, int]]) -> tuple[bool, bool, bool, bool]:
+        bodies = [int(b) for b, _ in got]
+        gaps = {b - a for (_, a), (_, b) in zip(got, got[1:], strict=False)}
+        return (bodies[0] > 0, bodies == list(range(bodies[0], 60)), gaps <= {1, 2} and 2 in gaps,
+                got[-1][1] > 59)
+
+    assert shape(engine) == shape(real) == (True, True, True, True)

@@ -18,8 +18,15 @@ osiris, 3.10):
 - basic.get, basic.nack / basic.reject, auto-ack consumers and queue.purge are not supported.
 - Retention (``x-max-length-bytes``, ``x-max-age``) deletes whole *segments*, oldest first, and
   never the segment being written; it is evaluated when a segment fills up and a new one starts
-  (``x-stream-max-segment-size-bytes``, 500,000,000 by default). A consumer behind the first
-  retained offset skips to it.
+  (``x-stream-max-segment-size-bytes``, 500,000,000 by default; osiris_log write_chunk/6 and
+  trigger_retention_eval). A consumer behind the first retained offset skips to it.
+- Offsets are not one per message: a new segment starts with a tracking snapshot chunk
+  (osiris_log evaluate_tracking_snapshot/2, written when the segment is full and the stream has
+  publisher tracking, which AMQP publishers give it), which takes one offset and is never
+  delivered; the offsets of two messages on each side of a segment boundary differ by two.
+
+Sizes here are message bodies only; a real segment also holds chunk and record headers and the
+message's properties, so it fills sooner than these numbers say.
 """
 
 from __future__ import annotations
@@ -38,10 +45,11 @@ class Chunk:
     timestamp: float
     messages: list[Message] = field(default_factory=list)
     size: int = 0
+    tracking: bool = False  # a tracking snapshot: one offset, no message
 
     @property
     def next(self) -> int:
-        return self.first + len(self.messages)
+        return self.first + (1 if self.tracking else len(self.messages))
 
 
 @dataclass
@@ -93,7 +101,8 @@ class StreamLog:
         return self.next_offset
 
     def retained(self) -> int:
-        return self.next_offset - self.first_offset
+        """Messages kept (tracking snapshots are not messages)."""
+        return sum(len(c.messages) for c in self.chunks())
 
     def bytes(self) -> int:
         return sum(s.size for s in self.segments)
@@ -108,6 +117,8 @@ class StreamLog:
                 active = Segment()
                 self.segments.append(active)
                 self.apply_retention(now)
+                active.chunks.append(Chunk(self.next_offset, now, tracking=True))
+                self.next_offset += 1
             last = Chunk(self.next_offset, now)
             active.chunks.append(last)
         last.messages.append(msg)
@@ -140,15 +151,16 @@ class StreamLog:
             return first, first
         if kind == "next":
             return self.next_offset, self.next_offset
-        if kind == "last":
-            start = chunks[-1].first if chunks else self.next_offset
+        if kind == "last":  # the last chunk of messages
+            users = [c for c in chunks if not c.tracking]
+            start = users[-1].first if users else self.next_offset
             return start, start
         if kind == "offset":
             wanted = min(max(int(value), self.first_offset), self.next_offset)
             return wanted, wanted
         when = value if kind == "timestamp" else now - value
         for chunk in chunks:
-            if chunk.timestamp >= when:
+            if chunk.timestamp >= when and not chunk.tracking:
                 return chunk.first, chunk.first
         return self.next_offset, self.next_offset
 

@@ -36,10 +36,15 @@ def test_offset_specs_choose_where_a_consumer_starts():
 
 def test_retention_deletes_whole_closed_segments_oldest_first_never_the_active_one():
     """Retention runs when a segment fills and a new one starts; it deletes whole segments while
-    the stream is above x-max-length-bytes."""
+    the stream is above x-max-length-bytes (osiris_log write_chunk/6, trigger_retention_eval). A new
+    segment opens with a tracking snapshot chunk (evaluate_tracking_snapshot/2)."""
     log = log_of([float(t) for t in range(10)], size=10, segment_bytes=30, max_bytes=50)
     assert log.first_offset > 0 and log.retained() * 10 <= 50 + 30
-    assert log.next_offset == 10 and log.deleted == log.first_offset
+    assert log.deleted + log.retained() == 10
+    # each segment after the first opens with a tracking snapshot taking one offset
+    first = log.first_offset
+    assert [(c.first, c.tracking) for c in log.chunks()][:2] == [(first, True), (first + 1, False)]
+    assert log.next_offset == 10 + 3
     assert log_of([0.0] * 10, size=10, segment_bytes=30, max_bytes=5).first_offset == 0  # one chunk, one segment
 
 
@@ -111,7 +116,8 @@ def test_max_age_deletes_old_segments_at_the_periodic_check():
         s.advance(10.0)
     s.advance(100.0)
     m = s.metrics()
-    assert m["nodes"]["s"]["first_offset"] == 3 and m["dropped"] == {flow.DROP_RETENTION: 3}
+    # segments of one message each, after a tracking snapshot: offsets 0, 1+2, 3+4, 5+6
+    assert m["nodes"]["s"]["first_offset"] == 5 and m["dropped"] == {flow.DROP_RETENTION: 3}
     assert all(conserved(st) for st in s.streams())
 
 

@@ -20,6 +20,7 @@ from playground.engine.rabbitmq.queue import ClassicQueue, ConsumerRing, Message
 from tests.differential.rabbitmq_broker import (
     Broker,
     EngineRun,
+    confirmed,
     connect,
     engine_xdeath,
     pika,
@@ -498,3 +499,31 @@ def test_x_expires_deletes_an_unused_queue_like_the_broker(broker: Broker) -> No
         steps.append((queue_exists(broker, q), not run.sim.metrics()["nodes"]["exp"]["deleted"]))
     assert [real for real, _ in steps] == [engine for _, engine in steps] == [True, True, False]
     assert run.sim.metrics()["dropped"] == {"queue deleted by x-expires with its messages": 1}
+
+
+@pytest.mark.parametrize("overflow", ["drop-head", "reject-publish"])
+def test_max_length_bytes_counts_body_bytes_like_the_broker(broker: Broker, overflow: str) -> None:
+    """x-max-length-bytes 250 with bodies of 100, 100, 60, 100, 40 bytes: drop-head drops from
+    the head while the ready bodies exceed it (over_max_length/1); reject-publish refuses a
+    message that would take them over (will_overflow/2)."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    q = broker.queue("bytes", **{"x-max-length-bytes": 250, "x-overflow": overflow, "x-dead-letter-exchange": dlx})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("bytes", "amqp_queue", max_length_bytes=250, overflow=overflow),
+                     node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+                    [edge("pub", "bytes"), edge("bytes", "dlx"), edge("dlx", "dlq")])
+    broker.ch.confirm_delivery()
+    real_ok, engine_ok = [], []
+    for i, size in enumerate((100, 100, 60, 100, 40)):
+        body = str(i) * size
+        real_ok.append(confirmed(broker, q, body))
+        refused = run.sim.metrics()["dropped_total"]
+        run.publish("pub", body, size=size)
+        engine_ok.append(run.sim.metrics()["dropped_total"] == refused)
+    broker.wait_count(dlq, len(run.bodies("dlq")))
+    assert run.bodies("bytes") == broker.bodies(q)
+    assert run.bodies("dlq") == broker.bodies(dlq)
+    if overflow == "reject-publish":
+        assert engine_ok == real_ok == [True, True, False, False, True]

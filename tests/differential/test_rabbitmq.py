@@ -10,151 +10,30 @@ per run and everything declared is deleted afterwards.
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from playground import engine
 from playground.engine.rabbitmq.queue import ClassicQueue, ConsumerRing, Message
-from tests.engine.rabbitmq.factories import doc, edge, node
-
-pika = pytest.importorskip("pika")
+from tests.differential.rabbitmq_broker import (
+    Broker,
+    EngineRun,
+    confirmed,
+    connect,
+    engine_xdeath,
+    pika,
+    xdeath,
+)
+from tests.engine.rabbitmq.factories import edge, node
 
 pytestmark = pytest.mark.service
-
-HOST, PORT = "127.0.0.1", 5672
-
-
-class Broker:
-    """A pika connection with one channel, remembering what it declared so it can clean up."""
-
-    def __init__(self) -> None:
-        params = pika.ConnectionParameters(HOST, PORT, credentials=pika.PlainCredentials("guest", "guest"),
-                                           connection_attempts=1, socket_timeout=3, blocked_connection_timeout=10)
-        self.conn = pika.BlockingConnection(params)
-        self.ch = self.conn.channel()
-        self.prefix = f"fanout-{uuid.uuid4().hex[:8]}"
-        self.exchanges: list[str] = []
-        self.queues: list[str] = []
-
-    def name(self, local: str) -> str:
-        return f"{self.prefix}.{local}" if local else ""
-
-    def exchange(self, local: str, kind: str) -> str:
-        name = self.name(local)
-        self.ch.exchange_declare(name, exchange_type=kind, auto_delete=False)
-        self.exchanges.append(name)
-        return name
-
-    def queue(self, local: str, **arguments: Any) -> str:
-        name = self.name(local)
-        self.ch.queue_declare(name, arguments=arguments or None)
-        self.queues.append(name)
-        return name
-
-    def publish(self, exchange: str, key: str, body: str, **props: Any) -> None:
-        self.ch.basic_publish(exchange, key, body.encode(), pika.BasicProperties(**props))
-
-    def drain(self, queue: str) -> list[tuple[str, Any, Any]]:
-        """basic.get until empty, acking: [(body, method, properties)]."""
-        out = []
-        while True:
-            method, props, body = self.ch.basic_get(queue, auto_ack=True)
-            if method is None:
-                return out
-            out.append((body.decode(), method, props))
-
-    def bodies(self, queue: str) -> list[str]:
-        return [b for b, _, _ in self.drain(queue)]
-
-    def settle(self, seconds: float = 0.15) -> None:
-        self.conn.process_data_events(time_limit=seconds)
-
-    def wait_for(self, done: Any, timeout: float = 10.0) -> None:
-        """Process deliveries until ``done()`` holds (a loaded machine may be slow), then a
-        little longer so that any extra delivery would show up too."""
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            self.conn.process_data_events(time_limit=0.05)
-        self.settle(0.2)
-
-    def wait_count(self, queue: str, n: int, timeout: float = 10.0) -> None:
-        """Wait until ``queue`` holds ``n`` ready messages (dead-lettering is asynchronous)."""
-        deadline = time.monotonic() + timeout
-        while self.ch.queue_declare(queue, passive=True).method.message_count < n and time.monotonic() < deadline:
-            self.conn.process_data_events(time_limit=0.05)
-        self.settle(0.1)
-
-    def close(self) -> None:
-        try:
-            for q in self.queues:
-                self.ch.queue_delete(q)
-            for x in self.exchanges:
-                self.ch.exchange_delete(x)
-        finally:
-            self.conn.close()
 
 
 @pytest.fixture
 def broker() -> Iterator[Broker]:
-    try:
-        b = Broker()
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no broker here"
-        message = f"RabbitMQ is not reachable on {HOST}:{PORT}: {exc!r}"
-        if os.environ.get("CI") == "true" or os.environ.get("FANOUT_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield b
-    finally:
-        b.close()
-
-
-class EngineRun:
-    """A Simulation driven by publish commands; remembers which uid is which message."""
-
-    def __init__(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
-        self.sim = engine.Simulation(engine.parse_document(doc(nodes, edges)), 1)
-        self.names: dict[int, str] = {}
-
-    def publish(self, publisher: str, body: str, **command: Any) -> None:
-        self.sim.apply({"op": "publish", "node": publisher, **command})
-        runtime = self.sim.components[publisher]
-        self.names[runtime.uid_base | runtime.sent] = body
-
-    def bodies(self, queue: str) -> list[str]:
-        return [self.names[e.msg.uid] for e in self.sim.components[queue].q.entries()]
-
-    def entries(self, queue: str) -> list[Any]:
-        return self.sim.components[queue].q.entries()
-
-
-def xdeath(headers: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The broker's x-death, reduced to what the engine models (no wall-clock time)."""
-    out = []
-    for d in (headers or {}).get("x-death", []):
-        item = {"queue": d["queue"], "reason": d["reason"], "count": d["count"], "exchange": d["exchange"],
-                "routing-keys": list(d["routing-keys"])}
-        if "original-expiration" in d:
-            item["original-expiration"] = int(d["original-expiration"])
-        out.append(item)
-    return out
-
-
-def engine_xdeath(msg: Message, rename: dict[str, str]) -> list[dict[str, Any]]:
-    out = []
-    for d in msg.deaths:
-        item = {"queue": rename.get(d.queue, d.queue), "reason": d.reason, "count": d.count,
-                "exchange": rename.get(d.exchange, d.exchange),
-                "routing-keys": [rename.get(k, k) for k in d.routing_keys]}
-        if d.original_expiration is not None:
-            item["original-expiration"] = round(d.original_expiration * 1000)
-        out.append(item)
-    return out
+    yield from connect()
 
 
 # -- routing ----------------------------------------------------------------------------------
@@ -174,6 +53,13 @@ HEADERS_BINDINGS = {
     "h-all-empty": ("all", {}),
     "h-any-with-x": ("any-with-x", {"x-tenant": "acme"}),
     "h-all-with-x": ("all-with-x", {"format": "pdf", "x-tenant": "acme"}),
+    # Arguments without a value (None: AMQP void), presence only:
+    "h-void-all": ("all", {"format": None, "type": "report"}),
+    "h-void-any": ("any", {"format": None, "type": "log"}),
+    "h-void-x-all": ("all", {"format": None, "x-tenant": None}),
+    "h-void-x-any": ("any", {"x-tenant": None}),
+    "h-void-all-with-x": ("all-with-x", {"format": None, "x-tenant": None}),
+    "h-void-any-with-x": ("any-with-x", {"x-tenant": None, "type": "none-such"}),
 }
 HEADER_MESSAGES = [
     {"format": "pdf", "type": "report"},
@@ -184,13 +70,17 @@ HEADER_MESSAGES = [
     {"format": "pdf", "x-tenant": "acme"},
     {},
     {"format": "PDF", "type": "report"},
+    {"format": "", "x-tenant": "other"},
+    {"x-tenant": ""},
+    {"type": "report", "format": "zip"},
 ]
 
 
 def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> None:
     """Direct, topic (with '#' alone, 'a.#.b', '*.x', the empty key, empty words), fanout and
-    headers (x-match all / any / all-with-x / any-with-x, x- arguments ignored) route each
-    message to the same set of queues, in the same order within each queue."""
+    headers (x-match all / any / all-with-x / any-with-x, x- arguments ignored, arguments
+    without a value matching on presence: rabbit_exchange_type_headers) route each message to
+    the same set of queues, in the same order within each queue."""
     nodes = [node("topic", "amqp_exchange", type="topic"), node("direct", "amqp_exchange", type="direct"),
              node("fanout", "amqp_exchange", type="fanout"), node("headers", "amqp_exchange", type="headers")]
     edges = []
@@ -213,7 +103,9 @@ def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> No
     for q, (match, headers) in HEADERS_BINDINGS.items():
         broker.ch.queue_bind(broker.queue(q), real["headers"], "", arguments={"x-match": match, **headers})
         nodes.append(node(q, "amqp_queue"))
-        edges.append(edge("headers", q, x_match=match, binding_headers=headers))
+        edges.append(edge("headers", q, x_match=match,
+                          binding_headers={k: v for k, v in headers.items() if v is not None},
+                          binding_present=", ".join(k for k, v in headers.items() if v is None)))
     run = EngineRun(nodes, edges)
 
     broker.ch.confirm_delivery()
@@ -234,6 +126,9 @@ def test_routing_of_every_exchange_type_matches_the_broker(broker: Broker) -> No
     assert engine_contents == real_contents
     # The scenario means something: every topic edge case reached or missed some queue.
     assert real_contents["t-hash"] and real_contents["t-empty"] == ["topic-6", "topic-15"]
+    assert real_contents["h-void-all"] == ["headers-0", "headers-3", "headers-7", "headers-10"]
+    assert real_contents["h-void-x-any"] == [] and real_contents["h-void-any-with-x"] == [
+        "headers-4", "headers-5", "headers-8", "headers-9"]
 
 
 def test_alternate_exchange_and_exchange_to_exchange_bindings_match_the_broker(broker: Broker) -> None:
@@ -528,6 +423,110 @@ def test_dead_letter_cycle_without_rejection_is_dropped_like_the_broker(broker: 
     assert run.bodies("loop") == broker.bodies(loop) == []
     stream = next(s for s in run.sim.streams() if s.get("queue") == "loop")
     assert stream["produced"] == 1 and sum(stream["dropped"].values()) == 1
+
+
+def first_death_headers(headers: dict[str, Any]) -> tuple[str, str, str]:
+    return headers["x-first-death-queue"], headers["x-first-death-reason"], headers["x-first-death-exchange"]
+
+
+def test_first_death_headers_stay_when_a_message_dies_through_two_queues_and_back(broker: Broker) -> None:
+    """rabbit_dead_letter update_x_death_header: x-first-death-* are written once, on the first
+    death, and never change. A (TTL 50 ms) expires into B; B's message is got and rejected back
+    to A; A expires it into B again: x-death [A expired 2, B rejected 1], whose oldest entry is
+    B's, while x-first-death still names A, expired, and the exchange it was published to."""
+    to_b, to_a = broker.exchange("to-b", "fanout"), broker.exchange("to-a", "fanout")
+    inbound = broker.exchange("in", "direct")
+    a = broker.queue("a", **{"x-message-ttl": 50, "x-dead-letter-exchange": to_b})
+    b = broker.queue("b", **{"x-dead-letter-exchange": to_a})
+    broker.ch.queue_bind(a, inbound, "k")
+    broker.ch.queue_bind(b, to_b, "")
+    broker.ch.queue_bind(a, to_a, "")
+    run = EngineRun(
+        [node("pub", "amqp_publisher", rate=0), node("in", "amqp_exchange", type="direct"),
+         node("a", "amqp_queue", message_ttl_ms=50), node("to-b", "amqp_exchange", type="fanout"),
+         node("b", "amqp_queue"), node("to-a", "amqp_exchange", type="fanout")],
+        [edge("pub", "in"), edge("in", "a", binding_key="k"), edge("a", "to-b"), edge("to-b", "b"),
+         edge("b", "to-a"), edge("to-a", "a")])
+    rename = {"a": a, "b": b, "in": inbound, "to-a": to_a, "to-b": to_b}
+    broker.publish(inbound, "k", "m")
+    run.publish("pub", "m", key="k")
+    broker.wait_count(b, 1)
+    run.sim.advance(0.2)
+    method, _, _ = broker.ch.basic_get(b, auto_ack=False)
+    broker.ch.basic_reject(method.delivery_tag, requeue=False)
+    run.sim.apply({"op": "get_messages", "node": "b", "ack_mode": "reject"})
+    broker.wait_count(b, 1)
+    run.sim.advance(0.2)
+    real = broker.drain(b)
+    assert len(real) == 1 and run.bodies("b") == ["m"]
+    msg = run.entries("b")[0].msg
+    headers = real[0][2].headers
+    assert engine_xdeath(msg, rename) == xdeath(headers)
+    assert [(d["queue"], d["reason"], d["count"]) for d in xdeath(headers)] == [(a, "expired", 2), (b, "rejected", 1)]
+    engine_first = msg.first_death
+    assert (rename[engine_first.queue], engine_first.reason, rename[engine_first.exchange]) == first_death_headers(
+        headers) == (a, "expired", inbound)
+
+
+def queue_exists(broker: Broker, queue: str) -> bool:
+    ch = broker.conn.channel()
+    try:
+        ch.queue_declare(queue, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as err:
+        assert err.reply_code == 404
+        return False
+    ch.close()
+    return True
+
+
+def test_x_expires_deletes_an_unused_queue_like_the_broker(broker: Broker) -> None:
+    """Queue TTL (x-expires 400 ms): a basic.get counts as use and restarts the timer; once
+    unused that long the queue is gone with its messages (rabbit_amqqueue_process)."""
+    q = broker.queue("exp", **{"x-expires": 400})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0), node("exp", "amqp_queue", expires_ms=400)],
+                    [edge("pub", "exp")])
+    broker.ch.confirm_delivery()
+    for i in range(2):
+        broker.publish("", q, str(i))
+        run.publish("pub", str(i))
+    steps = []
+    for wait, get in ((0.25, True), (0.25, False), (0.45, False)):
+        time.sleep(wait)
+        run.sim.advance(wait)
+        if get:
+            broker.ch.basic_get(q, auto_ack=True)
+            run.sim.apply({"op": "get_messages", "node": "exp"})
+        steps.append((queue_exists(broker, q), not run.sim.metrics()["nodes"]["exp"]["deleted"]))
+    assert [real for real, _ in steps] == [engine for _, engine in steps] == [True, True, False]
+    assert run.sim.metrics()["dropped"] == {"queue deleted by x-expires with its messages": 1}
+
+
+@pytest.mark.parametrize("overflow", ["drop-head", "reject-publish"])
+def test_max_length_bytes_counts_body_bytes_like_the_broker(broker: Broker, overflow: str) -> None:
+    """x-max-length-bytes 250 with bodies of 100, 100, 60, 100, 40 bytes: drop-head drops from
+    the head while the ready bodies exceed it (over_max_length/1); reject-publish refuses a
+    message that would take them over (will_overflow/2)."""
+    dlx = broker.exchange("dlx", "fanout")
+    dlq = broker.queue("dlq")
+    broker.ch.queue_bind(dlq, dlx, "")
+    q = broker.queue("bytes", **{"x-max-length-bytes": 250, "x-overflow": overflow, "x-dead-letter-exchange": dlx})
+    run = EngineRun([node("pub", "amqp_publisher", rate=0),
+                     node("bytes", "amqp_queue", max_length_bytes=250, overflow=overflow),
+                     node("dlx", "amqp_exchange", type="fanout"), node("dlq", "amqp_queue")],
+                    [edge("pub", "bytes"), edge("bytes", "dlx"), edge("dlx", "dlq")])
+    broker.ch.confirm_delivery()
+    real_ok, engine_ok = [], []
+    for i, size in enumerate((100, 100, 60, 100, 40)):
+        body = str(i) * size
+        real_ok.append(confirmed(broker, q, body))
+        refused = run.sim.metrics()["dropped_total"]
+        run.publish("pub", body, size=size)
+        engine_ok.append(run.sim.metrics()["dropped_total"] == refused)
+    broker.wait_count(dlq, len(run.bodies("dlq")))
+    assert run.bodies("bytes") == broker.bodies(q)
+    assert run.bodies("dlq") == broker.bodies(dlq)
+    if overflow == "reject-publish":
+        assert engine_ok == real_ok == [True, True, False, False, True]
 
 
 # -- a bridge reading a queue (engine/rabbitmq/records.py) -------------------------------------

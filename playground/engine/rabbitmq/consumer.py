@@ -10,7 +10,14 @@ import numpy as np
 
 from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
-from playground.engine.rabbitmq.flow import DROP_REPLY_NOWHERE, MAX_CHANNELS, PROCESS_DONE, bump
+from playground.engine.rabbitmq.flow import (
+    DIRECT_REPLY_TO,
+    DROP_DIRECT_REPLY_GONE,
+    DROP_REPLY_NOWHERE,
+    MAX_CHANNELS,
+    PROCESS_DONE,
+    bump,
+)
 from playground.engine.rabbitmq.queue import Entry, Message
 from playground.engine.rabbitmq.queue_runtime import QueueRuntime
 
@@ -62,6 +69,8 @@ class ConsumerRuntime(Runtime):
         self.rtt_total = 0.0
         self.reply_drops: dict[str, int] = {}
         self.replies_sent = 0
+        self.stream_offset = params["stream_offset"]
+        self.errors: list[str] = []
         for _ in range(int(params["consumers"])):
             self._open(sim)
 
@@ -71,8 +80,24 @@ class ConsumerRuntime(Runtime):
         channel = Channel(f"{self.id}/{name}", name)
         self.channels.append(channel)
         if self.queue is not None:
-            sim.components[self.queue].subscribe(channel.tag, self.id, self.prefetch)
+            error = sim.components[self.queue].attach(sim, channel.tag, self.id, self.prefetch, self.stream_offset,
+                                                      self.auto_ack)
+            if error is not None:
+                self.channel_error(sim, channel.tag, error)
         return channel
+
+    def channel_error(self, sim: Simulation, tag: str, message: str) -> None:
+        """The broker closed this consumer's channel with an error (what it held is gone from
+        the channel; a stream keeps its messages)."""
+        channel = self._channel(tag)
+        channel.state = "closed"
+        channel.token += 1
+        channel.buffer.clear()
+        channel.busy = None
+        if len(self.errors) < 10:
+            self.errors.append(message)
+        sim.emit({"k": "amqp_consumer", "t": sim.kernel.now, "node": self.id, "c": channel.name,
+                  "change": "channel error", "error": message})
 
     def receive(self, sim: Simulation, tag: str, dtag: int, entry: Entry) -> None:
         channel = self._channel(tag)
@@ -115,6 +140,7 @@ class ConsumerRuntime(Runtime):
             self.failed += 1
         elif msg.reply_to:
             self._reply(sim, msg)
+        assert self.queue is not None  # a delivery came from it
         queue: QueueRuntime = sim.components[self.queue]
         if self.auto_ack:
             queue.autoack_done(sim, ok=not failed)
@@ -137,9 +163,14 @@ class ConsumerRuntime(Runtime):
         """Request-reply: publish the answer to the default exchange with the request's reply_to
         as routing key and its id as correlation_id (the RPC tutorial's pattern)."""
         self.replies_sent += 1
-        target = sim.components.get(request.reply_to or "")
         reply = Message(request.uid, "", request.reply_to or "", correlation_id=request.uid,
                         published_at=request.published_at)
+        if (request.reply_to or "").startswith(DIRECT_REPLY_TO + "."):
+            requester = sim.components.get((request.reply_to or "").split(".")[3])
+            if requester is None or not requester.direct_reply(sim, reply, self.id):
+                bump(self.reply_drops, DROP_DIRECT_REPLY_GONE)
+            return
+        target = sim.components.get(request.reply_to or "")
         if not isinstance(target, QueueRuntime):
             bump(self.reply_drops, DROP_REPLY_NOWHERE)
             return
@@ -148,6 +179,14 @@ class ConsumerRuntime(Runtime):
                       "key": reply.routing_key, "p": 0, "reply": True})
         target.enqueue(sim, reply)
 
+    def forget(self, tag: str) -> None:
+        """The queue took back what this channel held (a quorum leader failover returned it):
+        work on it stops; the queue delivers it again later."""
+        channel = self._channel(tag)
+        channel.buffer.clear()
+        channel.busy = None
+        channel.token += 1
+
     def _close(self, sim: Simulation, channel: Channel) -> None:
         channel.state = "closed"
         channel.token += 1
@@ -155,7 +194,7 @@ class ConsumerRuntime(Runtime):
             lost = channel.held()
             channel.buffer.clear()
             channel.busy = None
-            if lost:
+            if lost and self.queue is not None:
                 sim.components[self.queue].autoack_done(sim, ok=False, n=lost, crashed=True)
         else:
             channel.buffer.clear()
@@ -231,4 +270,6 @@ class ConsumerRuntime(Runtime):
             "replies": self.replies,
             "replies_sent": self.replies_sent,
             "rtt_ms": round(1000.0 * self.rtt_total / self.replies, 3) if self.replies else None,
+            "stream_offset": self.stream_offset,
+            "errors": list(self.errors),
         }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-REASONS = ("rejected", "expired", "maxlen")
+REASONS = ("rejected", "expired", "maxlen", "delivery_limit")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,26 @@ def record_death(deaths: tuple[Death, ...], queue: str, reason: str, exchange: s
     return (new, *deaths)
 
 
-def first_death(deaths: tuple[Death, ...]) -> Death | None:
-    """The oldest event: what ``x-first-death-queue``/``-reason``/``-exchange`` describe."""
-    return deaths[-1] if deaths else None
+@dataclass(frozen=True)
+class FirstDeath:
+    """The ``x-first-death-queue``, ``-reason`` and ``-exchange`` headers."""
+
+    queue: str
+    reason: str
+    exchange: str
+
+
+def first_death(current: FirstDeath | None, deaths: tuple[Death, ...], queue: str, reason: str,
+                exchange: str) -> FirstDeath | None:
+    """The x-first-death-* headers after one more dead-lettering (rabbit_dead_letter
+    update_x_death_header, 3.10): they are set only when the message has no ``x-death`` yet, from
+    that first event (the queue, the reason and the exchange the message had been published to),
+    and never change afterwards, even when the x-death entry of that first event moves (an entry
+    that happens again goes to the front) or the history is reordered. ``deaths`` is the history
+    *before* this event."""
+    if deaths:
+        return current
+    return FirstDeath(queue, reason, exchange)
 
 
 def is_cycle(queue: str, deaths: tuple[Death, ...]) -> bool:

@@ -17,6 +17,11 @@ PUBLISH_TICK = 41
 RELEASE = 42
 EXPIRE = 43
 PROCESS_DONE = 44
+ELECTION = 45
+DLX_RETRY = 46
+EXPIRES = 47
+STREAM_RETENTION = 48
+STREAM_FLUSH = 49
 
 TICK_S = 0.01  # publishers send what arrived in each 10 ms of simulated time together
 #: RabbitMQ blocks publishing connections when the broker crosses its memory high watermark;
@@ -25,6 +30,8 @@ MEMORY_WATERMARK = 200_000
 MAX_CHANNELS = 64
 RECENT = 50
 HEAD_SHOWN = 16
+GOT_SHOWN = 10
+GET_MODES = ("ack", "reject", "requeue")  # basic.get then basic.ack / reject requeue=false / nack requeue=true
 
 DROP_UNROUTABLE = "unroutable"
 DROP_RETURNED = "unroutable, returned to the publisher (mandatory)"
@@ -36,9 +43,17 @@ DROP_DLX_NOWHERE = "dead-lettered, but the dead-letter exchange routed it to no 
 DROP_DLX_CYCLE = "dead-letter cycle without a rejection (dropped by the broker)"
 DROP_AUTOACK_FAILED = "auto-ack: processing failed after the broker forgot the message"
 DROP_AUTOACK_CRASH = "auto-ack: consumer crashed with messages in its buffer"
+DROP_DLX_MISSING = "dead-lettered to an exchange that does not exist (dropped by the broker)"
+DROP_DELIVERY_LIMIT = "delivery limit reached (x-delivery-limit), no dead-letter exchange"
+DROP_NO_QUORUM = "quorum queue without a majority of replicas: publish not confirmed"
+DROP_QUEUE_EXPIRED = "queue deleted by x-expires with its messages"
+DROP_QUEUE_DELETED = "routed to a queue deleted by x-expires"
+DROP_RETENTION = "stream retention deleted its segment"
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+DROP_DIRECT_REPLY_GONE = "direct reply-to: the requester's channel is gone (reply dropped)"
 DROP_REPLY_NOWHERE = "reply to a queue that does not exist (default exchange: unroutable)"
 
-NO_DLX_DROP = {"expired": DROP_EXPIRED, "rejected": DROP_REJECTED}
+NO_DLX_DROP = {"expired": DROP_EXPIRED, "rejected": DROP_REJECTED, "delivery_limit": DROP_DELIVERY_LIMIT}
 
 
 def bump(counter: dict[str, int], reason: str, n: int = 1) -> None:

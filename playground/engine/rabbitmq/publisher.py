@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from playground.engine.component import CommandError, CommandSpec, Runtime
-from playground.engine.rabbitmq.flow import MEMORY_WATERMARK, PUBLISH_TICK, TICK_S
+from playground.engine.rabbitmq.flow import DIRECT_REPLY_TO, MEMORY_WATERMARK, PUBLISH_TICK, TICK_S
 from playground.engine.rabbitmq.queue import Message
 from playground.engine.rabbitmq.queue_runtime import QueueRuntime
 from playground.engine.registry import Param
@@ -56,7 +57,7 @@ class PublisherRuntime(Runtime):
     """Publishes messages at a Poisson rate to one exchange (or, through the default exchange,
     straight to one queue), cycling through or drawing from its routing keys."""
 
-    commands = {"publish": "cmd_publish"}
+    commands = {"publish": "cmd_publish", "reconnect": "cmd_reconnect"}
     command_specs = {"publish": CommandSpec(args=(
         Param("count", "Count", "int", 1, "How many messages to publish now", min=1, max=1000),
         Param("key", "Routing key", "string", "", "Empty: the publisher's routing key"),
@@ -83,6 +84,12 @@ class PublisherRuntime(Runtime):
         self.mandatory = bool(params["mandatory"])
         self.persistent = bool(params["persistent"])
         self.reply_to = params["reply_to"].strip() or None
+        self.direct = self.reply_to == DIRECT_REPLY_TO
+        self.body_bytes = int(params["body_bytes"])
+        self.epoch = 1  # direct reply-to: the channel's incarnation, part of the reply address
+        self.replies = self.replies_lost = 0
+        self.recent_replies: deque[int] = deque(maxlen=20)  # correlation ids, newest last
+        self.rtt_total = 0.0
         self.target = target
         self.target_is_queue = target_is_queue
         self.rng = sim.kernel.rng(f"rabbitmq:{node_id}")
@@ -101,7 +108,8 @@ class PublisherRuntime(Runtime):
         return key
 
     def make_message(self, sim: Simulation, key: str | None = None, headers: dict[str, str] | None = None,
-                     priority: int | None = None, expiration: float | None = None) -> Message:
+                     priority: int | None = None, expiration: float | None = None,
+                     size: int | None = None) -> Message:
         if headers is None and self.headers:
             headers = {k: (alts[0] if len(alts) == 1 else alts[int(self.rng.integers(0, len(alts)))])
                        for k, alts in self.headers.items()}
@@ -116,7 +124,8 @@ class PublisherRuntime(Runtime):
             self.target if self.target_is_queue and self.target else (key if key is not None else self._next_key()),
             headers=headers, priority=priority, expiration=self.ttl if expiration is None else expiration,
             published_at=sim.kernel.now,
-            reply_to=self.reply_to, correlation_id=None,
+            reply_to=f"{DIRECT_REPLY_TO}.{self.id}.{self.epoch}" if self.direct else self.reply_to,
+            correlation_id=None, size=self.body_bytes if size is None else size,
         )
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
@@ -168,9 +177,46 @@ class PublisherRuntime(Runtime):
             raise CommandError("priority must be a whole number from 0 to 255")
         if self.target is None:
             raise CommandError(f"publisher {self.id!r} is connected to no exchange or queue")
+        size = command.get("size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= 134_217_728):
+            raise CommandError("size must be a whole number of bytes from 0 to 134,217,728")
         expiration = expiration_ms / 1000.0 if expiration_ms is not None else None
         self.send(sim, [self.make_message(sim, key, dict(headers) if headers is not None else None, priority,
-                                          expiration) for _ in range(count)])
+                                          expiration, size) for _ in range(count)])
+
+    def cmd_reconnect(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Close the publisher's channel and open a new one. With direct reply-to, the replies to
+        requests sent on the old channel have nowhere to go and are dropped by the broker."""
+        self.epoch += 1
+        sim.emit({"k": "amqp_consumer", "t": sim.kernel.now, "node": self.id, "c": f"channel {self.epoch}",
+                  "change": "reconnected"})
+
+    def direct_reply(self, sim: Simulation, reply: Message, sender: str) -> bool:
+        """Direct reply-to ("Direct Reply-to" guide): a reply published to the default exchange
+        with the amq.rabbitmq.reply-to.* key the request carried goes straight to the requesting
+        channel's no-ack consumer, with no queue in between; if that channel is gone, the broker
+        drops it. Returns whether it arrived."""
+        if reply.routing_key != f"{DIRECT_REPLY_TO}.{self.id}.{self.epoch}":
+            self.replies_lost += 1
+            return False
+        self.replies += 1
+        self.rtt_total += sim.kernel.now - reply.published_at
+        self.recent_replies.append(reply.correlation_id or 0)
+        if sim.record_flow:
+            sim.emit({"k": "amqp_publish", "t": sim.kernel.now, "src": sender, "dst": self.id, "n": 1,
+                      "key": DIRECT_REPLY_TO, "p": 0, "reply": True})
+        return True
+
+    def streams(self, sim: Simulation) -> list[dict[str, Any]]:
+        if not self.direct or not self.replies:
+            return []
+        return [{"publisher": self.id, "queue": None, "produced": self.replies, "acknowledged": self.replies,
+                 "in_flight": 0, "waiting": 0, "dead_lettered": 0, "dropped": {}}]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
-        return {"sent": self.sent, "rate": self.rate, "blocked": self.blocked}
+        out: dict[str, Any] = {"sent": self.sent, "rate": self.rate, "blocked": self.blocked}
+        if self.direct:
+            out.update(direct_reply_to=True, replies=self.replies, replies_lost=self.replies_lost,
+                       channel=self.epoch, recent_replies=list(self.recent_replies),
+                       rtt_ms=round(1000.0 * self.rtt_total / self.replies, 3) if self.replies else None)
+        return out

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from playground.engine.rabbitmq.deadletter import Death
+from playground.engine.rabbitmq.deadletter import Death, FirstDeath
 
 OVERFLOW = ("drop-head", "reject-publish", "reject-publish-dlx")
 
@@ -46,13 +46,14 @@ class Message:
     """
 
     __slots__ = ("uid", "exchange", "routing_keys", "headers", "priority", "expiration", "published_at",
-                 "reply_to", "correlation_id", "deaths", "origin", "record")
+                 "reply_to", "correlation_id", "deaths", "origin", "first_death", "size", "record")
 
     def __init__(self, uid: int, exchange: str, routing_key: str, *, headers: dict[str, str] | None = None,
                  priority: int | None = None, expiration: float | None = None, published_at: float = 0.0,
                  reply_to: str | None = None, correlation_id: int | None = None,
                  deaths: tuple[Death, ...] = (), routing_keys: tuple[str, ...] | None = None,
-                 origin: str | None = None, record: Any = None) -> None:
+                 origin: str | None = None, first_death: FirstDeath | None = None, size: int = 0,
+                 record: Any = None) -> None:
         self.uid = uid
         self.exchange = exchange
         self.routing_keys = routing_keys if routing_keys is not None else (routing_key,)
@@ -64,6 +65,8 @@ class Message:
         self.correlation_id = correlation_id
         self.deaths = deaths
         self.origin = origin  # the queue it was first dead-lettered from
+        self.first_death = first_death  # the x-first-death-* headers, set once
+        self.size = size  # body bytes (x-max-length-bytes, stream retention)
         self.record = record  # its envelope (record.Record) when it came in with one, e.g. from a bridge
 
     @property
@@ -75,7 +78,7 @@ class Message:
 class Entry:
     """A message's copy in one queue: its place (seq), expiry and delivery history."""
 
-    __slots__ = ("msg", "seq", "level", "expires_at", "redelivered", "deliveries")
+    __slots__ = ("msg", "seq", "level", "expires_at", "redelivered", "deliveries", "returns")
 
     def __init__(self, msg: Message, seq: int, level: int, expires_at: float | None) -> None:
         self.msg = msg
@@ -84,6 +87,7 @@ class Entry:
         self.expires_at = expires_at
         self.redelivered = False
         self.deliveries = 0
+        self.returns = 0  # quorum queues: the delivery count (returns so far)
 
 
 
@@ -91,12 +95,15 @@ class ClassicQueue:
     """The ready messages of one classic queue, with its TTL, length limit and priorities."""
 
     def __init__(self, name: str, *, message_ttl: float | None = None, max_length: int | None = None,
-                 overflow: str = "drop-head", max_priority: int | None = None) -> None:
+                 overflow: str = "drop-head", max_priority: int | None = None,
+                 max_bytes: int | None = None) -> None:
         if overflow not in OVERFLOW:
             raise ValueError(f"unknown x-overflow {overflow!r}")
         self.name = name
         self.message_ttl = message_ttl
         self.max_length = max_length
+        self.max_bytes = max_bytes
+        self.bytes = 0  # body bytes of the ready messages (message_bytes_ready)
         self.overflow = overflow
         self.max_priority = max_priority
         # level -> ready entries in seq order; levels kept sorted, highest first
@@ -133,17 +140,28 @@ class ClassicQueue:
         them with reason ``maxlen``."""
         self.seq += 1
         entry = Entry(msg, self.seq, self.level_of(msg), self.expiry_of(msg, now))
-        if self.max_length is not None and self.overflow != "drop-head" and self.ready >= self.max_length:
+        if self.overflow != "drop-head" and self.will_overflow(msg):
             return None, [entry]
         self._lane(entry.level).append(entry)
         self.ready += 1
+        self.bytes += msg.size
         removed: list[Entry] = []
-        if self.max_length is not None:
-            while self.ready > self.max_length:
-                head = self.pop()
-                assert head is not None
-                removed.append(head)
+        while self.over_max_length() and self.ready:
+            head = self.pop()
+            assert head is not None
+            removed.append(head)
         return entry, removed
+
+    def will_overflow(self, msg: Message) -> bool:
+        """rabbit_amqqueue_process will_overflow/2 (reject-publish*): one more message would take
+        the queue above x-max-length or x-max-length-bytes."""
+        return ((self.max_length is not None and self.ready + 1 > self.max_length)
+                or (self.max_bytes is not None and self.bytes + msg.size > self.max_bytes))
+
+    def over_max_length(self) -> bool:
+        """rabbit_amqqueue_process over_max_length/1 (drop-head drops while this holds)."""
+        return ((self.max_length is not None and self.ready > self.max_length)
+                or (self.max_bytes is not None and self.bytes > self.max_bytes))
 
     def head(self) -> Entry | None:
         """The message that would be delivered next (highest priority, oldest)."""
@@ -159,7 +177,9 @@ class ClassicQueue:
             lane = self.levels[level]
             if lane:
                 self.ready -= 1
-                return lane.popleft()
+                entry = lane.popleft()
+                self.bytes -= entry.msg.size
+                return entry
         return None
 
     def expire(self, now: float, *, inclusive: bool = True) -> list[Entry]:
@@ -176,6 +196,7 @@ class ClassicQueue:
                     lane[0].expires_at < now or (inclusive and lane[0].expires_at == now)):
                 out.append(lane.popleft())
                 self.ready -= 1
+                self.bytes -= out[-1].msg.size
         return out
 
     def next_expiry(self) -> float | None:
@@ -193,6 +214,7 @@ class ClassicQueue:
             i += 1
         lane.insert(i, entry)
         self.ready += 1
+        self.bytes += entry.msg.size
 
     def entries(self) -> list[Entry]:
         """Ready messages in delivery order (for views and tests)."""
@@ -203,6 +225,7 @@ class ClassicQueue:
         for lane in self.levels.values():
             lane.clear()
         self.ready = 0
+        self.bytes = 0
         return out
 
 

@@ -1,20 +1,29 @@
-"""A classic queue during a run: dispatch within prefetch, acks, requeues, TTL, dead letters."""
+"""A classic or quorum queue during a run: dispatch within prefetch, acks, requeues, TTL, dead letters."""
 
 from __future__ import annotations
 
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from playground.engine.component import CommandError, Runtime
+from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.rabbitmq.deadletter import dead_letter_routing_keys, first_death, is_cycle, record_death
+from playground.engine.rabbitmq.exchange import ExchangeRuntime
 from playground.engine.rabbitmq.flow import (
+    DLX_RETRY,
     DROP_AUTOACK_CRASH,
     DROP_AUTOACK_FAILED,
     DROP_DLX_CYCLE,
+    DROP_DLX_MISSING,
     DROP_DLX_NOWHERE,
     DROP_MAXLEN_HEAD,
     DROP_MAXLEN_REJECT,
+    DROP_NO_QUORUM,
+    DROP_QUEUE_DELETED,
+    ELECTION,
     EXPIRE,
+    EXPIRES,
+    GET_MODES,
+    GOT_SHOWN,
     HEAD_SHOWN,
     NO_DLX_DROP,
     RECENT,
@@ -22,30 +31,57 @@ from playground.engine.rabbitmq.flow import (
     hops,
 )
 from playground.engine.rabbitmq.queue import ClassicQueue, ConsumerRing, Entry, Message
+from playground.engine.rabbitmq.queue_lifecycle import QueueLifecycle
+from playground.engine.rabbitmq.quorum import QuorumQueue, ReplicaSet, effective_dead_letter_strategy
+from playground.engine.registry import Param
 
 if TYPE_CHECKING:
-    from playground.engine.rabbitmq.exchange import ExchangeRuntime
     from playground.engine.simulation import Simulation
 
 
-class QueueRuntime(Runtime):
-    """A classic queue: holds ready messages, pushes them to consumers within their prefetch,
-    takes acks, nacks and rejects, expires and dead-letters."""
+class QueueRuntime(QueueLifecycle, Runtime):
+    """A classic or quorum queue: holds ready messages, pushes them to consumers within their
+    prefetch, takes acks, nacks and rejects, expires and dead-letters (quorum.py for what a
+    quorum queue does differently)."""
 
-    commands = {"purge_queue": "cmd_purge", "redrive": "cmd_redrive"}
+    commands = {"purge_queue": "cmd_purge", "redrive": "cmd_redrive", "get_messages": "cmd_get",
+                "get_and_reject": "cmd_get_reject", "kill_leader": "cmd_kill_leader",
+                "restart_replica": "cmd_restart_replica"}
+    command_labels = {"get_messages": "Get message (ack)", "get_and_reject": "Get and reject"}
+    command_specs = {"get_messages": CommandSpec(args=(
+        Param("count", "Count", "int", 1, "How many ready messages basic.get takes", min=1, max=100),
+        Param("ack_mode", "Settle", "enum", "ack", "ack, reject (dead-lettered) or requeue", choices=GET_MODES),
+    ))}
 
-    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], dlx: str | None) -> None:
+    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], args: dict[str, Any],
+                 policy: str | None = None) -> None:
+        """``args`` are the effective x- arguments (policy.effective_arguments: keys without
+        "x-", None when not set); ``policy`` the name of the policy that applies, if any."""
         self.id = node_id
-        ttl = params["message_ttl_ms"]
-        self.q = ClassicQueue(
-            node_id,
-            message_ttl=ttl / 1000.0 if ttl > 0 else None,
-            max_length=params["max_length"] or None,
-            overflow=params["overflow"],
-            max_priority=params["max_priority"] or None,
-        )
-        self.dlx = dlx
-        self.dl_key = params["dead_letter_routing_key"] or None
+        self.kind = params["queue_type"]
+        self.policy = policy
+        self.args = args
+        ttl = args.get("message-ttl")
+        overflow = args.get("overflow") or "drop-head"
+        limits: dict[str, Any] = {"message_ttl": ttl / 1000.0 if ttl is not None else None,
+                                  "max_length": args.get("max-length"), "max_bytes": args.get("max-length-bytes")}
+        self.q: ClassicQueue
+        self.replicas: ReplicaSet | None = None
+        self.delivery_limit: int | None = None
+        self.strategy = "at-most-once"
+        self.dlx = args.get("dead-letter-exchange")
+        if self.kind == "quorum":
+            self.delivery_limit = args.get("delivery-limit")
+            self.q = QuorumQueue(node_id, overflow=overflow, returns_in_front=self.delivery_limit is not None,
+                                 **limits)
+            self.replicas = ReplicaSet(int(params["replicas"]))
+            self.strategy = effective_dead_letter_strategy(self.dlx, args.get("dead-letter-strategy") or "",
+                                                           self.q.overflow)
+        else:
+            self.q = ClassicQueue(node_id, overflow=overflow, max_priority=params["max_priority"] or None, **limits)
+        self.dl_key = args.get("dead-letter-routing-key")
+        expires = args.get("expires")
+        self.expires = expires / 1000.0 if expires else None
         self.ring = ConsumerRing()
         self.channels: dict[str, str] = {}  # consumer tag -> consumer node id
         self.unacked: dict[str, dict[int, Entry]] = {}
@@ -59,6 +95,13 @@ class QueueRuntime(Runtime):
         self.redriven = 0
         self.dl_reasons: dict[str, int] = {}
         self.dl_recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.got: deque[dict[str, Any]] = deque(maxlen=GOT_SHOWN)
+        self.pending: list[list[Any]] = []  # at-least-once: [dead message, targets or None]
+        self.deleted = False
+        self.used_at = 0.0
+        self.failovers = 0
+        if self.expires is not None:
+            sim.kernel.schedule(self.expires, EXPIRES, self.id, self.expires)
 
     # -- what others call -----------------------------------------------------------------
 
@@ -70,6 +113,12 @@ class QueueRuntime(Runtime):
         its deliveries in the queue it died in, by a dead-letter exchange)."""
         now = sim.kernel.now
         self.produced += 1
+        if self.deleted:
+            bump(self.dropped, DROP_QUEUE_DELETED)
+            return
+        if self.replicas is not None and not self.replicas.has_quorum():
+            bump(self.dropped, DROP_NO_QUORUM)
+            return
         if attempts is not None:
             self._store_dead_letter(sim, msg, attempts)
         entry, removed = self.q.publish(msg, now)
@@ -83,9 +132,26 @@ class QueueRuntime(Runtime):
                 self._dead_letter(sim, gone, "maxlen", no_dlx=DROP_MAXLEN_HEAD)
         self.dispatch(sim)
 
+    def refuses(self, msg: Message) -> bool:
+        """Whether a publish now would be refused (reject-publish*: a full queue), or could not
+        be taken at all (deleted, or a quorum queue without a majority)."""
+        if self.deleted or (self.replicas is not None and not self.replicas.has_quorum()):
+            return True
+        q = self.q
+        if isinstance(q, QuorumQueue):
+            return q.overflow == "reject-publish" and q.blocked and not q.below_soft_limit()
+        return q.overflow != "drop-head" and q.will_overflow(msg)
+
+    def attach(self, sim: Simulation, tag: str, consumer: str, prefetch: int, offset: str,
+               auto_ack: bool) -> str | None:
+        """basic.consume (x-stream-offset is for streams only: ignored here)."""
+        self.subscribe(tag, consumer, prefetch)
+        return None
+
     def subscribe(self, tag: str, consumer: str, prefetch: int) -> None:
         """basic.consume (with basic.qos prefetch; 0 = unlimited, as for auto-ack)."""
         self.channels[tag] = consumer
+        self.used_at = float("inf")
         self.unacked[tag] = {}
         self.next_tag[tag] = 1
         self.ring.add(tag, prefetch)
@@ -100,9 +166,15 @@ class QueueRuntime(Runtime):
         self.ring.remove(tag)
         held = self.unacked.pop(tag, {})
         consumer = self.channels.pop(tag, self.id)
-        for entry in sorted(held.values(), key=lambda e: e.seq):
-            self.q.requeue(entry)
-        self.requeued += len(held)
+        self._unused_from(sim)
+        if self.kind == "quorum":
+            # rabbit_fifo return_all/5: returned in delivery order, each counted
+            for dtag in sorted(held):
+                self._return(sim, held[dtag], consumer_gone=True)
+        else:
+            for entry in sorted(held.values(), key=lambda e: e.seq):
+                self.q.requeue(entry)
+            self.requeued += len(held)
         if held:
             first = min(held.values(), key=lambda e: e.seq)
             sim.emit({"k": "amqp_requeue", "t": sim.kernel.now, "src": consumer,
@@ -111,18 +183,20 @@ class QueueRuntime(Runtime):
 
     def ack(self, sim: Simulation, tag: str, dtag: int) -> None:
         """basic.ack: the message is done with."""
-        self.unacked[tag].pop(dtag)
+        if self.unacked.get(tag, {}).pop(dtag, None) is None:  # returned by a failover meanwhile
+            return
         self.acked += 1
         self.ring.settle(tag)
         self.dispatch(sim)
 
     def nack(self, sim: Simulation, tag: str, dtag: int, requeue: bool) -> None:
         """basic.nack / basic.reject: requeue it, or dead-letter it (reason rejected)."""
-        entry = self.unacked[tag].pop(dtag)
+        entry = self.unacked[tag].pop(dtag, None)
+        if entry is None:  # returned by a leader failover meanwhile: the settle is stale
+            return
         self.ring.settle(tag)
         if requeue:
-            self.q.requeue(entry)
-            self.requeued += 1
+            self.requeue_entry(sim, entry)
             if sim.record_flow:
                 sim.emit({"k": "amqp_requeue", "t": sim.kernel.now, "src": self.channels[tag], "dst": self.id,
                           "n": 1, "key": entry.msg.routing_key, "p": entry.msg.priority or 0})
@@ -148,7 +222,7 @@ class QueueRuntime(Runtime):
         while True:
             for gone in q.expire(now, inclusive=False):
                 self._expired(sim, gone)
-            if not len(q) or not ring.active:
+            if not len(q) or not ring.active or (self.replicas is not None and not self.replicas.available()):
                 break
             tag = ring.next()
             if tag is None:
@@ -175,7 +249,7 @@ class QueueRuntime(Runtime):
         if sim.record_flow:
             sim.emit({"k": "amqp_deliver", "t": sim.kernel.now, "src": self.id, "dst": consumer.id, "n": 1,
                       "c": tag.rpartition("/")[2], "key": entry.msg.routing_key, "p": entry.msg.priority or 0,
-                      "redelivered": entry.redelivered})
+                      "redelivered": entry.redelivered, **({"dc": entry.returns} if entry.returns else {})})
         consumer.receive(sim, tag, dtag, entry)
 
     def _arm_timer(self, sim: Simulation) -> None:
@@ -185,6 +259,15 @@ class QueueRuntime(Runtime):
             sim.kernel.schedule(at, EXPIRE, self.id, at)
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
+        if kind == ELECTION:
+            self._elected(sim)
+            return
+        if kind == DLX_RETRY:
+            self._retry_pending(sim)
+            return
+        if kind == EXPIRES:
+            self._check_expires(sim)
+            return
         if arg == self.timer_at:
             self.timer_at = None
         for gone in self.q.expire(sim.kernel.now, inclusive=True):
@@ -205,19 +288,29 @@ class QueueRuntime(Runtime):
 
     def _dead_letter(self, sim: Simulation, entry: Entry, reason: str, no_dlx: str | None = None) -> None:
         """Republish to the dead-letter exchange with an updated x-death (deadletter.py), or drop
-        the message with a reason when the queue has no dead-letter exchange."""
+        the message with a reason when the queue has no dead-letter exchange (or it does not
+        exist: RabbitMQ drops the message then too)."""
         if self.dlx is None:
             self._drop(sim, entry, no_dlx or NO_DLX_DROP.get(reason, reason))
+            return
+        exchange = sim.components.get(self.dlx)
+        if not isinstance(exchange, ExchangeRuntime):
+            self._drop(sim, entry, DROP_DLX_MISSING)
             return
         msg = entry.msg
         now = sim.kernel.now
         deaths = record_death(msg.deaths, self.id, reason, msg.exchange, msg.routing_keys, now, msg.expiration)
-        headers = msg.headers
-        dead = Message(msg.uid, self.dlx, "", headers=headers, priority=msg.priority, expiration=None,
+        first = first_death(msg.first_death, msg.deaths, self.id, reason, msg.exchange)
+        dead = Message(msg.uid, self.dlx, "", headers=msg.headers, priority=msg.priority, expiration=None,
                        published_at=msg.published_at, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
                        deaths=deaths, routing_keys=dead_letter_routing_keys(msg.routing_keys, self.dl_key),
-                       origin=msg.origin or self.id, record=msg.record)
-        exchange: ExchangeRuntime = sim.components[self.dlx]
+                       origin=msg.origin or self.id, first_death=first, size=msg.size, record=msg.record)
+        if self.strategy == "at-least-once":
+            self.pending.append([dead, None, entry.deliveries])
+            assert isinstance(self.q, QuorumQueue)
+            self.q.dlx_held += 1
+            self._retry_pending(sim, only_new=True)
+            return
         via: dict[str, str] = {}
         queues = exchange.route(sim, dead, via)
         targets = [q for q in queues if not is_cycle(q, deaths)]
@@ -225,17 +318,21 @@ class QueueRuntime(Runtime):
             self._drop(sim, entry, DROP_DLX_CYCLE if queues else DROP_DLX_NOWHERE)
             return
         self.dead_lettered += 1
-        if sim.record_flow:
-            sim.emit({"k": "amqp_dead_letter", "t": now, "src": self.id, "dst": self.dlx, "n": 1,
-                      "key": dead.routing_key, "reason": reason, "queue": self.id,
-                      "count": deaths[0].count})
-            counts: dict[tuple[str, str], list[Any]] = {}
-            for q in targets:
-                for hop in hops(via, q):
-                    counts.setdefault(hop, [0, dead])[0] += 1
-            exchange._emit_routes(sim, counts)
+        self._emit_dead_letter(sim, exchange, dead, reason, targets, via)
         for q in targets:
             sim.components[q].enqueue(sim, dead, entry.deliveries)
+
+    def _emit_dead_letter(self, sim: Simulation, exchange: ExchangeRuntime, dead: Message, reason: str,
+                          targets: list[str], via: dict[str, str]) -> None:
+        if not sim.record_flow:
+            return
+        sim.emit({"k": "amqp_dead_letter", "t": sim.kernel.now, "src": self.id, "dst": exchange.id, "n": 1,
+                  "key": dead.routing_key, "reason": reason, "queue": self.id, "count": dead.deaths[0].count})
+        counts: dict[tuple[str, str], list[Any]] = {}
+        for q in targets:
+            for hop in hops(via, q):
+                counts.setdefault(hop, [0, dead])[0] += 1
+        exchange._emit_routes(sim, counts)
 
     def _store_dead_letter(self, sim: Simulation, msg: Message, attempts: int) -> None:
         """This queue received a dead letter: list it with why, after how many deliveries, and
@@ -243,7 +340,7 @@ class QueueRuntime(Runtime):
         self.dl_count += 1
         death = msg.deaths[0]
         bump(self.dl_reasons, death.reason)
-        first = first_death(msg.deaths)
+        first = msg.first_death
         self.dl_recent.append({
             "t": sim.kernel.now, "reason": death.reason, "attempts": attempts,
             "key": msg.routing_key, "origin": f"queue {death.queue}", "queue": self.id,
@@ -276,9 +373,10 @@ class QueueRuntime(Runtime):
             moved += 1
             self.acked += 1
             msg = entry.msg
-            again = Message(msg.uid, "", origin, headers=msg.headers, priority=msg.priority, expiration=None,
+            again = Message(msg.uid, "", target.id, headers=msg.headers, priority=msg.priority, expiration=None,
                             published_at=sim.kernel.now, reply_to=msg.reply_to, correlation_id=msg.correlation_id,
-                            deaths=msg.deaths, origin=msg.origin, record=msg.record)
+                            deaths=msg.deaths, origin=msg.origin, first_death=msg.first_death, size=msg.size,
+                            record=msg.record)
             target.enqueue(sim, again)
         for entry in keep:
             self.q.requeue(entry)
@@ -289,12 +387,77 @@ class QueueRuntime(Runtime):
         sim.emit({"k": "amqp_redrive", "t": sim.kernel.now, "node": self.id, "n": moved})
         self.dispatch(sim)
 
+    def cmd_get(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """basic.get, as the management UI's "Get messages" does: take up to ``count`` ready
+        messages from the head and settle each at once with ``ack_mode`` ack (basic.ack),
+        reject (basic.reject requeue=false: dead-lettered, reason rejected) or requeue
+        (basic.nack requeue=true). What was got is listed in ``got`` with its headers."""
+        count = command.get("count", 1)
+        mode = command.get("ack_mode", "ack")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+            raise CommandError("count must be a whole number from 1 to 100")
+        if mode not in GET_MODES:
+            raise CommandError("ack_mode must be one of " + ", ".join(GET_MODES))
+        if self.replicas is not None and not self.replicas.available():
+            raise CommandError(f"quorum queue {self.id!r} has no leader at the moment: basic.get times out")
+        if self.deleted:
+            raise CommandError(f"queue {self.id!r} was deleted (x-expires)")
+        now = sim.kernel.now
+        self._unused_from(sim)
+        for gone in self.q.expire(now, inclusive=False):
+            self._expired(sim, gone)
+        for _ in range(count):
+            entry = self.q.pop()
+            if entry is None:
+                break
+            entry.deliveries += 1
+            self.delivered += 1
+            if entry.redelivered:
+                self.duplicates += 1
+            self.got.append(self.describe(entry, now))
+            if mode == "ack":
+                self.acked += 1
+            elif mode == "requeue":
+                self.requeue_entry(sim, entry)
+            else:
+                self.rejected += 1
+                self._dead_letter(sim, entry, "rejected")
+        self.dispatch(sim)
+
+    def describe(self, entry: Entry, now: float) -> dict[str, Any]:
+        """A delivered message as a client sees it: key, redelivered flag, headers."""
+        msg = entry.msg
+        headers: dict[str, Any] = dict(msg.headers or {})
+        if msg.deaths:
+            headers["x-death"] = [d.to_dict() for d in msg.deaths]
+        if msg.first_death is not None:
+            headers["x-first-death-queue"] = msg.first_death.queue
+            headers["x-first-death-reason"] = msg.first_death.reason
+            headers["x-first-death-exchange"] = msg.first_death.exchange
+        if self.kind == "quorum":  # rabbit_fifo_client dequeue/3: basic.get always carries it
+            headers["x-delivery-count"] = entry.returns
+        return {"t": now, "uid": msg.uid, "key": msg.routing_key, "redelivered": entry.redelivered,
+                "headers": headers}
+
+    def cmd_get_reject(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """basic.get one message and basic.reject it without requeue: it is dead-lettered (reason
+        rejected), or dropped without a dead-letter exchange."""
+        self.cmd_get(sim, {"count": 1, "ack_mode": "reject"})
+
+    def requeue_entry(self, sim: Simulation, entry: Entry) -> None:
+        if self.kind == "quorum":
+            self._return(sim, entry)
+            return
+        self.q.requeue(entry)
+        self.requeued += 1
+
     # -- reading ----------------------------------------------------------------------------
 
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         return [{"queue": self.id, "exchange": None, "produced": self.produced, "acknowledged": self.acked,
                  "in_flight": sum(len(u) for u in self.unacked.values()) + self.autoack_held,
-                 "waiting": len(self.q), "dead_lettered": self.dead_lettered, "dropped": dict(self.dropped)}]
+                 "waiting": len(self.q) + len(self.pending), "dead_lettered": self.dead_lettered,
+                 "dropped": dict(self.dropped)}]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         q = self.q
@@ -333,4 +496,21 @@ class QueueRuntime(Runtime):
             "redriven": self.redriven,
             "dead_letter_reasons": dict(self.dl_reasons),
             "recent": list(self.dl_recent),
+            "got": list(self.got),
+            "queue_type": self.kind,
+            "policy": self.policy,
+            "effective": {k: v for k, v in self.args.items() if v is not None},
+            "bytes": q.bytes,
+            "deleted": self.deleted,
+            **self._quorum_metrics(),
         }
+
+    def _quorum_metrics(self) -> dict[str, Any]:
+        if self.replicas is None:
+            return {}
+        q = self.q
+        assert isinstance(q, QuorumQueue)
+        return {"replicas": self.replicas.view(), "leader": self.replicas.leader, "term": self.replicas.term,
+                "available": self.replicas.available(), "failovers": self.failovers,
+                "delivery_limit": self.delivery_limit, "dead_letter_strategy": self.strategy,
+                "dlx_held": len(self.pending), "publish_blocked": q.blocked}

@@ -21,13 +21,14 @@ class Binding:
     """A binding from an exchange to a destination (a queue, or another exchange).
 
     ``key`` is the binding key (direct, topic); ``x_match`` and ``headers`` are the binding
-    arguments of a headers exchange (``x-match`` and the headers to compare).
+    arguments of a headers exchange (``x-match`` and the headers to compare; a value of None is
+    an argument without a value, AMQP field type void: presence only).
     """
 
     destination: str
     key: str = ""
     x_match: str = "all"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def topic_words(key: str) -> list[str]:
@@ -70,21 +71,36 @@ def direct_matches(binding_key: str, routing_key: str) -> bool:
     return binding_key == routing_key
 
 
-def headers_match(x_match: str, binding_headers: Mapping[str, str], message_headers: Mapping[str, str] | None) -> bool:
-    """Headers exchange rule (rabbit_exchange_type_headers).
+def header_matches(name: str, wanted: str | None, headers: Mapping[str, str]) -> bool:
+    """One binding argument against a message's headers: present with an equal value, or, for
+    an argument without a value (AMQP type void), merely present whatever its value
+    (rabbit_exchange_type_headers headers_match/5: "a 'no value' in a pattern field is supposed
+    to mean simple presence of the corresponding data field")."""
+    return name in headers and (wanted is None or headers[name] == wanted)
 
-    ``all`` (the default): every binding header is present in the message with an equal value;
-    ``any``: at least one is. Binding arguments whose name starts with ``x-`` take no part in
-    matching (nor does ``x-match`` itself); since RabbitMQ 3.10, ``all-with-x`` and
-    ``any-with-x`` compare ``x-`` arguments too. ``all`` over no header at all matches every
-    message; ``any`` over none matches nothing. The routing key is ignored.
+
+def headers_match(x_match: str, binding_headers: Mapping[str, str | None],
+                  message_headers: Mapping[str, str] | None) -> bool:
+    """Headers exchange rule (rabbit_exchange_type_headers headers_match/5).
+
+    ``all`` (the default): every binding header is present in the message with an equal value
+    (or merely present, for an argument without a value); ``any``: at least one is. Binding
+    arguments whose name starts with ``x-`` take no part in matching (nor does ``x-match``
+    itself); since RabbitMQ 3.10, ``all-with-x`` and ``any-with-x`` compare ``x-`` arguments too
+    (presence-only ones included). ``all`` over no header at all matches every message; ``any``
+    over none matches nothing. The routing key is ignored.
     """
     headers = message_headers or {}
     with_x = x_match.endswith("-with-x")
     wanted = [(k, v) for k, v in binding_headers.items() if k != "x-match" and (with_x or not k.startswith("x-"))]
     if x_match.startswith("any"):
-        return any(k in headers and headers[k] == v for k, v in wanted)
-    return all(k in headers and headers[k] == v for k, v in wanted)
+        return any(header_matches(k, v, headers) for k, v in wanted)
+    return all(header_matches(k, v, headers) for k, v in wanted)
+
+
+def parse_present(text: str) -> list[str]:
+    """Names of the presence-only binding arguments: comma- or newline-separated."""
+    return [p.strip() for p in text.replace("\n", ",").split(",") if p.strip()]
 
 
 def binding_matches(exchange_type: str, binding: Binding, routing_key: str,

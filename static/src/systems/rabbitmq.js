@@ -35,6 +35,55 @@ function keysOf(text) {
   return String(text || "").split(/[,\n]/).map((k) => k.trim()).filter(Boolean);
 }
 
+/** A policy's definition as short "key value" texts (what it sets). */
+function policyDefinition(p) {
+  const out = [];
+  if (p.dead_letter_exchange) out.push(`DLX ${p.dead_letter_exchange}`);
+  if (p.dead_letter_routing_key) out.push(`dl key ${p.dead_letter_routing_key}`);
+  if (p.message_ttl_ms) out.push(`ttl ${p.message_ttl_ms} ms`);
+  if (p.max_length) out.push(`max-length ${fmtInt(p.max_length)}`);
+  if (p.max_length_bytes) out.push(`max ${fmtCompact(p.max_length_bytes)} B`);
+  if (p.overflow && p.overflow !== "unset") out.push(p.overflow);
+  if (p.expires_ms) out.push(`expires ${p.expires_ms} ms`);
+  if (p.delivery_limit >= 0) out.push(`delivery-limit ${p.delivery_limit}`);
+  if (p.dead_letter_strategy && p.dead_letter_strategy !== "unset") out.push(p.dead_letter_strategy);
+  if (p.max_age_s) out.push(`max-age ${p.max_age_s} s`);
+  if (p.alternate_exchange) out.push(`AE ${p.alternate_exchange}`);
+  return out.length ? out : ["(empty definition)"];
+}
+
+/** What a queue's type adds to its card: the policy, replicas (quorum), offsets (stream). */
+function queueExtras(s) {
+  const out = [];
+  if (s.policy) out.push(h("div", { class: "amqp-note" }, `policy ${s.policy}`));
+  if (s.deleted) out.push(h("div", { class: "amqp-note is-dead" }, "deleted (x-expires)"));
+  if (s.replicas) {
+    out.push(h("div", { class: "amqp-row amqp-replicas" }, s.replicas.map((r) =>
+      chip(`${r.id}${r.state === "leader" ? " ★" : ""}`, `amqp-replica is-${r.state}`))));
+    const notes = [s.available ? `term ${s.term}` : "no leader: electing…"];
+    if (s.delivery_limit != null) notes.push(`delivery-limit ${s.delivery_limit}`);
+    if (s.dlx_held) notes.push(`${fmtInt(s.dlx_held)} dead letters held (at-least-once)`);
+    if (s.publish_blocked) notes.push("publishers refused (over max-length)");
+    out.push(h("div", { class: `amqp-note ${s.available ? "" : "is-warn"}` }, notes.join(" · ")));
+  }
+  if (s.queue_type === "stream") {
+    out.push(h("div", { class: "amqp-note" },
+      `offsets ${fmtInt(s.first_offset)}–${fmtInt(Math.max(s.first_offset, s.next_offset - 1))} · ${s.segments} segment${s.segments === 1 ? "" : "s"} · ${fmtCompact(s.bytes)} B`));
+    for (const r of s.readers || []) {
+      out.push(h("div", { class: "amqp-note" }, `${r.consumer}/${r.id} at ${fmtInt(r.offset)} (${r.spec}) · lag ${fmtInt(r.lag)}`));
+    }
+  }
+  const got = s.got?.[s.got.length - 1];
+  if (got) {
+    const hd = got.headers || {};
+    const bits = [`got ${got.key}`];
+    if (hd["x-delivery-count"] != null) bits.push(`x-delivery-count ${hd["x-delivery-count"]}`);
+    if (hd["x-first-death-queue"]) bits.push(`first death: ${hd["x-first-death-reason"]} in ${hd["x-first-death-queue"]}`);
+    out.push(h("div", { class: "amqp-note", "data-testid": "amqp-got" }, bits.join(" · ")));
+  }
+  return out;
+}
+
 export const cards = {
   amqp_publisher: {
     summary(p) {
@@ -65,8 +114,14 @@ export const cards = {
         update(s) {
           if (!s) return;
           sent.textContent = fmtInt(s.sent);
-          state.textContent = s.blocked ? "blocked: memory alarm" : "";
-          state.classList.toggle("is-warn", !!s.blocked);
+          const notes = [];
+          if (s.blocked) notes.push("blocked: memory alarm");
+          if (s.direct_reply_to) {
+            notes.push(`${fmtInt(s.replies)} direct replies${s.rtt_ms != null ? ` · rtt ${s.rtt_ms.toFixed(1)} ms` : ""}`);
+            if (s.replies_lost) notes.push(`${fmtInt(s.replies_lost)} lost (channel closed)`);
+          }
+          state.textContent = notes.join(" · ");
+          state.classList.toggle("is-warn", !!s.blocked || !!s.replies_lost);
         },
       };
     },
@@ -109,6 +164,9 @@ export const cards = {
 
   amqp_queue: {
     summary(p) {
+      const type = p.queue_type || "classic";
+      if (type === "quorum") return `quorum · ${p.replicas || 3} replicas${p.delivery_limit >= 0 ? ` · delivery-limit ${p.delivery_limit}` : ""}`;
+      if (type === "stream") return "stream · read by offset";
       return p.max_priority ? `classic · priority 0–${p.max_priority}` : "classic queue";
     },
     size() {
@@ -121,8 +179,13 @@ export const cards = {
       if (p.max_length) args.push(`max ${fmtInt(p.max_length)} · ${p.overflow}`);
       if (p.max_priority) args.push(`priority 0–${p.max_priority}`);
       if (p.dead_letter_routing_key) args.push(`dl key ${p.dead_letter_routing_key}`);
+      if (p.max_length_bytes) args.push(`max ${fmtCompact(p.max_length_bytes)} B`);
+      if (p.expires_ms) args.push(`expires ${p.expires_ms} ms`);
+      if (p.queue_type === "quorum" && p.dead_letter_strategy === "at-least-once") args.push("at-least-once DLX");
+      if (p.queue_type === "stream" && p.max_age_s) args.push(`max-age ${p.max_age_s} s`);
       slot.replaceChildren(
-        h("div", { class: "amqp-keys" }, args.length ? args.map((a) => chip(a, "amqp-arg")) : chip("classic", "amqp-arg")),
+        h("div", { class: "amqp-keys" }, chip(p.queue_type || "classic", `amqp-qtype amqp-qtype-${p.queue_type || "classic"}`),
+          args.map((a) => chip(a, "amqp-arg"))),
         h("div", { class: "amqp-note" }, "empty"),
       );
     },
@@ -130,8 +193,9 @@ export const cards = {
       const ready = bar("ready", "is-ready");
       const unacked = bar("unacked", "is-unacked");
       const head = h("div", { class: "amqp-head", "data-testid": "amqp-head" });
+      const extra = h("div", { class: "amqp-extra", "data-testid": "amqp-queue-extra" });
       const foot = h("div", { class: "amqp-note" });
-      slot.replaceChildren(ready.row, unacked.row, head, foot);
+      slot.replaceChildren(ready.row, unacked.row, head, extra, foot);
       let peak = 10;
       let sig = "";
       return {
@@ -161,6 +225,35 @@ export const cards = {
           if (dropped) parts.push(`${fmtInt(dropped)} dropped`);
           if (s.duplicates) parts.push(`${fmtInt(s.duplicates)} redelivered`);
           foot.textContent = parts.join(" · ") || `${fmtInt(s.acked)} acked`;
+          extra.replaceChildren(...queueExtras(s));
+        },
+      };
+    },
+  },
+
+  amqp_policy: {
+    summary(p) {
+      return `/${p.pattern}/ → ${p.apply_to} · priority ${p.priority}`;
+    },
+    size() {
+      return { width: 240 };
+    },
+    preview(slot, data) {
+      const p = data.params || {};
+      slot.replaceChildren(
+        h("div", { class: "amqp-keys" }, policyDefinition(p).map((a) => chip(a, "amqp-arg"))),
+        h("div", { class: "amqp-note" }, `pattern ${p.pattern} · ${p.apply_to}`),
+      );
+    },
+    live(slot) {
+      const applies = h("div", { class: "amqp-note", "data-testid": "amqp-policy-applies" });
+      const overridden = h("div", { class: "amqp-note" });
+      slot.replaceChildren(applies, overridden);
+      return {
+        update(s) {
+          if (!s) return;
+          applies.textContent = s.applies_to?.length ? `applies to ${s.applies_to.join(", ")}` : "applies to nothing";
+          overridden.textContent = s.overridden?.length ? `outranked on ${s.overridden.join(", ")}` : "";
         },
       };
     },
@@ -169,7 +262,8 @@ export const cards = {
   amqp_consumer: {
     summary(p) {
       const mode = p.ack_mode === "auto" ? "auto-ack" : `prefetch ${p.prefetch || "∞"}`;
-      return `${fmtInt(p.consumers)} × ${p.processing_ms} ms · ${mode}${p.poison_rate ? ` · ${+(p.poison_rate * 100).toFixed(1)}% poison` : ""}`;
+      const offset = p.stream_offset && p.stream_offset !== "next" ? ` · offset ${p.stream_offset}` : "";
+      return `${fmtInt(p.consumers)} × ${p.processing_ms} ms · ${mode}${p.poison_rate ? ` · ${+(p.poison_rate * 100).toFixed(1)}% poison` : ""}${offset}`;
     },
     size() {
       return { width: 240 };
@@ -215,7 +309,9 @@ export const cards = {
           if (s.requeued) parts.push(`${fmtInt(s.requeued)} requeued`);
           if (s.rejected) parts.push(`${fmtInt(s.rejected)} rejected`);
           if (s.rtt_ms != null) parts.push(`reply rtt ${s.rtt_ms.toFixed(1)} ms`);
+          if (s.errors?.length) parts.push(`channel error: ${s.errors[s.errors.length - 1]}`);
           foot.textContent = parts.join(" · ");
+          foot.classList.toggle("is-dead", !!s.errors?.length);
         },
       };
     },
@@ -231,8 +327,10 @@ export function edgeLabel(edge) {
   const type = edge.sourceParams?.type;
   const headers = Object.entries(p.binding_headers || {});
   if (type === "fanout") return null; // a fanout binding has no key that matters
-  if (type === "headers" || (!type && headers.length)) {
-    return `x-match ${p.x_match || "all"}${headers.length ? ": " : ""}${headers.map(([k, v]) => `${k}=${v}`).join(", ")}`;
+  const present = String(p.binding_present || "").split(",").map((k) => k.trim()).filter(Boolean);
+  if (type === "headers" || (!type && (headers.length || present.length))) {
+    const args = [...headers.map(([k, v]) => `${k}=${v}`), ...present.map((k) => `${k} present`)];
+    return `x-match ${p.x_match || "all"}${args.length ? ": " : ""}${args.join(", ")}`;
   }
   if (edge.targetType === "amqp_exchange" && !p.binding_key) return null;
   return p.binding_key ? p.binding_key : '""';

@@ -110,3 +110,37 @@ def test_a_consumer_given_credit_back_rejoins_at_the_back():
     ring.settle("b")
     ring.settle("a")
     assert [ring.next() for _ in range(3)] == ["c", "b", "a"]
+
+
+def test_x_expires_deletes_an_unused_queue_with_its_messages_and_its_bindings():
+    """"Time-To-Live and Expiration", queue TTL: x-expires deletes a queue unused that long (no
+    consumer, no basic.get); its messages go with it and later messages are unroutable."""
+    from playground.engine.rabbitmq import flow
+    from tests.engine.rabbitmq.factories import edge, node, sim
+
+    s = sim([node("pub", "amqp_publisher", rate=0), node("ex", "amqp_exchange", type="fanout"),
+             node("q", "amqp_queue", expires_ms=300)], [edge("pub", "ex"), edge("ex", "q")])
+    s.apply({"op": "publish", "node": "pub", "count": 2})
+    s.advance(0.2)
+    s.apply({"op": "get_messages", "node": "q"})  # a basic.get uses it: the timer starts again
+    s.advance(0.2)
+    assert not s.metrics()["nodes"]["q"]["deleted"]
+    s.advance(0.2)
+    s.apply({"op": "publish", "node": "pub"})
+    m = s.metrics()
+    assert m["nodes"]["q"]["deleted"]
+    assert m["dropped"] == {flow.DROP_QUEUE_EXPIRED: 1, flow.DROP_UNROUTABLE: 1}
+
+
+def test_a_queue_with_a_consumer_never_expires_until_the_consumer_leaves():
+    from tests.engine.rabbitmq.factories import edge, node, sim
+
+    s = sim([node("pub", "amqp_publisher", rate=0), node("q", "amqp_queue", expires_ms=100),
+             node("c", "amqp_consumer", consumers=1)], [edge("pub", "q"), edge("q", "c")])
+    s.advance(1.0)
+    assert not s.metrics()["nodes"]["q"]["deleted"]
+    s.apply({"op": "remove_consumer", "node": "c"})
+    s.advance(0.05)
+    assert not s.metrics()["nodes"]["q"]["deleted"]
+    s.advance(0.1)
+    assert s.metrics()["nodes"]["q"]["deleted"]

@@ -91,3 +91,39 @@ def test_unroutable_messages_go_to_the_alternate_exchange():
                  "ae": Exchange("ae", "fanout", (Binding("lost"),))}
     assert route(exchanges, "main", "orders", None) == ["orders"]
     assert route(exchanges, "main", "refunds", None) == ["lost"]
+
+
+def test_headers_argument_without_a_value_matches_when_the_header_is_present():
+    """rabbit_exchange_type_headers headers_match/5: a pattern field of type void ("no value")
+    means simple presence of the data field, whatever its value."""
+    assert headers_match("all", {"format": None}, {"format": "zip"})
+    assert headers_match("all", {"format": None}, {"format": ""})
+    assert not headers_match("all", {"format": None}, {"type": "log"})
+    assert not headers_match("all", {"format": None, "type": "report"}, {"format": "pdf", "type": "log"})
+    assert headers_match("any", {"format": None, "type": "report"}, {"type": "report"})
+    assert headers_match("any", {"format": None, "type": "report"}, {"format": "x"})
+    assert not headers_match("any", {"format": None}, {})
+
+
+def test_presence_only_x_arguments_count_only_with_x():
+    """x- arguments without a value are skipped by all / any and compared by the -with-x kinds."""
+    assert headers_match("all", {"x-trace": None}, {})
+    assert not headers_match("any", {"x-trace": None}, {"x-trace": "1"})
+    assert headers_match("any-with-x", {"x-trace": None}, {"x-trace": "1"})
+    assert not headers_match("all-with-x", {"x-trace": None, "format": None}, {"format": "pdf"})
+    assert headers_match("all-with-x", {"x-trace": None, "format": None}, {"format": "pdf", "x-trace": ""})
+
+
+def test_binding_present_edge_parameter_builds_presence_only_arguments():
+    """The edge's binding_present names become void binding arguments beside binding_headers."""
+    from tests.engine.rabbitmq.factories import edge, node, sim
+
+    s = sim([node("pub", "amqp_publisher", rate=0), node("h", "amqp_exchange", type="headers"),
+             node("q", "amqp_queue")],
+            [edge("pub", "h"), edge("h", "q", x_match="all", binding_headers={"type": "report"},
+                                     binding_present="format, x-trace")])
+    assert dict(s.components["h"].definition.bindings[0].headers) == {"type": "report", "format": None,
+                                                                      "x-trace": None}
+    s.apply({"op": "publish", "node": "pub", "headers": {"type": "report", "format": "zip"}})
+    s.apply({"op": "publish", "node": "pub", "headers": {"type": "report"}})
+    assert s.metrics()["nodes"]["q"]["ready"] == 1

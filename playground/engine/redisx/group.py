@@ -161,9 +161,12 @@ class GroupState:
         estimate = estimate_entries_read(stream, self.last_id)
         return None if estimate is None else stream.appended - estimate
 
-    def pending_ahead(self) -> int:
-        """Pending entries after last-delivered-id (only after XGROUP SETID moved it back)."""
-        return len(self.pel_ids) - bisect_right(self.pel_ids, self.last_id)
+    def waiting(self) -> int:
+        """Entries still in the stream after last-delivered-id that are not pending: what the
+        group has yet to read for the first time (after XGROUP SETID moved it back, pending
+        entries ahead of it are in flight, not waiting)."""
+        ahead = self.pel_ids[bisect_right(self.pel_ids, self.last_id):]
+        return self.unread() - sum(1 for i in ahead if self.exists(self.pel[i]))
 
     # -- XREADGROUP -------------------------------------------------------------------------
 

@@ -380,9 +380,9 @@ class StreamGroupRuntime(Runtime):
                 self.kill(sim, c)
             return
         name, token = arg[0], arg[1]
-        c = self.consumers[name]
-        if token != c.token:
-            return
+        c = self.consumers.get(name)
+        if c is None or token != c.token:
+            return  # deleted (XGROUP DELCONSUMER), or the event was voided
         if kind == RESTART:
             if c.state == "dead":
                 self.restart(sim, c)

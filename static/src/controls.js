@@ -15,6 +15,7 @@ const ITEM_OPS = {
   remove_consumer: "member",
   kill_consumer: "member",
   restart_consumer: "member",
+  delete_consumer: "member",
   slow_consumer: "member",
   kill_broker: "broker",
   isolate_broker: "broker",
@@ -22,6 +23,8 @@ const ITEM_OPS = {
   restart_broker: "broker",
   slow_broker: "broker",
 };
+// Ops on a member that has crashed or stopped.
+const GONE_OPS = ["restart_consumer", "delete_consumer"];
 // Ops that also carry the panel's slow-down factor.
 const FACTOR_OPS = ["slow_consumer", "slow_broker"];
 const DEFAULT_FACTOR = 10;
@@ -282,7 +285,8 @@ export class Controls {
             id,
             op,
             info[op],
-            { args: { member: m.id }, disabled: op !== "restart_consumer" && !isLive(m) },
+            // restart and delete (Redis XGROUP DELCONSUMER) are for members that are gone
+            { args: { member: m.id }, disabled: GONE_OPS.includes(op) ? isLive(m) && op !== "restart_consumer" : !isLive(m) },
             { small: true, text: shortLabel(op) },
           ),
         ),

@@ -8,7 +8,8 @@ from typing import Any
 
 from playground.engine.gcp_pubsub import rules
 from playground.engine.gcp_pubsub.runtime import PublisherRuntime, TopicRuntime
-from playground.engine.gcp_pubsub.subscription import SubscriberRuntime, SubscriptionRuntime
+from playground.engine.gcp_pubsub.subscriber import SubscriberRuntime
+from playground.engine.gcp_pubsub.subscription import SubscriptionRuntime
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
 register_flow_kinds("pubsub_publish", "pubsub_deliver", "pubsub_ack", "pubsub_expire", "pubsub_push_backoff",

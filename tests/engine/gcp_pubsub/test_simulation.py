@@ -245,14 +245,21 @@ params = st.fixed_dictionaries({
     "poison_rate": st.sampled_from([0.0, 0.1]),
     "on_failure": st.sampled_from(["nack", "ignore"]),
     "second_sub": st.booleans(),
+    "retain_acked": st.booleans(),
+    "filter": st.sampled_from(["", 'attributes.region = "eu"', 'NOT hasPrefix(attributes.region, "a")']),
+    "attribute_values": st.sampled_from([None, {"region": "eu|us|asia|"}]),
 })
-script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", "remove", "redrive"])), max_size=5)
+SEEK_OPS = ("create_snapshot", "seek_snapshot", "seek_time", "seek_purge")
+script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", "remove", "redrive", *SEEK_OPS])),
+                  max_size=6)
 
 
 def trace(p, seed, commands):
     def command_for(op):
         if op == "redrive":
             return {"op": "redrive", "node": "dead"}
+        if op in SEEK_OPS:
+            return {"op": op, "node": "sub"}
         return {"op": f"{op}_consumer", "node": "workers"}
 
     sim = engine.Simulation(engine.parse_document(pubsub_doc(**p)), seed)

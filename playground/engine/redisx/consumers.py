@@ -168,6 +168,15 @@ class StreamGroupRuntime(Runtime):
         elif redriven_by is not None:
             self.duplicates += n  # redriven for another group: this group gets the message again
 
+    def _still_ahead(self, nacks: list[Nack]) -> list[Nack]:
+        """Entries leaving the PEL after XGROUP SETID moved last-delivered-id behind them will
+        be read again by ``>``: each is one more replay for the books. Returns ``nacks``."""
+        g = self.state
+        for nack in nacks:
+            if nack.id > g.last_id and g.exists(nack):
+                self.replayed += 1
+        return nacks
+
     def live_pending(self) -> list[int]:
         """Pending IDs whose entries are still in the stream (before an operator removes some)."""
         g = self.state
@@ -249,6 +258,7 @@ class StreamGroupRuntime(Runtime):
         c = self._consumer_of(command, "delete", ("dead", "stopped"))
         g = self._group()
         removed = g.delete_consumer(c.name)
+        self._still_ahead(removed)
         handled = 0
         for nack in removed:
             if nack.id in self.effects_done:
@@ -460,7 +470,7 @@ class StreamGroupRuntime(Runtime):
         work = []
         for entry_id, pos, key, deliveries, exists in batch:
             if not exists:
-                if g.ack([entry_id]):
+                if self._still_ahead(g.ack([entry_id])):
                     self._drop(GONE_REASONS[self.gone.pop(entry_id, "maxlen")][0], 1)
                 continue
             if self.max_deliveries and deliveries > self.max_deliveries:
@@ -480,7 +490,7 @@ class StreamGroupRuntime(Runtime):
 
     def _dead_letter(self, sim: Simulation, c: Consumer, entry_id: int, pos: int, key: int, deliveries: int) -> None:
         """XADD <dead-letter stream> ... then XACK: the application's dead-letter rule."""
-        if not self.state.ack([entry_id]):
+        if not self._still_ahead(self.state.ack([entry_id])):
             return  # another consumer acknowledged it meanwhile
         self.effects_done.discard(entry_id)
         self.gone.pop(entry_id, None)
@@ -511,7 +521,7 @@ class StreamGroupRuntime(Runtime):
         n = len(c.batch)
         self.processed += n
         self.failed += failed
-        acked = {nack.id for nack in g.ack(ok_ids)}
+        acked = {nack.id for nack in self._still_ahead(g.ack(ok_ids))}
         self.acked += len(acked)
         if self.gone:
             for entry_id in acked:

@@ -153,7 +153,7 @@ def test_restarted_consumer_reads_its_own_pending_entries_first():
 
 
 def test_shipped_redis_examples_run_and_balance():
-    for name in ("redis-streams-group", "redis-pubsub-vs-streams"):
+    for name in ("redis-streams-group", "redis-pubsub-vs-streams", "redis-streams-admin"):
         sim = engine.Simulation(engine.parse_document(examples.load(name)), 3)
         for _ in range(300):
             sim.advance(0.1)

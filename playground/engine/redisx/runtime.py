@@ -285,9 +285,11 @@ class StreamRuntime(Runtime):
     may XDEL an entry or XTRIM MINID (buttons); the key exists from its first XADD (or a group's
     MKSTREAM) and stays when every entry is gone."""
 
-    commands = {"xdel": "cmd_xdel", "xdel_unread": "cmd_xdel_unread", "xtrim_minid": "cmd_xtrim_minid"}
+    commands = {"xdel": "cmd_xdel", "xdel_unread": "cmd_xdel_unread", "xtrim_minid": "cmd_xtrim_minid",
+                "xtrim_minid_approx": "cmd_xtrim_minid_approx"}
     command_labels = {"xdel": "XDEL oldest pending", "xdel_unread": "XDEL next unread",
-                      "xtrim_minid": "XTRIM MINID (older than 5 s)"}
+                      "xtrim_minid": "XTRIM MINID = (older than 5 s)",
+                      "xtrim_minid_approx": "XTRIM MINID ~ (older than 5 s)"}
 
     def __init__(self, node_id: str, params: dict[str, Any]) -> None:
         self.id = node_id
@@ -400,6 +402,12 @@ class StreamRuntime(Runtime):
         n = self._remove(sim, "minid", trim)
         sim.emit({"k": "trim", "t": sim.kernel.now, "node": self.id, "n": n, "minid": format_id(minid),
                   "approximate": approximate})
+
+    def cmd_xtrim_minid_approx(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XTRIM key MINID ~ <id>: only whole macro nodes whose last entry is older than 5 s go,
+        so some older entries stay (t_stream.c streamTrim stops at the first node it cannot
+        remove whole)."""
+        self.cmd_xtrim_minid(sim, dict(command, approximate=True))
 
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         if self.readers:

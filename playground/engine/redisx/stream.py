@@ -244,6 +244,14 @@ class StreamLog:
         if not approximate:
             limit = 0
         start = self.first
+        if maxlen is not None and not self.deleted and len(self.anchors) == 1:
+            # the common case, every XADD with MAXLEN: full nodes after the head one, no tombstones
+            removed = maxlen_trim_count(self.length, maxlen, approximate, self.node_end(start) - start,
+                                        self.node_entries, limit or None)
+            if start + removed >= self.appended:
+                self.tail_open = False
+            self._advance_first(start + removed)
+            return start, start + removed
         count, _, inside = nodes_to_trim(self._nodes(start, minid), self.length, maxlen=maxlen, minid=minid,
                                          approximate=approximate, limit=limit or 0)
         pos = start

@@ -228,3 +228,17 @@ def test_setid_0_replays_the_stream_and_setid_end_skips_the_backlog():
     slow.apply({"op": "xgroup_setid_end", "node": "group"})
     assert slow.components["group"].dropped[DROP_SKIPPED] == waiting > 0
     assert conserved(slow.metrics())
+
+
+def test_xtrim_minid_approximate_leaves_the_node_holding_the_threshold():
+    """MINID ~: whole macro nodes only; the node holding the threshold ID stays whole."""
+    exact = sim_of(stream_doc(rate=200, consumers=1, processing_ms=0.1))
+    approx = sim_of(stream_doc(rate=200, consumers=1, processing_ms=0.1))
+    for s in (exact, approx):
+        run(s, 7.0)
+    exact.apply({"op": "xtrim_minid", "node": "stream"})
+    approx.apply({"op": "xtrim_minid_approx", "node": "stream"})
+    kept_exact = exact.metrics()["nodes"]["stream"]["length"]
+    kept_approx = approx.metrics()["nodes"]["stream"]["length"]
+    assert kept_exact < kept_approx < kept_exact + 100
+    assert conserved(approx.metrics())

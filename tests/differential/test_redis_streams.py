@@ -465,6 +465,30 @@ def test_xgroup_setid_moves_reads_back_and_forth_with_entries_read(server, key):
     assert real == model
 
 
+def test_xgroup_create_entries_read_and_the_lag_redis_can_tell(server, key):
+    """XGROUP CREATE ... [ENTRIESREAD n]: without it the read counter is unknown and XINFO
+    GROUPS works the lag out when it can (at the last ID, before the first entry), else shows
+    null; with it, lag is entries-added minus n (t_stream.c streamReplyWithCGLag,
+    streamEstimateDistanceFromFirstEverEntry)."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 11)])
+    pair.xtrim(maxlen=8)
+    cases = [("end", "$", None), ("start", "0", None), ("middle", "5-0", None), ("told", "5-0", 5)]
+    groups = {}
+    for name, start, entries_read in cases:
+        server.xgroup_create(key, name, id=start, entries_read=entries_read)
+        groups[name] = GroupState(pair.log, "$" if start == "$" else parse_id(start), entries_read)
+    for name, _, _ in cases:
+        real, model = pair.info(groups[name], name)
+        assert real == model, name
+    assert [pair.info(groups[n], n)[1][6] for n, _, _ in cases] == [0, 8, None, 5]
+    for name, _, _ in cases:
+        assert _ids(server.xreadgroup(name, "c", {key: ">"}, count=2)) == \
+            [format_id(n.id) for n in groups[name].read_new("c", 2, ms())]
+        real, model = pair.info(groups[name], name)
+        assert real == model, name
+
+
 def test_xgroup_delconsumer_returns_its_pending_count_and_drops_them_from_the_pel(server, key):
     """XGROUP DELCONSUMER answers how many entries the consumer had pending; those leave the
     group's PEL (nobody can claim them any more) while the entries stay in the stream

@@ -3,7 +3,8 @@
 The same command sequence goes to the server (through redis-py) and to the engine's models of
 a stream, a consumer group and Pub/Sub delivery (playground.engine.redisx); every reply is
 compared: entry IDs and their order, which consumer got which entry, delivery counts, what is
-left pending, XAUTOCLAIM cursors and deleted IDs, MAXLEN trimming, and who receives a PUBLISH.
+left pending, XAUTOCLAIM cursors and deleted IDs, MAXLEN and MINID trimming, XDEL, XGROUP
+CREATE / SETID / DELCONSUMER, entries-read and lag, and who receives a PUBLISH.
 
 Keys and channels carry a unique prefix and are deleted afterwards (other tests share this
 server). Unreachable server: skipped, or a failure when CI=true or FANOUT_REQUIRE_SERVICES=1.
@@ -18,7 +19,7 @@ import uuid
 import numpy as np
 import pytest
 
-from playground.engine.redisx.group import GroupState
+from playground.engine.redisx.group import ERR_BUSYGROUP, ERR_NO_KEY, GroupState, xgroup_create_error
 from playground.engine.redisx.ids import ERR_NOT_GREATER, format_id, next_auto_id, parse_id
 from playground.engine.redisx.pubsub import Subscription, deliveries, glob_match
 from playground.engine.redisx.stream import StreamLog
@@ -45,7 +46,7 @@ def server():
 
 @pytest.fixture
 def key(server):
-    prefix = f"fanout-test-{uuid.uuid4().hex}"
+    prefix = f"fanout-redis-streams-{uuid.uuid4().hex}"  # this suite's own prefix: other suites share the server
     yield prefix
     for name in server.scan_iter(match=f"{prefix}*"):
         server.delete(name)
@@ -92,6 +93,38 @@ class Pair:
         model = self.group.pending_range(0, 1 << 62, 1000, ms())
         return ([(p["message_id"], p["consumer"], p["times_delivered"]) for p in real],
                 [(format_id(p.id), p.consumer, p.delivery_count) for p in model])
+
+
+    def xdel(self, ids: list[str]) -> tuple[int, int]:
+        return self.r.xdel(self.key, *ids), len(self.log.delete([parse_id(i) for i in ids]))
+
+    def xtrim(self, *, maxlen: int | None = None, minid: str | None = None, approximate: bool = False,
+              limit: int | None = None) -> tuple[int, int]:
+        real = self.r.xtrim(self.key, maxlen=maxlen, minid=minid, approximate=approximate, limit=limit)
+        before = self.log.length
+        self.log.trim(maxlen=maxlen, minid=None if minid is None else parse_id(minid), approximate=approximate,
+                      limit=limit)
+        return real, before - self.log.length
+
+    def entries(self) -> tuple[list[str], list[str]]:
+        log = self.log
+        return ([i for i, _ in self.r.xrange(self.key)],
+                [format_id(log.id_at(p)) for p in log.live_positions(log.first, None)])
+
+    def info(self, group: GroupState | None = None, name: str = "g") -> tuple[tuple, tuple]:
+        """XINFO STREAM and XINFO GROUPS against the model: length, first entry, entries-added,
+        max-deleted-entry-id, the group's last-delivered-id, entries-read, lag and pending."""
+        g = group or self.group
+        stream = self.r.xinfo_stream(self.key)
+        info = next(i for i in self.r.xinfo_groups(self.key) if i["name"] == name)
+        first = stream["first-entry"][0] if stream["first-entry"] else None
+        real = (stream["length"], first, stream["entries-added"], stream["max-deleted-entry-id"],
+                info["last-delivered-id"], info["entries-read"], info["lag"], info["pending"])
+        log = self.log
+        model_first = log.first_id()
+        model = (log.length, format_id(model_first) if model_first is not None else None, log.appended,
+                 format_id(log.max_deleted_id), format_id(g.last_id), g.entries_read, g.lag(), len(g.pel))
+        return real, model
 
 
 def _ids(reply) -> list[str]:
@@ -249,6 +282,231 @@ def test_group_start_id_and_xadd_id_rules_match_the_server(server, key):
     assert str(err.value) == ERR_NOT_GREATER.removeprefix("ERR ")
     with pytest.raises(ValueError, match="equal or smaller"):
         pair.log.add(np.array([parse_id("7-2")], dtype=np.int64), np.zeros(1, dtype=np.int32), 0)
+
+
+def test_xautoclaim_count_is_used_up_by_deleted_entries_and_the_cursor_follows(server, key):
+    """XAUTOCLAIM COUNT bounds the reply: pending IDs whose entries were deleted are removed from
+    the PEL, listed in the third element and use up the count like claimed ones, and the
+    cursor is the next pending ID after the last one examined (t_stream.c xautoclaimCommand,
+    ``count--`` for a deleted ID since the CVE-2022-31144 fix, Redis 7.0.4)."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 11)])
+    pair.create("0")
+    assert pair.read_new("c1", 10) == ([f"{i}-0" for i in range(1, 11)],) * 2
+    assert pair.xdel(["2-0", "3-0", "4-0", "7-0"]) == (4, 4)
+    g = pair.group
+    cursor_real, cursor_model, rounds = "0-0", 0, []
+    while True:
+        real = server.xautoclaim(key, "g", "c2", 0, cursor_real, count=2)
+        reply = g.autoclaim("c2", 0, cursor_model, ms(), count=2)
+        assert [i for i, _ in real[1]] == [format_id(n.id) for n in reply.claimed]
+        assert real[2] == [format_id(i) for i in reply.deleted]
+        assert real[0] == format_id(reply.next_id)
+        rounds.append(([i for i, _ in real[1]], real[2], real[0]))
+        cursor_real, cursor_model = real[0], reply.next_id
+        if cursor_real == "0-0":
+            break
+    assert rounds == [(["1-0"], ["2-0"], "3-0"), ([], ["3-0", "4-0"], "5-0"), (["5-0", "6-0"], [], "7-0"),
+                      (["8-0"], ["7-0"], "9-0"), (["9-0", "10-0"], [], "0-0")]
+    assert pair.pending()[0] == pair.pending()[1]
+    assert len(g.pel) == server.xpending(key, "g")["pending"] == 6
+
+
+def test_xdel_leaves_pending_ids_in_the_pel_until_read_back_or_claimed(server, key):
+    """XDEL removes any entry, not only the oldest: length drops, entries-added and the last ID
+    stay, max-deleted-entry-id rises; a deleted pending entry stays in the PEL, comes back
+    without fields from XREADGROUP history, and XCLAIM of it removes it from the PEL without
+    returning it (XDEL, XCLAIM pages; Redis 7 rule); a group never reads a deleted entry."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 9)])
+    pair.create("0")
+    assert pair.read_new("c1", 3) == (["1-0", "2-0", "3-0"],) * 2
+    assert pair.xdel(["2-0", "5-0", "5-0", "42-0"]) == (2, 2)
+    assert pair.entries() == (["1-0", "3-0", "4-0", "6-0", "7-0", "8-0"],) * 2
+    real, model = pair.info()
+    assert real == model
+    assert pair.pending()[0] == pair.pending()[1]
+    real, model = pair.read_history("c1")
+    assert real == model == [("1-0", True), ("2-0", False), ("3-0", True)]
+    real = server.xclaim(key, "g", "c2", 0, ["2-0", "3-0"])
+    model = pair.group.claim("c2", 0, [parse_id("2-0"), parse_id("3-0")], ms())
+    assert [i for i, _ in real] == [format_id(n.id) for n in model] == ["3-0"]
+    assert pair.pending()[0] == pair.pending()[1]
+    assert [i for i, _, _ in pair.pending()[1]] == ["1-0", "3-0"]
+    real, model = pair.read_new("c2", 10)
+    assert real == model == ["4-0", "6-0", "7-0", "8-0"]  # 5-0 was deleted before the group read it
+    real, model = pair.info()
+    assert real == model
+    # deleting the first entry moves the first ID; deleting everything leaves an empty stream
+    assert pair.xdel(["1-0"]) == (1, 1)
+    assert pair.info()[0] == pair.info()[1]
+    assert pair.xdel(["3-0", "4-0", "6-0", "7-0", "8-0"]) == (5, 5)
+    real, model = pair.info()
+    assert real == model
+    assert model[:4] == (0, None, 8, "8-0")
+
+
+def test_xdel_then_trimming_counts_only_live_entries_and_frees_emptied_nodes(server, key):
+    """Trimming counts live entries: MAXLEN = n keeps n live entries (tombstones inside the
+    evicted range cost nothing), MAXLEN ~ n removes a macro node while the live entries left
+    are at least n (a node's count excludes XDELed entries), and a tail node emptied by XDEL is
+    freed so the next XADD opens a new node (t_stream.c streamTrim, streamIteratorRemoveEntry,
+    streamAppendItem). stream-node-max-entries is 100."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 251)])
+    assert pair.xdel([f"{i}-0" for i in range(101, 151)]) == (50, 50)  # half of the second node
+    for threshold in (180, 120, 60):
+        real, model = pair.xtrim(maxlen=threshold, approximate=True)
+        assert real == model, threshold
+        assert server.xlen(key) == pair.log.length
+    real, model = pair.xtrim(maxlen=30)
+    assert real == model
+    assert pair.entries()[0] == pair.entries()[1]
+    tail = Pair(server, key + "-tail")
+    tail.xadd([f"{i}-0" for i in range(1, 151)])
+    assert tail.xdel([f"{i}-0" for i in range(101, 151)]) == (50, 50)  # the tail node is freed
+    tail.xadd([f"{i}-0" for i in range(151, 301)])
+    removed = []
+    for threshold in (200, 100, 0):
+        real, model = tail.xtrim(maxlen=threshold, approximate=True)
+        assert real == model, threshold
+        removed.append(model)
+        assert tail.entries()[0] == tail.entries()[1]
+    # nodes [1..100] [101..150, all deleted: freed] [151..250] [251..300]: the 50 entries from 151
+    # start a node of their own, so ~100 cannot evict them (counting nodes from 1 would)
+    assert removed == [0, 100, 150]
+
+
+def test_xtrim_minid_exact_and_approximate_match_the_server(server, key):
+    """XTRIM MINID = id evicts every entry with a lower ID; MINID ~ id evicts only whole macro
+    nodes whose last ID is lower, at most LIMIT entries (XTRIM page; t_stream.c streamTrim)."""
+    approx = Pair(server, key + "-approx")
+    approx.xadd([f"{i}-0" for i in range(1, 351)])
+    for threshold, limit in (("150-0", None), ("260-5", None), ("340-0", 50), ("340-0", None)):
+        real, model = approx.xtrim(minid=threshold, approximate=True, limit=limit)
+        assert real == model, threshold
+        assert approx.entries()[0] == approx.entries()[1]
+    exact = Pair(server, key + "-exact")
+    exact.xadd([f"{i}-0" for i in range(1, 351)])
+    exact.xdel(["150-0", "151-0"])
+    for threshold in ("120-1", "152-0", "152-0", "400-0"):
+        real, model = exact.xtrim(minid=threshold)
+        assert real == model, threshold
+        assert exact.entries()[0] == exact.entries()[1]
+    assert server.xlen(exact.key) == exact.log.length == 0
+
+
+def _text(error) -> str:
+    """An error reply without its code (redis-py drops ERR, and maps codes to classes)."""
+    text = str(error.value) if hasattr(error, "value") else str(error)
+    code, _, rest = text.partition(" ")
+    return rest if code.isupper() else text
+
+
+def test_xgroup_create_mkstream_and_busygroup_match_the_server(server, key):
+    """XGROUP CREATE needs the key unless MKSTREAM creates an empty stream; a second group of
+    the same name answers BUSYGROUP (XGROUP CREATE page; t_stream.c xgroupCommand)."""
+    with pytest.raises(redis.exceptions.ResponseError) as err:
+        server.xgroup_create(key, "g", id="$")
+    assert _text(err) == _text(xgroup_create_error(False, False, False)) == _text(ERR_NO_KEY)
+    assert server.exists(key) == 0
+    assert xgroup_create_error(False, False, True) is None
+    assert server.xgroup_create(key, "g", id="$", mkstream=True) is True
+    assert server.xlen(key) == 0
+    with pytest.raises(redis.exceptions.ResponseError) as err:
+        server.xgroup_create(key, "g", id="$", mkstream=True)
+    assert _text(err) == _text(xgroup_create_error(True, True, True)) == _text(ERR_BUSYGROUP)
+    with pytest.raises(redis.exceptions.ResponseError) as err:
+        server.xgroup_create(key, "g", id="0")
+    assert _text(err) == _text(xgroup_create_error(True, True, False))
+    # a stream emptied by XDEL still exists: no MKSTREAM needed for another group
+    server.xadd(key, {"n": "1"}, id="1-0")
+    server.xdel(key, "1-0")
+    assert xgroup_create_error(server.exists(key) == 1, False, False) is None
+    assert server.xgroup_create(key, "g2", id="0") is True
+
+
+def test_xgroup_setid_moves_reads_back_and_forth_with_entries_read(server, key):
+    """XGROUP SETID sets last-delivered-id: ``>`` reads then continue after it, delivering
+    again entries already read (a pending one moves to the reader with delivery count 1) or
+    skipping entries; ENTRIESREAD sets the read counter, without it the counter is unknown and
+    lag is estimated (XGROUP SETID, XINFO GROUPS pages; t_stream.c streamReplyWithRange,
+    streamReplyWithCGLag)."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 11)])
+    pair.create("0")
+    assert pair.info()[0] == pair.info()[1]
+    assert pair.read_new("c1", 6) == ([f"{i}-0" for i in range(1, 7)],) * 2
+    assert server.xack(key, "g", "1-0", "2-0") == len(pair.group.ack([parse_id("1-0"), parse_id("2-0")]))
+    real, model = pair.info()
+    assert real == model
+    for target, entries_read in (("2-0", 2), ("4-0", None), ("$", None), ("0", 0), ("8-0", 8)):
+        server.xgroup_setid(key, "g", target, entries_read=entries_read)
+        pair.group.set_id("$" if target == "$" else parse_id(target), entries_read)
+        real, model = pair.info()
+        assert real == model, target
+        if target == "4-0":
+            assert pair.read_new("c2", 3) == (["5-0", "6-0", "7-0"],) * 2
+            real, model = pair.pending()
+            assert real == model
+            assert ("5-0", "c2", 1) in model  # was c1's, delivered once more: now c2's, count 1
+            assert pair.info()[0] == pair.info()[1]
+        if target == "0":
+            assert pair.read_new("c3", 3) == (["1-0", "2-0", "3-0"],) * 2
+            assert pair.info()[0] == pair.info()[1]
+    pair.xdel(["9-0"])
+    server.xgroup_setid(key, "g", "7-0")
+    pair.group.set_id(parse_id("7-0"))
+    real, model = pair.info()
+    assert real == model
+    assert model[5:7] == (None, None)  # a deletion ahead: Redis cannot tell the lag
+    assert pair.read_new("c1", 10) == (["8-0", "10-0"],) * 2
+    real, model = pair.info()
+    assert real == model
+
+
+def test_xgroup_create_entries_read_and_the_lag_redis_can_tell(server, key):
+    """XGROUP CREATE ... [ENTRIESREAD n]: without it the read counter is unknown and XINFO
+    GROUPS works the lag out when it can (at the last ID, before the first entry), else shows
+    null; with it, lag is entries-added minus n (t_stream.c streamReplyWithCGLag,
+    streamEstimateDistanceFromFirstEverEntry)."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 11)])
+    pair.xtrim(maxlen=8)
+    cases = [("end", "$", None), ("start", "0", None), ("middle", "5-0", None), ("told", "5-0", 5)]
+    groups = {}
+    for name, start, entries_read in cases:
+        server.xgroup_create(key, name, id=start, entries_read=entries_read)
+        groups[name] = GroupState(pair.log, "$" if start == "$" else parse_id(start), entries_read)
+    for name, _, _ in cases:
+        real, model = pair.info(groups[name], name)
+        assert real == model, name
+    assert [pair.info(groups[n], n)[1][6] for n, _, _ in cases] == [0, 8, None, 5]
+    for name, _, _ in cases:
+        assert _ids(server.xreadgroup(name, "c", {key: ">"}, count=2)) == \
+            [format_id(n.id) for n in groups[name].read_new("c", 2, ms())]
+        real, model = pair.info(groups[name], name)
+        assert real == model, name
+
+
+def test_xgroup_delconsumer_returns_its_pending_count_and_drops_them_from_the_pel(server, key):
+    """XGROUP DELCONSUMER answers how many entries the consumer had pending; those leave the
+    group's PEL (nobody can claim them any more) while the entries stay in the stream
+    (XGROUP DELCONSUMER page; t_stream.c streamDelConsumer)."""
+    pair = Pair(server, key)
+    pair.xadd([f"{i}-0" for i in range(1, 8)])
+    pair.create("0")
+    pair.read_new("c1", 3)
+    pair.read_new("c2", 3)
+    assert server.xgroup_delconsumer(key, "g", "c1") == len(pair.group.delete_consumer("c1")) == 3
+    assert server.xgroup_delconsumer(key, "g", "nobody") == len(pair.group.delete_consumer("nobody")) == 0
+    assert pair.pending()[0] == pair.pending()[1]
+    assert [c["name"] for c in server.xinfo_consumers(key, "g")] == sorted(pair.group.consumers) == ["c2"]
+    real = server.xautoclaim(key, "g", "c3", 0, "0-0")
+    reply = pair.group.autoclaim("c3", 0, 0, ms())
+    assert [i for i, _ in real[1]] == [format_id(n.id) for n in reply.claimed] == ["4-0", "5-0", "6-0"]
+    assert server.xlen(key) == pair.log.length == 7
+    assert pair.info()[0] == pair.info()[1]
 
 
 # -- Pub/Sub ------------------------------------------------------------------------------------

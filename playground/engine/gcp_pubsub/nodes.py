@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from playground.engine.gcp_pubsub import rules
+from playground.engine.gcp_pubsub.filters import FilterError, parse_filter
 from playground.engine.gcp_pubsub.runtime import PublisherRuntime, TopicRuntime
-from playground.engine.gcp_pubsub.subscription import SubscriberRuntime, SubscriptionRuntime
+from playground.engine.gcp_pubsub.subscriber import SubscriberRuntime
+from playground.engine.gcp_pubsub.subscription import SubscriptionRuntime
 from playground.engine.ports import In, Out
 from playground.engine.registry import FieldError, NodeType, Param, register, register_flow_kinds
 
@@ -40,6 +42,10 @@ class PubsubPublisher(NodeType):
               "How many ordering keys the messages carry, in turn (key-0, key-1 ...); 0: none. Only a "
               "subscription with message ordering enabled keeps their order.", min=0, max=10_000, step=1),
         Param("attributes", "Attributes", "map", {}, "Attributes every message carries (key=value)."),
+        Param("attribute_values", "Varying attributes", "map", {},
+              "Attributes whose value changes from message to message: key=v1|v2|v3 gives message n the value "
+              "number n mod 3; an empty value (key=a|) leaves the attribute out of those messages. For "
+              "subscription filters."),
         Param("message_bytes", "Message size", "int", 1024, "Size of each message (counts against flow control).",
               min=1, max=10_000_000, step=1, unit="bytes"),
     )
@@ -142,6 +148,14 @@ class PubsubSubscription(NodeType):
         Param("created_at_s", "Created at", "float", 0.0,
               "Simulated time the subscription is created: it receives only messages published from then on.",
               min=0, max=3600, step=1, unit="s"),
+        Param("filter", "Filter", "string", "",
+              "Only messages whose attributes match are delivered; Pub/Sub acknowledges the others at once. "
+              'Filter language: attributes:KEY, attributes.KEY = "v", attributes.KEY != "v", '
+              'hasPrefix(attributes.KEY, "p"), NOT (or -), AND, OR, parentheses (256 bytes at most; empty: '
+              "every message)."),
+        Param("retain_acked_messages", "Retain acked messages", "bool", False,
+              "Keep acknowledged messages for the message retention duration, so seeking back to a time "
+              "delivers them again (without it, or a topic retention, only unacked ones come back)."),
     )
 
     @classmethod
@@ -154,6 +168,10 @@ class PubsubSubscription(NodeType):
         ):
             if message and not any(e.path == name for e in errors):
                 errors.append(FieldError(name, message))
+        try:
+            parse_filter(values["filter"])
+        except FilterError as err:
+            errors.append(FieldError("filter", str(err)))
         if values["max_backoff_s"] < values["min_backoff_s"]:
             errors.append(FieldError("max_backoff_s", "must be at least the minimum backoff"))
         return values, errors

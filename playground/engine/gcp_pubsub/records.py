@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from playground.engine.adapters import Sink, Source, register_sink, register_source, template_of
 from playground.engine.gcp_pubsub import rules
 from playground.engine.gcp_pubsub.runtime import Message
-from playground.engine.gcp_pubsub.subscription import Copy, Member
+from playground.engine.gcp_pubsub.subscriber import Member
+from playground.engine.gcp_pubsub.subscription import Copy
 from playground.engine.record import Hop, PubsubView, Record
 
 if TYPE_CHECKING:

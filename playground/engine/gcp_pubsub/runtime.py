@@ -58,6 +58,7 @@ class PublisherRuntime(Runtime):
         self.keys = int(params["ordering_keys"])
         self.size = int(params["message_bytes"])
         self.attrs = dict(params["attributes"]) or None
+        self.varying = [(k, str(v).split("|")) for k, v in sorted(dict(params["attribute_values"]).items())]
         self.topic = topic
         self.rng = sim.kernel.rng(f"gcp_pubsub:{node_id}")
         self.uid_base = zlib.crc32(node_id.encode()) << 32
@@ -85,8 +86,21 @@ class PublisherRuntime(Runtime):
         for _ in range(n):
             key = f"key-{self.sent % self.keys}" if self.keys else None
             self.sent += 1
-            messages.append(Message(self.uid_base | self.sent, key, self.size, now, self.topic or "", self.attrs))
+            messages.append(Message(self.uid_base | self.sent, key, self.size, now, self.topic or "",
+                                    self._attributes(self.sent - 1)))
         sim.components[self.topic].publish(sim, self.id, messages)
+
+    def _attributes(self, number: int) -> dict[str, str] | None:
+        """The fixed attributes plus, for each varying one, value number ``number`` mod its count
+        (an empty value: the message does not carry that attribute)."""
+        if not self.varying:
+            return self.attrs
+        attrs = dict(self.attrs or {})
+        for key, values in self.varying:
+            value = values[number % len(values)]
+            if value:
+                attrs[key] = value
+        return attrs or None
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         return {"sent": self.sent, "rate": self.rate, "blocked": self.blocked}

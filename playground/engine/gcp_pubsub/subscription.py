@@ -7,7 +7,8 @@ failed max delivery attempts. With message ordering, messages of one ordering ke
 a time, in publish order, and a failed one holds the rest of its key back until it is
 redelivered. Pull subscribers take messages within their flow-control limits and extend the
 leases of what they hold (ModifyAckDeadline); a push subscription sends requests to its
-endpoint within the push window and backs off after failures.
+endpoint within the push window and backs off after failures. The subscriber clients (the
+streaming-pull side) are in subscriber.py.
 
 Accounting (one stream per subscription): produced = acknowledged + in_flight (outstanding
 leases) + waiting (backlog, including messages waiting out a backoff) + dead_lettered + dropped.
@@ -16,16 +17,13 @@ leases) + waiting (backlog, including messages waiting out a backoff) + dead_let
 from __future__ import annotations
 
 import heapq
-import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from playground.engine.component import ON_MEMBER, CommandError, Runtime
-from playground.engine.gcp_pubsub import rules
+from playground.engine.component import CommandError, Runtime
+from playground.engine.gcp_pubsub import rules, seek
+from playground.engine.gcp_pubsub.filters import matches, parse_filter
 from playground.engine.gcp_pubsub.runtime import Message, key_index
-from playground.engine.kernel import uniform_hash
 
 if TYPE_CHECKING:
     from playground.engine.simulation import Simulation
@@ -34,13 +32,16 @@ DEADLINE = 1
 REDELIVER = 2
 PUSH_RESUME = 3
 RETENTION = 4
-DONE = 1
 
 RETENTION_SWEEP = 10.0
-MAX_MEMBERS = 64
 DROP_RETENTION = "unacked past the subscription's message retention duration"
 REASON_NACK = "max delivery attempts reached (last attempt nacked)"
 REASON_EXPIRED = "max delivery attempts reached (last ack deadline exceeded)"
+#: acked messages kept for seek (retain_acked_messages / topic retention), and messages a
+#: snapshot keeps, at most: a simulation bound on memory, reported when reached
+RETAINED_MAX = 200_000
+SEEK_BACK_S = 30.0  # the "Seek to 30 s ago" button
+ACK_INVALID = "INVALID_ACK_ID"  # exactly-once: AcknowledgeStatus of an ack whose lease ended
 
 
 class Copy:
@@ -69,6 +70,11 @@ class Lease:
 
 
 class SubscriptionRuntime(Runtime):
+    commands = {"create_snapshot": "cmd_create_snapshot", "seek_snapshot": "cmd_seek_snapshot",
+                "seek_time": "cmd_seek_time", "seek_purge": "cmd_seek_purge"}
+    command_labels = {"create_snapshot": "Create snapshot", "seek_snapshot": "Seek to snapshot",
+                      "seek_time": "Seek to 30 s ago", "seek_purge": "Seek to now (purge)"}
+
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: str | None,
                  subscribers: list[str], dlq: str | None) -> None:
         self.id = node_id
@@ -108,6 +114,15 @@ class SubscriptionRuntime(Runtime):
         self.consecutive_failures = 0
         self.paused_until = 0.0
         self.push_ok = self.push_failed = 0
+        self.filter_text = str(params["filter"])
+        self.filter = parse_filter(self.filter_text)
+        self.filtered = 0  # did not match the filter: acknowledged by Pub/Sub at once
+        self.retain_acked = bool(params["retain_acked_messages"])
+        self.history: deque[Message] = deque()  # acknowledged messages kept for seek
+        self.history_evicted = 0
+        self.snapshot: dict[str, Any] | None = None
+        self.replayed = self.seek_acked = self.seeks = 0
+        self.last_seek: dict[str, Any] | None = None
         if self.retention > 0:
             sim.kernel.schedule(RETENTION_SWEEP, RETENTION, self.id)
 
@@ -117,9 +132,16 @@ class SubscriptionRuntime(Runtime):
         return len(self.ready) + len(self.delayed) + sum(len(q) for q in self.keyq.values()) + len(self.outstanding)
 
     def enqueue(self, sim: Simulation, messages: list[Message]) -> None:
+        snap = self.snapshot
         for msg in messages:
-            copy = Copy(msg)
             self.produced += 1
+            if self.filter is not None and not matches(self.filter, msg.attrs):
+                self.filtered += 1  # "Pub/Sub automatically acknowledges the messages that don't match"
+                self.acked += 1
+                continue
+            if snap is not None and msg.published >= snap["created"]:
+                self._keep(snap["after"], msg)
+            copy = Copy(msg)
             if self.ordering and msg.key:
                 q = self.keyq.get(msg.key)
                 if q is None:
@@ -228,7 +250,8 @@ class SubscriptionRuntime(Runtime):
             if self.exactly_once:
                 self.acks_failed += 1
                 sim.emit({"k": "pubsub_ack_failed", "t": sim.kernel.now, "node": self.id,
-                          "key": copy.msg.key or "", "reason": "ack id expired (deadline exceeded)"})
+                          "key": copy.msg.key or "", "status": ACK_INVALID,
+                          "reason": "ack id expired (deadline exceeded, or the message was redelivered)"})
                 return False
             self.late_acks += 1
             copy.client_acked = True
@@ -240,6 +263,7 @@ class SubscriptionRuntime(Runtime):
             return True
         del self.outstanding[ack_id]
         self.acked += 1
+        self._remember_acked(sim, copy.msg)
         self._settled(copy)
         if self.push:
             self._push_result(sim, True)
@@ -337,6 +361,7 @@ class SubscriptionRuntime(Runtime):
             keys: list[str] = []
             while self.key_due and self.key_due[0][0] <= now:
                 keys.append(heapq.heappop(self.key_due)[2])
+            keys = [k for k in keys if k in self.keyq]  # a seek may have acked the whole key meanwhile
             for key in keys:
                 self.busy.discard(key)
             self.ready_keys.extendleft(reversed(keys))
@@ -398,6 +423,157 @@ class SubscriptionRuntime(Runtime):
             self.dropped[DROP_RETENTION] = self.dropped.get(DROP_RETENTION, 0) + gone
             sim.emit({"k": "pubsub_drop", "t": sim.kernel.now, "node": self.id, "reason": DROP_RETENTION, "n": gone})
 
+    # -- seek and snapshots (seek.py holds the rules) ----------------------------------------
+
+    def _keep(self, store: deque[Message] | list[Message], msg: Message) -> None:
+        if len(store) >= RETAINED_MAX:
+            self.history_evicted += 1
+            return
+        store.append(msg)
+
+    def _acked_retention(self, sim: Simulation) -> float:
+        topic = sim.components.get(self.topic) if self.topic else None
+        return seek.acked_retention_s(self.retain_acked, self.retention, float(getattr(topic, "retention", 0.0)))
+
+    def _remember_acked(self, sim: Simulation, msg: Message) -> None:
+        """Keep an acknowledged message for seek, while it is within the retention for acked
+        messages (retain_acked_messages or the topic's retention)."""
+        keep = self._acked_retention(sim)
+        if keep <= 0:
+            return
+        cut = sim.kernel.now - keep
+        while self.history and self.history[0].published < cut:
+            self.history.popleft()
+        if len(self.history) >= RETAINED_MAX:
+            self.history.popleft()
+            self.history_evicted += 1
+        self.history.append(msg)
+
+    def unacked_messages(self) -> list[Message]:
+        out = [c.msg for c in self.ready] + [d[2].msg for d in self.delayed]
+        for q in self.keyq.values():
+            out.extend(c.msg for c in q)
+        seen = {m.uid for m in out}
+        out.extend(lease.copy.msg for lease in self.outstanding.values() if lease.copy.msg.uid not in seen)
+        return out
+
+    def cmd_create_snapshot(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Create a snapshot of this subscription: it keeps the messages unacked now and every
+        message published from now on, for 7 days minus the age of the oldest unacked one."""
+        now = sim.kernel.now
+        unacked = self.unacked_messages()
+        try:
+            lifetime = seek.snapshot_lifetime_s(now, min((m.published for m in unacked), default=None))
+        except seek.SeekError as err:
+            raise CommandError(str(err)) from None
+        self.snapshot = {"created": now, "expires": now + lifetime, "uids": {m.uid for m in unacked},
+                         "messages": unacked[:RETAINED_MAX], "after": []}
+        sim.emit({"k": "pubsub_snapshot", "t": now, "node": self.id, "unacked": len(unacked),
+                  "expires": round(now + lifetime, 3)})
+
+    def cmd_seek_snapshot(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Seek to the snapshot: what was unacked when it was taken, and everything published
+        since, is unacknowledged again (delivered once more); every other message is acked."""
+        snap = self.snapshot
+        if snap is None:
+            raise CommandError(f"subscription {self.id!r} has no snapshot: create one first")
+        if sim.kernel.now > snap["expires"]:
+            raise CommandError(f"the snapshot of {self.id!r} has expired")
+        created, uids = snap["created"], snap["uids"]
+        candidates = list(snap["messages"]) + list(snap["after"])
+        self._seek(sim, candidates,
+                   lambda m: seek.unacked_after_seek_to_snapshot(m.uid, m.published, uids, created),
+                   {"to": "snapshot", "snapshot_created": created})
+
+    def cmd_seek_time(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Seek to a time (30 s ago unless ``time`` is given, in simulated seconds): messages
+        published before it are acknowledged; retained ones published after it are
+        unacknowledged, so acked ones come back only with retain_acked_messages or topic
+        retention."""
+        raw = command.get("time", sim.kernel.now - SEEK_BACK_S)
+        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
+            raise CommandError("time: must be a number of simulated seconds")
+        self._seek_to_time(sim, float(raw))
+
+    def cmd_seek_purge(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Seek to now: every message published until now is acknowledged (purges the backlog)."""
+        self._seek_to_time(sim, sim.kernel.now)
+
+    def _seek_to_time(self, sim: Simulation, time: float) -> None:
+        cut = sim.kernel.now - self._acked_retention(sim)
+        history = [m for m in self.history if m.published >= cut]
+        self._seek(sim, history, lambda m: seek.unacked_after_seek_to_time(m.published, False, True, time),
+                   {"to": "time", "time": round(time, 3)})
+
+    def _seek(self, sim: Simulation, candidates: list[Message], unacked: Any, info: dict[str, Any]) -> None:
+        """Set the ack state: unacked messages not to stay so are acknowledged (outstanding
+        leases end: a later ack of theirs finds no lease); candidates (retained acked
+        messages, a snapshot's) to be unacked that are not are delivered again."""
+        now = sim.kernel.now
+        current = {m.uid for m in self.unacked_messages()}
+        acked_now = self._purge(lambda m: bool(unacked(m)))
+        for lease_id, lease in list(self.outstanding.items()):
+            if not unacked(lease.copy.msg):
+                del self.outstanding[lease_id]
+                self._settled(lease.copy)
+                acked_now.append(lease.copy.msg)
+        self.acked += len(acked_now)
+        self.seek_acked += len(acked_now)
+        for msg in acked_now:
+            self._remember_acked(sim, msg)
+        again = []
+        seen: set[int] = set()
+        for msg in candidates:
+            if msg.uid in current or msg.uid in seen or not unacked(msg):
+                continue
+            seen.add(msg.uid)
+            again.append(msg)
+        if again:
+            replayed = {m.uid for m in again}
+            self.history = deque(m for m in self.history if m.uid not in replayed)
+            self.replayed += len(again)
+            snap, self.snapshot = self.snapshot, None  # replays are not "published after" the snapshot
+            self.enqueue(sim, again)
+            self.snapshot = snap
+        self.seeks += 1
+        self.last_seek = dict(info, t=now, acked=len(acked_now), replayed=len(again))
+        sim.emit(dict(self.last_seek, k="pubsub_seek", node=self.id))
+        self.dispatch(sim)
+
+    def _purge(self, keep: Any) -> list[Message]:
+        """Take out of the backlog the waiting messages ``keep`` refuses; return them. An
+        ordering key whose head is out (delivered, or waiting out a backoff) keeps its turn."""
+        out: list[Message] = []
+        kept = deque(c for c in self.ready if keep(c.msg))
+        out.extend(c.msg for c in self.ready if not keep(c.msg))
+        self.ready = kept
+        delayed = [d for d in self.delayed if keep(d[2].msg)]
+        out.extend(d[2].msg for d in self.delayed if not keep(d[2].msg))
+        heapq.heapify(delayed)
+        self.delayed = delayed
+        leased = {id(lease.copy) for lease in self.outstanding.values()}
+        for key in list(self.keyq):
+            q = self.keyq[key]
+            head = q[0] if key in self.busy and id(q[0]) in leased else None
+            rest = [c for c in q if c is not head]
+            stay = deque(c for c in rest if keep(c.msg))
+            out.extend(c.msg for c in rest if not keep(c.msg))
+            if head is not None:
+                stay.appendleft(head)
+            elif key in self.busy and (not stay or stay[0] is not q[0]):
+                # the head waiting out its backoff was acked: the key's turn is free again
+                self.busy.discard(key)
+                self.key_due = [e for e in self.key_due if e[2] != key]
+                heapq.heapify(self.key_due)
+                if stay:
+                    self.ready_keys.append(key)
+            if stay:
+                self.keyq[key] = stay
+            else:
+                del self.keyq[key]
+                self.ready_keys = deque(k for k in self.ready_keys if k != key)
+        return out
+
     # -- commands and reading ----------------------------------------------------------------
 
     def take_waiting(self, sim: Simulation) -> list[Message]:
@@ -443,188 +619,15 @@ class SubscriptionRuntime(Runtime):
             "max_delivery_attempts": self.max_attempts, "dead_letter_topic": self.dlq,
             "keys_blocked": sum(1 for k in self.busy if k in self.keyq), "keys_waiting": len(self.keyq),
             "retrying": len(self.delayed) + len(self.key_due),
+            "filter": self.filter_text, "filtered": self.filtered, "retain_acked": self.retain_acked,
+            "retained_acked": len(self.history), "retained_evicted": self.history_evicted,
+            "snapshot": ({"created": self.snapshot["created"], "expires": self.snapshot["expires"],
+                          "unacked": len(self.snapshot["uids"]), "after": len(self.snapshot["after"])}
+                         if self.snapshot else None),
+            "seeks": self.seeks, "replayed": self.replayed, "seek_acked": self.seek_acked,
+            "last_seek": self.last_seek,
         }
         if self.push:
             view.update({"push_window": self.window, "push_ok": self.push_ok, "push_failed": self.push_failed,
                          "push_paused_s": round(max(0.0, self.paused_until - now), 3)})
         return view
-
-
-class Member:
-    """One subscriber client (pull) or one endpoint instance (push)."""
-
-    __slots__ = ("owner", "name", "key", "state", "buffer", "running", "outstanding", "bytes", "token",
-                 "processed", "sub")
-
-    def __init__(self, owner: SubscriberRuntime, name: str) -> None:
-        self.owner = owner
-        self.name = name
-        self.key = f"{owner.id}/{name}"
-        self.state = "active"
-        self.buffer: deque[tuple[str, int, Copy]] = deque()
-        self.running: list[tuple[str, int, Copy]] = []
-        self.outstanding = 0
-        self.bytes = 0
-        self.token = 0
-        self.processed = 0
-        self.sub: str | None = None
-
-
-
-class SubscriberRuntime(Runtime):
-    """Subscriber clients of one subscription (pull: streaming pull with flow control and lease
-    management) or the instances behind a push endpoint."""
-
-    commands = {"add_consumer": "cmd_add", "remove_consumer": "cmd_remove", "kill_consumer": "cmd_kill"}
-    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER}
-    items = "members"
-
-    def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], subscription: str | None,
-                 push: bool) -> None:
-        self.id = node_id
-        self.subscription = subscription
-        self.push = push
-        self.mean_s = float(params["processing_ms"]) / 1000.0
-        self.threads = int(params["threads"])
-        self.max_messages = int(params["max_outstanding_messages"])
-        self.max_bytes = int(params["max_outstanding_bytes"])
-        self.lease_management = bool(params["lease_management"])
-        self.max_lease = float(params["max_lease_s"])
-        self.failure_rate = float(params["failure_rate"])
-        self.poison_rate = float(params["poison_rate"])
-        self.on_failure = params["on_failure"]
-        self.rng = sim.kernel.rng(f"gcp_pubsub:{node_id}")
-        self.salt = zlib.crc32(f"{sim.kernel.seed}:{node_id}".encode())
-        self.members: list[Member] = []
-        self.number = 0
-        self.processed = self.acked = self.failed = self.ack_failures = 0
-        for _ in range(int(params["consumers"])):
-            self._open()
-
-    def _open(self) -> Member:
-        self.number += 1
-        member = Member(self, f"{'instance' if self.push else 'subscriber'}-{self.number}")
-        self.members.append(member)
-        return member
-
-    def alive(self) -> list[Member]:
-        return [m for m in self.members if m.state == "active"]
-
-    def can_take(self, member: Member, size: int) -> bool:
-        if self.push:
-            return True  # the endpoint queues requests; the push window limits them
-        return rules.may_take(member.outstanding, member.bytes, size, self.max_messages, self.max_bytes)
-
-    def extends(self, member_key: str, held_for: float) -> bool:
-        """Lease management: whether the client extends a lease it has held this long."""
-        if not self.lease_management:
-            return False
-        member = next((m for m in self.members if m.key == member_key), None)
-        return member is not None and member.state != "killed" and held_for < self.max_lease
-
-    def receive(self, sim: Simulation, member: Member, sub: str, ack_id: int, copy: Copy) -> None:
-        member.outstanding += 1
-        member.bytes += copy.msg.size
-        member.buffer.append((sub, ack_id, copy))
-        self._start(sim, member)
-
-    def _start(self, sim: Simulation, member: Member) -> None:
-        while len(member.running) < self.threads and member.buffer and member.state != "killed":
-            item = member.buffer.popleft()
-            member.running.append(item)
-            duration = max(1e-4, float(self.rng.exponential(self.mean_s)) if self.mean_s > 0 else 1e-4)
-            sim.kernel.schedule(sim.kernel.now + duration, DONE, self.id, (member.name, member.token, item[1]))
-
-    def is_poison(self, copy: Copy) -> bool:
-        if self.poison_rate <= 0:
-            return False
-        return bool(uniform_hash(self.salt, 0, np.array([copy.msg.uid & 0x7FFFFFFFFFFFFFFF]))[0] < self.poison_rate)
-
-    def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
-        name, token, ack_id = arg
-        member = next(m for m in self.members if m.name == name)
-        if token != member.token:
-            return
-        item = next(i for i in member.running if i[1] == ack_id)
-        member.running.remove(item)
-        sub_id, _, copy = item
-        member.outstanding -= 1
-        member.bytes -= copy.msg.size
-        member.processed += 1
-        self.processed += 1
-        sub: SubscriptionRuntime = sim.components[sub_id]
-        failed = self.is_poison(copy) or (self.failure_rate > 0 and self.rng.random() < self.failure_rate)
-        self._start(sim, member)
-        if not failed:
-            if sub.ack(sim, ack_id, copy):
-                self.acked += 1
-            else:
-                self.ack_failures += 1
-        else:
-            self.failed += 1
-            if self.on_failure == "nack":
-                sub.nack(sim, ack_id)
-            else:
-                sub.release(ack_id)
-        sub.dispatch(sim)
-
-    # -- commands -----------------------------------------------------------------------------
-
-    def _pick(self, command: dict[str, Any], verb: str) -> Member:
-        member = command.get("member")
-        live = self.alive()
-        if member is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no running subscriber to {verb}")
-            return live[-1]
-        for m in live:
-            if member in (m.name, m.key):
-                return m
-        raise CommandError(f"{self.id!r} has no running subscriber {member!r} to {verb}")
-
-    def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
-        if len(self.alive()) >= MAX_MEMBERS:
-            raise CommandError(f"{self.id!r} already has {MAX_MEMBERS} subscribers, the most allowed")
-        member = self._open()
-        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "added"})
-        if self.subscription is not None:
-            sim.components[self.subscription].dispatch(sim)
-
-    def cmd_remove(self, sim: Simulation, command: dict[str, Any]) -> None:
-        """Graceful shutdown: messages still in the client's buffer are nacked; those being
-        processed finish and are acked."""
-        member = self._pick(command, "remove")
-        member.state = "removed"
-        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name,
-                  "change": "removed"})
-        buffered = list(member.buffer)
-        member.buffer.clear()
-        for sub_id, ack_id, copy in buffered:
-            member.outstanding -= 1
-            member.bytes -= copy.msg.size
-            sim.components[sub_id].nack(sim, ack_id)
-
-    def cmd_kill(self, sim: Simulation, command: dict[str, Any]) -> None:
-        """A crash: nothing is nacked and no lease is extended any more, so what it held comes
-        back only when each ack deadline expires (counted as duplicates)."""
-        member = self._pick(command, "kill")
-        member.state = "killed"
-        member.token += 1
-        sim.emit({"k": "pubsub_subscriber", "t": sim.kernel.now, "node": self.id, "c": member.name, "change": "killed"})
-        for sub_id, ack_id, _ in list(member.buffer) + member.running:
-            sim.components[sub_id].release(ack_id)
-        member.buffer.clear()
-        member.running = []
-        member.outstanding = member.bytes = 0
-
-    def metrics(self, sim: Simulation) -> dict[str, Any]:
-        shown = self.members[-32:]
-        return {
-            "mode": "push" if self.push else "pull",
-            "members": [{"id": m.name, "state": m.state, "partitions": [],
-                         "outstanding": m.outstanding, "bytes": m.bytes, "busy": len(m.running),
-                         "processed": m.processed} for m in shown],
-            "max_outstanding_messages": self.max_messages, "max_outstanding_bytes": self.max_bytes,
-            "threads": self.threads, "processed": self.processed, "acked": self.acked, "failed": self.failed,
-            "ack_failures": self.ack_failures,
-        }

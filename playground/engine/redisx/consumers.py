@@ -21,6 +21,11 @@ introduction and the XREADGROUP / XAUTOCLAIM pages:
 
 Commands (XREADGROUP, XAUTOCLAIM, XACK) take effect at the server when issued; the reply
 reaches the consumer one round trip (``rtt_ms``) later.
+
+An operator's commands (buttons on the group): XGROUP CREATE (BUSYGROUP once the group exists;
+without MKSTREAM it fails until the stream key exists), XGROUP SETID 0 / $ (replay the stream,
+or skip the backlog), XGROUP DELCONSUMER of a crashed or stopped consumer (its pending entries
+leave the PEL: nobody is offered them again, each counted as dropped with why).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from playground.engine.component import ON_MEMBER, CommandError, Runtime
+from playground.engine.component import ON_MEMBER, CommandError, CommandSpec, Runtime
 from playground.engine.kernel import uniform_hash
-from playground.engine.redisx.group import GroupState, Nack
-from playground.engine.redisx.ids import format_id
+from playground.engine.redisx.group import GroupState, Nack, xgroup_create_error
+from playground.engine.redisx.ids import format_id, parse_id
 
 if TYPE_CHECKING:
     from playground.engine.redisx.runtime import StreamRuntime
@@ -51,6 +56,21 @@ DROP_TRIMMED_UNREAD = "trimmed by MAXLEN before the group read it"
 DROP_TRIMMED_PENDING = "trimmed by MAXLEN while pending (XAUTOCLAIM/XCLAIM removed it from the PEL)"
 DROP_TRIMMED_HISTORY = "trimmed by MAXLEN while pending (read back without fields, XACKed)"
 DROP_NO_DLQ = "delivered more than max deliveries and no dead-letter stream: XACKed and discarded"
+DROP_XDEL_UNREAD = "XDEL removed it before the group read it"
+DROP_XDEL_PENDING = "XDEL removed it while pending (XAUTOCLAIM/XCLAIM removed it from the PEL)"
+DROP_XDEL_HISTORY = "XDEL removed it while pending (read back without fields, XACKed)"
+DROP_MINID_UNREAD = "trimmed by XTRIM MINID before the group read it"
+DROP_MINID_PENDING = "trimmed by XTRIM MINID while pending (XAUTOCLAIM/XCLAIM removed it from the PEL)"
+DROP_MINID_HISTORY = "trimmed by XTRIM MINID while pending (read back without fields, XACKed)"
+DROP_SKIPPED = "skipped by XGROUP SETID (last-delivered-id moved past it unread)"
+DROP_DELCONSUMER = "pending for a consumer removed by XGROUP DELCONSUMER: out of the PEL, never delivered again"
+DROP_DELCONSUMER_HANDLED = ("handled by a consumer that crashed before XACK; XGROUP DELCONSUMER removed it from the "
+                            "PEL, so it is never acknowledged")
+# Why a pending entry is no longer in the stream: (read back without fields, XAUTOCLAIM deleted)
+GONE_REASONS = {"maxlen": (DROP_TRIMMED_HISTORY, DROP_TRIMMED_PENDING),
+                "xdel": (DROP_XDEL_HISTORY, DROP_XDEL_PENDING),
+                "minid": (DROP_MINID_HISTORY, DROP_MINID_PENDING)}
+UNREAD_REASONS = {"maxlen": DROP_TRIMMED_UNREAD, "xdel": DROP_XDEL_UNREAD, "minid": DROP_MINID_UNREAD}
 
 
 class Consumer:
@@ -71,8 +91,14 @@ class Consumer:
 
 class StreamGroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
-                "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer"}
-    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER, "restart_consumer": ON_MEMBER}
+                "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
+                "delete_consumer": "cmd_delete_consumer", "xgroup_create": "cmd_xgroup_create",
+                "xgroup_setid": "cmd_xgroup_setid", "xgroup_setid_end": "cmd_xgroup_setid_end"}
+    command_labels = {"delete_consumer": "XGROUP DELCONSUMER", "xgroup_create": "XGROUP CREATE",
+                      "xgroup_setid": "XGROUP SETID 0 (replay)", "xgroup_setid_end": "XGROUP SETID $ (skip backlog)"}
+    command_specs = {"remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER, "restart_consumer": ON_MEMBER,
+                     # XGROUP DELCONSUMER: offered for a consumer that crashed or stopped
+                     "delete_consumer": CommandSpec(item="member", valid_in=("dead", "stopped"))}
     items = "members"
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], stream: StreamRuntime | None,
@@ -88,7 +114,7 @@ class StreamGroupRuntime(Runtime):
         self.claim_s = params["claim_interval_ms"] / 1000.0
         self.count = int(params["count"])
         self.max_deliveries = int(params["max_deliveries"])
-        self.state = GroupState(stream.log, "$") if stream else None  # XGROUP CREATE ... $ MKSTREAM at the start
+        self.state: GroupState | None = None  # XGROUP CREATE at the start (see _created)
         self.consumers: dict[str, Consumer] = {}
         self.blocked: list[str] = []
         self.next_number = 1
@@ -103,13 +129,32 @@ class StreamGroupRuntime(Runtime):
         self.processed = 0
         self.failed = 0
         self.claims: list[dict[str, Any]] = []
+        self.replayed = 0  # entries made readable again by XGROUP SETID moving back
+        self.gone: dict[int, str] = {}  # pending IDs XDELed or MINID-trimmed: why (else MAXLEN)
+        self.create_error: str | None = None
+        self.deleted_consumers = 0
         if stream is None:
             return
-        stream.readers.append(node_id)
-        for _ in range(int(params["consumers"])):
-            self._new_consumer(sim)
+        error = xgroup_create_error(stream.key_exists, False, bool(params["mkstream"]))
+        if error is not None:
+            self.state = None  # XGROUP CREATE failed: the application runs nothing until it is created
+            self.create_error = error
+            sim.emit({"k": "xgroup", "t": sim.kernel.now, "g": self.id, "op": "create", "error": error})
+            return
+        self._created(sim, stream, str(params["start_id"]))
         if params["crash_at_s"] > 0:
             sim.kernel.schedule(float(params["crash_at_s"]), CRASH, self.id, "consumer-1")
+
+    def _created(self, sim: Simulation, stream: StreamRuntime, start: str) -> None:
+        """XGROUP CREATE succeeded (MKSTREAM makes the key if it is missing): the group reads
+        from after ``start``, and its consumers start."""
+        stream.key_exists = True
+        self.state = GroupState(stream.log, "$" if start == "$" else parse_id(start))
+        self.for_group += self.state.waiting()
+        stream.readers.append(self.id)
+        self.create_error = None
+        for _ in range(int(self.p["consumers"])):
+            self._new_consumer(sim)
 
     # -- the stream tells us ----------------------------------------------------------------
 
@@ -127,10 +172,32 @@ class StreamGroupRuntime(Runtime):
         elif redriven_by is not None:
             self.duplicates += n  # redriven for another group: this group gets the message again
 
-    def on_trim(self, sim: Simulation, start: int, end: int) -> None:
-        unread = max(0, end - max(start, self.state.next_pos))
-        if unread:
-            self._drop(DROP_TRIMMED_UNREAD, unread)
+    def _still_ahead(self, nacks: list[Nack]) -> list[Nack]:
+        """Entries leaving the PEL after XGROUP SETID moved last-delivered-id behind them will
+        be read again by ``>``: each is one more replay for the books. Returns ``nacks``."""
+        g = self.state
+        for nack in nacks:
+            if nack.id > g.last_id and g.exists(nack):
+                self.replayed += 1
+        return nacks
+
+    def live_pending(self) -> list[int]:
+        """Pending IDs whose entries are still in the stream (before an operator removes some)."""
+        g = self.state
+        return [i for i in g.pel_ids if g.exists(g.pel[i])]
+
+    def on_removed(self, waiting_before: int, why: str, live_pending: list[int] | None = None) -> None:
+        """Entries left the stream (MAXLEN or MINID trimming, XDEL): those the group had not
+        read yet are lost to it; pending ones stay in the PEL, and the cause is remembered for
+        when the consumer loop finds them gone (a MAXLEN trim is the cause unless told)."""
+        g = self.state
+        lost = waiting_before - g.waiting()
+        if lost:
+            self._drop(UNREAD_REASONS[why], lost)
+        for entry_id in live_pending or ():
+            nack = g.pel.get(entry_id)
+            if nack is not None and not g.exists(nack):
+                self.gone[entry_id] = why
 
     def on_append(self, sim: Simulation) -> None:
         """XADD serves the consumers blocked on the stream, in the order they blocked."""
@@ -148,8 +215,8 @@ class StreamGroupRuntime(Runtime):
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         if self.state is None:
             return []
-        return [{"stream": self.stream, "group": self.id, "produced": self.for_group - self.redriven,
-                 "acknowledged": self.acked, "in_flight": len(self.state.pel), "waiting": self.state.unread(),
+        return [{"stream": self.stream, "group": self.id, "produced": self.for_group - self.redriven + self.replayed,
+                 "acknowledged": self.acked, "in_flight": len(self.state.pel), "waiting": self.state.waiting(),
                  "dead_lettered": self.dead - self.redriven, "dropped": dict(self.dropped)}]
 
     # -- commands ---------------------------------------------------------------------------
@@ -165,7 +232,8 @@ class StreamGroupRuntime(Runtime):
 
     def cmd_add_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
         if self.state is None:
-            raise CommandError(f"group {self.id!r} reads no stream")
+            raise CommandError(f"group {self.id!r} reads no stream" if self.create_error is None
+                               else f"group {self.id!r} was not created: {self.create_error}")
         if len(self.consumers) >= MAX_CONSUMERS:
             raise CommandError(f"group {self.id!r} already has {MAX_CONSUMERS} consumers, the most allowed")
         c = self._new_consumer(sim)
@@ -185,6 +253,90 @@ class StreamGroupRuntime(Runtime):
 
     def cmd_restart_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
         self.restart(sim, self._consumer_of(command, "restart", ("dead", "stopped")))
+
+    def cmd_delete_consumer(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XGROUP DELCONSUMER: remove a crashed or stopped consumer. Redis answers how many
+        entries it had pending and drops them from the PEL: no XAUTOCLAIM will ever offer them
+        again, so each is lost to the group (counted as dropped; those it had handled before
+        crashing apart)."""
+        c = self._consumer_of(command, "delete", ("dead", "stopped"))
+        g = self._group()
+        removed = g.delete_consumer(c.name)
+        self._still_ahead(removed)
+        handled = 0
+        for nack in removed:
+            if nack.id in self.effects_done:
+                self.effects_done.discard(nack.id)
+                handled += 1
+            self.gone.pop(nack.id, None)
+        if handled:
+            self._drop(DROP_DELCONSUMER_HANDLED, handled)
+        if len(removed) > handled:
+            self._drop(DROP_DELCONSUMER, len(removed) - handled)
+        del self.consumers[c.name]
+        c.token += 1
+        self.deleted_consumers += 1
+        sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": c.name, "change": "deleted",
+                  "pending": len(removed), "handled": handled})
+
+    def cmd_xgroup_create(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XGROUP CREATE key group <start ID> [MKSTREAM]: creates the group if it failed at the
+        start (no MKSTREAM before the first XADD); once it exists Redis answers BUSYGROUP."""
+        if self.stream is None:
+            raise CommandError(f"group {self.id!r} reads no stream")
+        stream: StreamRuntime = sim.components[self.stream]
+        mkstream = bool(command.get("mkstream", self.p["mkstream"]))
+        error = xgroup_create_error(stream.key_exists, self.state is not None, mkstream)
+        sim.emit({"k": "xgroup", "t": sim.kernel.now, "g": self.id, "op": "create", "error": error})
+        if error is not None:
+            raise CommandError(error)
+        start = command.get("id", self.p["start_id"])
+        self._created(sim, stream, self._check_id(start))
+
+    def cmd_xgroup_setid(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XGROUP SETID key group 0: move last-delivered-id back so the consumers read the whole
+        stream again (entries already acknowledged are delivered once more); ``id`` and
+        ``entries_read`` may be given. Moving forward skips entries unread (dropped)."""
+        self._set_id(sim, self._check_id(command.get("id", "0")), command.get("entries_read"))
+
+    def cmd_xgroup_setid_end(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XGROUP SETID key group $: skip the backlog; every entry not yet read is dropped for
+        this group, and the consumers wait for new ones."""
+        self._set_id(sim, "$", command.get("entries_read"))
+
+    def _group(self) -> GroupState:
+        if self.state is None:
+            raise CommandError(f"group {self.id!r} does not exist: {self.create_error or 'it reads no stream'}")
+        return self.state
+
+    @staticmethod
+    def _check_id(value: Any) -> str:
+        if value in ("$", "0"):
+            return str(value)
+        try:
+            parse_id(str(value))
+        except ValueError:
+            raise CommandError(f"id: {value!r} is not a stream ID (<ms>-<seq>, 0 or $)") from None
+        return str(value)
+
+    def _set_id(self, sim: Simulation, start: str, entries_read: Any) -> None:
+        g = self._group()
+        if entries_read is not None and (not isinstance(entries_read, int) or entries_read < 0):
+            raise CommandError("entries_read: must be a whole number, 0 or more")
+        target = g.stream.last_id if start == "$" else parse_id(start)
+        if g.stream.first_after(target) < g.stream.base:
+            raise CommandError("id: the simulation no longer holds the entries after that ID (a stream of more "
+                               "than a million entries every group had read)")
+        before = g.waiting()
+        g.set_id(target, entries_read)
+        after = g.waiting()
+        if after > before:
+            self.replayed += after - before
+        elif before > after:
+            self._drop(DROP_SKIPPED, before - after)
+        sim.emit({"k": "xgroup", "t": sim.kernel.now, "g": self.id, "op": "setid", "id": format_id(g.last_id),
+                  "replayed": max(0, after - before), "skipped": max(0, before - after)})
+        self.on_append(sim)
 
     def _new_consumer(self, sim: Simulation) -> Consumer:
         name = f"consumer-{self.next_number}"
@@ -242,9 +394,9 @@ class StreamGroupRuntime(Runtime):
                 self.kill(sim, c)
             return
         name, token = arg[0], arg[1]
-        c = self.consumers[name]
-        if token != c.token:
-            return
+        c = self.consumers.get(name)
+        if c is None or token != c.token:
+            return  # deleted (XGROUP DELCONSUMER), or the event was voided
         if kind == RESTART:
             if c.state == "dead":
                 self.restart(sim, c)
@@ -283,8 +435,8 @@ class StreamGroupRuntime(Runtime):
             reply = g.autoclaim(c.name, float(self.p["min_idle_ms"]), c.cursor, now_ms,
                                 count=int(self.p["claim_count"]))
             c.cursor = reply.next_id
-            if reply.deleted:
-                self._drop(DROP_TRIMMED_PENDING, len(reply.deleted))
+            for entry_id in reply.deleted:
+                self._drop(GONE_REASONS[self.gone.pop(entry_id, "maxlen")][1], 1)
             if reply.claimed or reply.deleted:
                 self.retried += len(reply.claimed)
                 sim.emit({"k": "xautoclaim", "t": now, "g": self.id, "c": c.name, "n": len(reply.claimed),
@@ -322,8 +474,8 @@ class StreamGroupRuntime(Runtime):
         work = []
         for entry_id, pos, key, deliveries, exists in batch:
             if not exists:
-                if g.ack([entry_id]):
-                    self._drop(DROP_TRIMMED_HISTORY, 1)
+                if self._still_ahead(g.ack([entry_id])):
+                    self._drop(GONE_REASONS[self.gone.pop(entry_id, "maxlen")][0], 1)
                 continue
             if self.max_deliveries and deliveries > self.max_deliveries:
                 self._dead_letter(sim, c, entry_id, pos, key, deliveries)
@@ -342,9 +494,10 @@ class StreamGroupRuntime(Runtime):
 
     def _dead_letter(self, sim: Simulation, c: Consumer, entry_id: int, pos: int, key: int, deliveries: int) -> None:
         """XADD <dead-letter stream> ... then XACK: the application's dead-letter rule."""
-        if not self.state.ack([entry_id]):
+        if not self._still_ahead(self.state.ack([entry_id])):
             return  # another consumer acknowledged it meanwhile
         self.effects_done.discard(entry_id)
+        self.gone.pop(entry_id, None)
         now = sim.kernel.now
         poison = self._is_poison(pos)
         reason = (f"delivered {deliveries} times, more than max deliveries ({self.max_deliveries}): "
@@ -372,8 +525,11 @@ class StreamGroupRuntime(Runtime):
         n = len(c.batch)
         self.processed += n
         self.failed += failed
-        acked = {nack.id for nack in g.ack(ok_ids)}
+        acked = {nack.id for nack in self._still_ahead(g.ack(ok_ids))}
         self.acked += len(acked)
+        if self.gone:
+            for entry_id in acked:
+                self.gone.pop(entry_id, None)
         for entry_id in ok_ids:
             if entry_id not in acked or entry_id in self.effects_done:
                 self.duplicates += 1  # handled before (by a consumer that crashed, or one it was claimed from)
@@ -405,7 +561,7 @@ class StreamGroupRuntime(Runtime):
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         g = self.state
         if g is None:
-            return {"consumers": [], "members": [], "pending": 0, "lag": 0}
+            return {"consumers": [], "members": [], "pending": 0, "lag": 0, "create_error": self.create_error}
         now_ms = sim.kernel.now * 1000.0
         per: dict[str, list[float]] = {}
         for nack in g.pel.values():
@@ -427,6 +583,9 @@ class StreamGroupRuntime(Runtime):
             "last_delivered_id": format_id(g.last_id),
             "entries_read": g.entries_read,
             "lag": g.unread(),
+            "xinfo_lag": g.lag(),  # XINFO GROUPS lag: None when Redis cannot tell (an XDEL ahead)
+            "replayed": self.replayed,
+            "deleted_consumers": self.deleted_consumers,
             "pending": len(g.pel),
             "consumers": consumers,
             "pel_head": pel,

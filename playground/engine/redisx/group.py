@@ -1,6 +1,7 @@
 """A consumer group's server-side state: last-delivered-id, consumers and the Pending Entries
-List, with the commands that change them (XGROUP CREATE, XREADGROUP, XACK, XCLAIM, XAUTOCLAIM,
-XPENDING), as Redis 7.0 implements them (t_stream.c).
+List, with the commands that change them (XGROUP CREATE / SETID / DELCONSUMER, XREADGROUP, XACK,
+XCLAIM, XAUTOCLAIM, XPENDING) and the group's entries-read and lag (XINFO GROUPS), as Redis 7.0
+implements them (t_stream.c).
 
 Times are milliseconds on the caller's clock (the simulation's, or the differential test's).
 The same class drives the simulation and is checked command by command against the real server
@@ -15,6 +16,58 @@ from typing import NamedTuple
 from playground.engine.redisx.stream import StreamLog
 
 AUTOCLAIM_ATTEMPTS_FACTOR = 10  # XAUTOCLAIM examines at most COUNT * 10 PEL entries per call
+
+ERR_NO_KEY = ("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use "
+              "the MKSTREAM option to create an empty stream automatically.")
+ERR_BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+
+
+def xgroup_create_error(key_exists: bool, group_exists: bool, mkstream: bool) -> str | None:
+    """XGROUP CREATE key group <id | $> [MKSTREAM]: the error Redis answers, or None when the
+    group is created (t_stream.c xgroupCommand). Without MKSTREAM the stream key must exist
+    (a stream exists from its first XADD, and stays when trimmed or XDELed to no entries); with
+    it an empty stream is created. A group of that name on the stream already: BUSYGROUP."""
+    if not key_exists and not mkstream:
+        return ERR_NO_KEY
+    if key_exists and group_exists:
+        return ERR_BUSYGROUP
+    return None
+
+
+def estimate_entries_read(stream: StreamLog, entry_id: int) -> int | None:
+    """The logical read counter of an ID: how many entries were added up to it, or None when
+    Redis cannot know (t_stream.c streamEstimateDistanceFromFirstEverEntry): known for the last
+    ID (entries-added), for the first entry or an ID before it when nothing after the first
+    entry was XDELed (entries-added - length, + 1 for the first entry itself), for a stream
+    never written (0); unknown for an ID in the middle, in the future, or behind a deletion."""
+    if not stream.appended:
+        return 0
+    if not stream.length and entry_id <= stream.last_id:
+        return stream.appended
+    if entry_id == stream.last_id:
+        return stream.appended
+    if entry_id > stream.last_id:
+        return None
+    first_id = stream.first_id()
+    if first_id is None:
+        return None
+    if not stream.max_deleted_id or stream.max_deleted_id < first_id:
+        if entry_id < first_id:
+            return stream.appended - stream.length
+        if entry_id == first_id:
+            return stream.appended - stream.length + 1
+    return None
+
+
+def has_tombstones_after(stream: StreamLog, entry_id: int) -> bool:
+    """streamRangeHasTombstones(s, id, NULL): an XDELed ID at or after this one, at or after
+    the first entry (Redis keeps only the greatest deleted ID, so this is all it can tell)."""
+    if not stream.length or not stream.max_deleted_id:
+        return False
+    first_id = stream.first_id()
+    if first_id is not None and first_id > stream.max_deleted_id:
+        return False
+    return entry_id <= stream.max_deleted_id
 
 
 class Nack:
@@ -45,14 +98,15 @@ class AutoclaimReply(NamedTuple):
 
 
 class GroupState:
-    def __init__(self, stream: StreamLog, start: str | int = "$") -> None:
-        """XGROUP CREATE key group <id | $>: ``$`` means the stream's last ID (only entries
-        added from now on are delivered), an ID means every entry after it (``0``: the whole
-        stream)."""
+    def __init__(self, stream: StreamLog, start: str | int = "$", entries_read: int | None = None) -> None:
+        """XGROUP CREATE key group <id | $> [ENTRIESREAD n]: ``$`` means the stream's last ID
+        (only entries added from now on are delivered), an ID means every entry after it
+        (``0``: the whole stream). Without ENTRIESREAD the group's read counter is unknown
+        until a read can work it out (``estimate_entries_read``)."""
         self.stream = stream
         self.last_id = stream.last_id if start == "$" else int(start)
         self.next_pos = stream.appended if start == "$" else stream.first_after(self.last_id)
-        self.entries_read = 0
+        self.entries_read: int | None = entries_read
         self.pel: dict[int, Nack] = {}
         self.pel_ids: list[int] = []  # the group PEL's IDs, ascending (a radix tree in Redis)
         self.consumers: dict[str, list[int]] = {}  # consumer -> its PEL's IDs, ascending
@@ -60,40 +114,103 @@ class GroupState:
 
     def consumer(self, name: str, now: float) -> list[int]:
         """Consumers are created the first time a command names them, and stay until
-        XGROUP DELCONSUMER (not modelled)."""
+        XGROUP DELCONSUMER."""
         self.seen[name] = now
         return self.consumers.setdefault(name, [])
 
     def exists(self, nack: Nack) -> bool:
-        return nack.pos >= self.stream.first
+        """The pending entry is still in the stream (not trimmed, not XDELed)."""
+        return self.stream.is_live(nack.pos)
+
+    # -- XGROUP SETID / DELCONSUMER, XINFO GROUPS ------------------------------------------
+
+    def set_id(self, start: str | int, entries_read: int | None = None) -> None:
+        """XGROUP SETID key group <id | $> [ENTRIESREAD n]: last-delivered-id becomes that ID
+        (``$``: the stream's last ID), so ``>`` reads continue after it, backwards (entries
+        delivered again) or forwards (entries skipped). The PEL is left alone. entries-read
+        becomes ENTRIESREAD, or unknown without it (xgroupCommand sets -1)."""
+        self.last_id = self.stream.last_id if start == "$" else int(start)
+        self.next_pos = self.stream.first_after(self.last_id)
+        self.entries_read = entries_read
+
+    def delete_consumer(self, name: str) -> list[Nack]:
+        """XGROUP DELCONSUMER key group consumer: the consumer goes, and its pending entries
+        leave the group's PEL with it (streamDelConsumer): nobody will be offered them again,
+        not by XAUTOCLAIM, not by XPENDING. Returns them; the reply is their count (0 for an
+        unknown consumer)."""
+        ids = self.consumers.pop(name, None)
+        self.seen.pop(name, None)
+        if ids is None:
+            return []
+        out = []
+        for entry_id in ids:
+            nack = self.pel.pop(entry_id)
+            _remove(self.pel_ids, entry_id)
+            out.append(nack)
+        return out
+
+    def lag(self) -> int | None:
+        """XINFO GROUPS lag: entries in the stream not yet delivered to the group, or None when
+        Redis cannot tell (streamReplyWithCGLag): entries-added minus the group's read counter,
+        when that is known and no XDEL happened after last-delivered-id, else estimated."""
+        stream = self.stream
+        if not stream.appended:
+            return 0
+        if self.entries_read is not None and not has_tombstones_after(stream, self.last_id):
+            return stream.appended - self.entries_read
+        estimate = estimate_entries_read(stream, self.last_id)
+        return None if estimate is None else stream.appended - estimate
+
+    def waiting(self) -> int:
+        """Entries still in the stream after last-delivered-id that are not pending: what the
+        group has yet to read for the first time (after XGROUP SETID moved it back, pending
+        entries ahead of it are in flight, not waiting)."""
+        ahead = self.pel_ids[bisect_right(self.pel_ids, self.last_id):]
+        return self.unread() - sum(1 for i in ahead if self.exists(self.pel[i]))
 
     # -- XREADGROUP -------------------------------------------------------------------------
 
     def unread(self) -> int:
         """Entries in the stream after last-delivered-id (not yet delivered to the group)."""
-        return self.stream.appended - max(self.next_pos, self.stream.first)
+        return self.stream.live_between(self.next_pos, self.stream.appended)
 
     def read_new(self, consumer: str, count: int | None, now: float) -> list[Nack]:
-        """``XREADGROUP GROUP g c COUNT n STREAMS key >``: the oldest entries never delivered to
-        the group, at most COUNT; each enters the PEL owned by ``c`` with delivery count 1, and
-        last-delivered-id moves to the last one. Entries trimmed before the group read them are
-        simply never delivered."""
+        """``XREADGROUP GROUP g c COUNT n STREAMS key >``: the oldest entries after
+        last-delivered-id, at most COUNT; each enters the PEL owned by ``c`` with delivery
+        count 1, and last-delivered-id moves to the last one. Entries trimmed or XDELed before
+        the group read them are simply never delivered. An entry already pending (XGROUP SETID
+        moved the group back) moves to ``c`` with its delivery count reset to 1
+        (streamReplyWithRange). entries-read counts up while it is known and no XDEL lies
+        ahead, else is estimated again (``estimate_entries_read``)."""
         mine = self.consumer(consumer, now)
         stream = self.stream
-        start = max(self.next_pos, stream.first)
-        end = stream.appended if count is None else min(stream.appended, start + count)
+        positions = stream.live_positions(self.next_pos, count)
         out = []
-        for pos in range(start, end):
+        for pos in positions:
             entry_id = stream.id_at(pos)
-            nack = Nack(entry_id, pos, stream.key_at(pos), consumer, now)
-            self.pel[entry_id] = nack
-            self.pel_ids.append(entry_id)  # greater than every pending ID: all are <= last_id
-            mine.append(entry_id)
+            nack = self.pel.get(entry_id)
+            if nack is None:
+                nack = Nack(entry_id, pos, stream.key_at(pos), consumer, now)
+                self.pel[entry_id] = nack
+                if not self.pel_ids or self.pel_ids[-1] < entry_id:
+                    self.pel_ids.append(entry_id)
+                    mine.append(entry_id)
+                else:
+                    insort(self.pel_ids, entry_id)
+                    insort(mine, entry_id)
+            else:
+                self._transfer(nack, consumer)
+                nack.delivery_time = now
+                nack.delivery_count = 1
             out.append(nack)
-        if end > start:
-            self.next_pos = end
-            self.last_id = stream.id_at(end - 1)
-            self.entries_read += end - start
+            if entry_id > self.last_id:
+                if self.entries_read is not None and not has_tombstones_after(stream, entry_id):
+                    self.entries_read += 1
+                elif stream.appended:
+                    self.entries_read = estimate_entries_read(stream, entry_id)
+                self.last_id = entry_id
+        if positions:
+            self.next_pos = positions[-1] + 1
         return out
 
     def read_history(self, consumer: str, after: int, count: int | None, now: float) -> list[Nack]:
@@ -176,10 +293,13 @@ class GroupState:
         """XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID].
 
         Scans the group's PEL in ID order from ``start``, examining at most COUNT * 10 entries:
-        an entry no longer in the stream is removed from the PEL and reported as deleted; one
-        idle for at least min-idle-time is claimed like XCLAIM (idle restarts, delivery count +1
-        unless JUSTID) until COUNT are claimed. The reply's cursor is the next pending ID after
-        the last one examined, or 0-0 when the scan reached the end: call again with it."""
+        an entry no longer in the stream (trimmed or XDELed) is removed from the PEL and
+        reported as deleted (the reply's third element); one idle for at least min-idle-time is
+        claimed like XCLAIM (idle restarts, delivery count +1 unless JUSTID). The scan stops
+        once COUNT entries were claimed *or deleted*: deleted IDs use up the count too
+        (t_stream.c xautoclaimCommand, ``count--`` in both branches, since the CVE-2022-31144
+        fix in 7.0.4). The reply's cursor is the next pending ID after the last one examined,
+        or 0-0 when the scan reached the end: call again with it."""
         self.consumer(consumer, now)
         attempts = count * AUTOCLAIM_ATTEMPTS_FACTOR
         i = bisect_left(self.pel_ids, start)
@@ -192,6 +312,7 @@ class GroupState:
             if not self.exists(nack):
                 deleted.append(nack.id)
                 self._drop(nack)  # the next ID slides into index i
+                left -= 1  # "Count is a limit of the command response size" (Redis 7.0.4+)
                 continue
             i += 1
             if min_idle and now - nack.delivery_time < min_idle:

@@ -167,9 +167,9 @@ class RedisConsumerGroup(NodeType):
     label = "Redis Consumer Group"
     category = CATEGORY
     color = "#4338ca"
-    help = ("XGROUP CREATE ... $: consumers share the stream's entries (each entry to one consumer) with "
-            "XREADGROUP COUNT/BLOCK. Every delivered entry waits in the Pending Entries List until XACK; "
-            "entries idle longer than min-idle-time are taken over with XAUTOCLAIM, and after max deliveries "
+    help = ("XGROUP CREATE (at the start of the run): consumers share the stream's entries (each entry to one "
+            "consumer) with XREADGROUP COUNT/BLOCK. Every delivered entry waits in the Pending Entries List until "
+            "XACK; entries idle longer than min-idle-time are taken over with XAUTOCLAIM, and after max deliveries "
             "the application moves them to a dead-letter stream (Redis has no built-in DLQ).")
     ports = (
         In("entries", "records", "consume", "redis-streams"),
@@ -182,6 +182,13 @@ class RedisConsumerGroup(NodeType):
     params = (
         Param("consumers", "Consumers", "int", 2, "Consumers at the start (consumer-1, consumer-2, ...).",
               min=1, max=32, step=1, budget="consumers"),
+        Param("start_id", "XGROUP CREATE at", "enum", "$",
+              "The ID the group starts after: $ (the stream's last entry: only entries added from now on) or 0 "
+              "(every entry in the stream). Also what the XGROUP CREATE command uses.", choices=("$", "0")),
+        Param("mkstream", "MKSTREAM", "bool", True,
+              "XGROUP CREATE ... MKSTREAM creates the stream key if nothing was XADDed yet. Without it, creating "
+              "the group before the first XADD fails (\"requires the key to exist\"): the group reads nothing "
+              "until the XGROUP CREATE command succeeds."),
         Param("count", "COUNT", "int", 10, "XREADGROUP COUNT: most entries one read returns.",
               min=1, max=10_000, step=1),
         Param("block_ms", "BLOCK", "int", 2000,

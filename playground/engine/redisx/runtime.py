@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from playground.engine.component import CommandError, CommandSpec, Runtime
-from playground.engine.redisx.ids import format_id, next_auto_id
+from playground.engine.redisx.ids import format_id, make_id, next_auto_id, parse_id
 from playground.engine.redisx.pubsub import Subscription, deliveries, glob_match
 from playground.engine.redisx.stream import StreamLog
 from playground.engine.registry import Param
@@ -29,6 +29,9 @@ DROP_DISCONNECTED = "pub/sub: subscriber was disconnected when it was published 
 DROP_CONNECTION_CLOSED = "pub/sub: in the output buffer when the connection closed"
 DROP_BUFFER_LIMIT = "pub/sub: client-output-buffer-limit reached, the server closed the connection"
 DROP_TRIMMED_NO_GROUP = "trimmed by MAXLEN; no consumer group reads the stream"
+DROP_MINID_NO_GROUP = "trimmed by XTRIM MINID; no consumer group reads the stream"
+DROP_XDEL_NO_GROUP = "XDEL removed it; no consumer group reads the stream"
+MINID_AGE_MS = 5000  # the XTRIM MINID button: entries older than this go
 
 
 def msg(key: int) -> str:
@@ -279,7 +282,15 @@ class SubscriberRuntime(Runtime):
 
 class StreamRuntime(Runtime):
     """A stream key: XADD with auto-generated IDs from the simulated clock, trimmed by MAXLEN
-    (exact or ``~``) on every XADD. Consumer groups reading it register as readers."""
+    (exact or ``~``) on every XADD. Consumer groups reading it register as readers. An operator
+    may XDEL an entry or XTRIM MINID (buttons); the key exists from its first XADD (or a group's
+    MKSTREAM) and stays when every entry is gone."""
+
+    commands = {"xdel": "cmd_xdel", "xdel_unread": "cmd_xdel_unread", "xtrim_minid": "cmd_xtrim_minid",
+                "xtrim_minid_approx": "cmd_xtrim_minid_approx"}
+    command_labels = {"xdel": "XDEL oldest pending", "xdel_unread": "XDEL next unread",
+                      "xtrim_minid": "XTRIM MINID = (older than 5 s)",
+                      "xtrim_minid_approx": "XTRIM MINID ~ (older than 5 s)"}
 
     def __init__(self, node_id: str, params: dict[str, Any]) -> None:
         self.id = node_id
@@ -289,6 +300,8 @@ class StreamRuntime(Runtime):
         self.readers: list[str] = []
         self.trimmed = 0
         self.envelopes: dict[int, Any] = {}  # entry id -> record.Record, for entries a bridge wrote
+        self.key_exists = False
+        self.removed: dict[str, int] = {}  # "xdel" / "minid" -> entries removed that way
 
     def receive(self, sim: Simulation, src: str, arrival_ms: np.ndarray, keys: np.ndarray) -> None:
         self.add(sim, src, self.log.auto_ids(arrival_ms), keys)
@@ -298,6 +311,7 @@ class StreamRuntime(Runtime):
         groups = [sim.components[r] for r in self.readers]
         keep_from = min((g.keep_from() for g in groups), default=log.appended)
         log.add(ids, keys, keep_from)
+        self.key_exists = True
         n = len(ids)
         now = sim.kernel.now
         if sim.record_flow:
@@ -305,26 +319,108 @@ class StreamRuntime(Runtime):
                       "id": format_id(int(ids[0]))})
         for g in groups:
             g.on_added(n, redriven_by)
-        if self.maxlen > 0:
+        if self.maxlen > 0 and log.length > self.maxlen:
+            before = [g.state.waiting() for g in groups]
+            length = log.length
             start, end = log.trim_maxlen(self.maxlen, self.approximate)
             if end > start:
-                self.trimmed += end - start
-                for g in groups:
-                    g.on_trim(sim, start, end)
+                self.trimmed += length - log.length
+                for g, waiting in zip(groups, before, strict=True):
+                    g.on_removed(waiting, "maxlen")
                 if sim.record_flow:
                     first_id = log.first_id()
-                    sim.emit({"k": "trim", "t": now, "node": self.id, "n": end - start,
+                    sim.emit({"k": "trim", "t": now, "node": self.id, "n": length - log.length,
                               "first_id": format_id(first_id) if first_id is not None else None})
         for g in groups:
             g.on_append(sim)
+
+    # -- operator commands ------------------------------------------------------------------
+
+    def _groups(self, sim: Simulation) -> list[Any]:
+        return [sim.components[r] for r in self.readers]
+
+    def _remove(self, sim: Simulation, why: str, apply: Any) -> int:
+        """Run a removal (XDEL or XTRIM) and tell each group what it lost."""
+        groups = self._groups(sim)
+        before = [(g.state.waiting(), g.live_pending()) for g in groups]
+        length = self.log.length
+        apply()
+        n = length - self.log.length
+        self.removed[why] = self.removed.get(why, 0) + n
+        for g, (waiting, live) in zip(groups, before, strict=True):
+            g.on_removed(waiting, why, live)
+        return n
+
+    def cmd_xdel(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XDEL key <id>: delete one entry, by default the oldest one pending in a group. A
+        pending entry stays in the PEL: its consumer reads it back without fields, or XAUTOCLAIM
+        lists it as deleted; either way it is dropped, with why."""
+        log = self.log
+        target = command.get("id")
+        if target is not None:
+            try:
+                entry_id = parse_id(str(target))
+            except ValueError:
+                raise CommandError(f"id: {target!r} is not a stream ID (<ms>-<seq>)") from None
+        else:
+            pending = [g.state.pel[i].id for g in self._groups(sim) for i in g.state.pel_ids[:64]
+                       if g.state.exists(g.state.pel[i])]
+            if not pending:
+                raise CommandError(f"stream {self.id!r}: no group has an entry pending that is still in the stream")
+            entry_id = min(pending)
+        n = self._remove(sim, "xdel", lambda: log.delete([entry_id]))
+        sim.emit({"k": "xdel", "t": sim.kernel.now, "node": self.id, "id": format_id(entry_id), "n": n})
+
+    def cmd_xdel_unread(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XDEL key <id> of the oldest entry a group has not read yet: that group never sees it."""
+        log = self.log
+        starts = [g.state.next_pos for g in self._groups(sim)] or [log.first]
+        live = [p for p in (log.live_positions(s, 1) for s in starts) if p]
+        if not live:
+            raise CommandError(f"stream {self.id!r}: no entry is waiting to be read")
+        entry_id = log.id_at(min(p[0] for p in live))
+        n = self._remove(sim, "xdel", lambda: log.delete([entry_id]))
+        sim.emit({"k": "xdel", "t": sim.kernel.now, "node": self.id, "id": format_id(entry_id), "n": n})
+
+    def cmd_xtrim_minid(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XTRIM key MINID [= | ~] <id>: evict every entry older than 5 s of simulated time (or
+        below ``id``); ``approximate`` evicts whole macro nodes only. Entries a group has not
+        read are lost to it; pending ones stay in the PEL and are dropped when found gone."""
+        log = self.log
+        target = command.get("id")
+        try:
+            minid = (parse_id(str(target)) if target is not None
+                     else make_id(max(0, int(sim.kernel.now * 1000) - MINID_AGE_MS), 0))
+        except ValueError:
+            raise CommandError(f"id: {target!r} is not a stream ID (<ms>-<seq>)") from None
+        approximate = bool(command.get("approximate", False))
+
+        def trim() -> None:
+            try:
+                log.trim(minid=minid, approximate=approximate)
+            except ValueError as err:
+                raise CommandError(str(err)) from None
+
+        n = self._remove(sim, "minid", trim)
+        sim.emit({"k": "trim", "t": sim.kernel.now, "node": self.id, "n": n, "minid": format_id(minid),
+                  "approximate": approximate})
+
+    def cmd_xtrim_minid_approx(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """XTRIM key MINID ~ <id>: only whole macro nodes whose last entry is older than 5 s go,
+        so some older entries stay (t_stream.c streamTrim stops at the first node it cannot
+        remove whole)."""
+        self.cmd_xtrim_minid(sim, dict(command, approximate=True))
 
     def streams(self, sim: Simulation) -> list[dict[str, Any]]:
         if self.readers:
             return []  # each group accounts for its own copy
         log = self.log
+        dropped = {DROP_TRIMMED_NO_GROUP: self.trimmed} if self.trimmed else {}
+        for why, reason in (("xdel", DROP_XDEL_NO_GROUP), ("minid", DROP_MINID_NO_GROUP)):
+            if self.removed.get(why):
+                dropped[reason] = self.removed[why]
         return [{"stream": self.id, "group": None, "produced": log.appended, "acknowledged": 0, "in_flight": 0,
-                 "waiting": log.length, "dead_lettered": 0,
-                 "dropped": {DROP_TRIMMED_NO_GROUP: self.trimmed} if self.trimmed else {}}]
+                 "waiting": log.length, "dead_lettered": 0, "dropped": dropped}]
 
     def metrics(self, sim: Simulation) -> dict[str, Any]:
         log = self.log
@@ -332,8 +428,11 @@ class StreamRuntime(Runtime):
         groups = []
         for r in self.readers:
             g = sim.components[r]
-            groups.append({"id": r, "delivered_upto": g.state.next_pos, "oldest_pending": g.oldest_pending_pos()})
+            groups.append({"id": r, "delivered_upto": g.state.next_pos, "oldest_pending": g.oldest_pending_pos(),
+                           "unread": g.state.unread()})
         return {"length": log.length, "entries_added": log.appended, "first": log.first, "trimmed": self.trimmed,
+                "deleted": self.removed.get("xdel", 0), "minid_trimmed": self.removed.get("minid", 0),
+                "max_deleted_id": format_id(log.max_deleted_id),
                 "first_id": format_id(first) if first is not None else None,
                 "last_id": format_id(log.last_id), "maxlen": self.maxlen,
                 "trim": "approximate" if self.approximate else "exact", "node_entries": log.node_entries,

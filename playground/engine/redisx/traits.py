@@ -34,9 +34,9 @@ register_system(SystemTraits(
         "delivery": ("At least once: a delivered entry waits in the Pending Entries List until XACK, and "
                      "another consumer takes it over with XAUTOCLAIM once idle long enough.",
                      "redis-streams-group"),
-        "retention": ("Entries stay after they are read and acknowledged until MAXLEN trimming; every group "
-                      "reads the whole stream, and a new one can start from the beginning.",
-                      "redis-pubsub-vs-streams"),
+        "retention": ("Entries stay after they are read and acknowledged until MAXLEN / MINID trimming or "
+                      "XDEL; every group reads the whole stream, a new one can start from the beginning and "
+                      "XGROUP SETID replays it.", "redis-streams-admin"),
         "routing": ("None: producers XADD to a named stream and every group reads all of it.", None),
         "dlq": ("None built in: the application XADDs entries delivered too often to a dead-letter stream "
                 "and XACKs them; redrive XADDs them back.", "redis-streams-group"),

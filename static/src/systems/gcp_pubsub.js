@@ -1,7 +1,9 @@
 // Google Cloud Pub/Sub cards. A subscription shows its backlog and outstanding leases, blocked
 // ordering keys, redeliveries and, for push, the push window against what is in flight (and a
 // pause when push backoff is on); subscribers show each client's outstanding messages against
-// its flow-control limit. A topic used as a dead-letter topic counts its dead letters.
+// its flow-control limit. A topic used as a dead-letter topic counts its dead letters. A
+// subscription with a filter shows it and how many messages Pub/Sub acked for not matching;
+// after a seek, what was replayed and what was marked acknowledged; a snapshot, when taken.
 import { h, fmtInt, fmtCompact } from "../dom.js";
 
 function put(el, text) {
@@ -84,6 +86,7 @@ export const cards = {
       if (p.message_ordering) parts.push("ordered");
       if (p.exactly_once) parts.push("exactly-once");
       if (p.retry_policy === "exponential") parts.push(`backoff ${p.min_backoff_s}–${p.max_backoff_s} s`);
+      if (p.retain_acked_messages) parts.push("retains acked");
       return parts.join(" · ");
     },
     size() {
@@ -91,17 +94,22 @@ export const cards = {
     },
     preview(slot, data) {
       const p = data.params || {};
-      slot.replaceChildren(note("", p.max_delivery_attempts
-        ? `dead letter after ${p.max_delivery_attempts} attempts (if a topic is connected)` : "no dead-letter policy"));
+      slot.replaceChildren(
+        p.filter ? note("gps-filter", `filter: ${p.filter}`) : note(),
+        note("", p.max_delivery_attempts
+          ? `dead letter after ${p.max_delivery_attempts} attempts (if a topic is connected)` : "no dead-letter policy"),
+      );
     },
     live(slot) {
       const backlog = bar("backlog", "is-ready");
       const out = bar("out", "is-unacked");
       const window = bar("window", "is-credit");
       const keys = note();
+      const filter = note("gps-filter");
       const foot = note();
+      const seekNote = note();
       const warn = note("is-warn");
-      slot.replaceChildren(backlog.row, out.row, window.row, keys, foot, warn);
+      slot.replaceChildren(filter, backlog.row, out.row, window.row, keys, foot, seekNote, warn);
       let peak = 10;
       return {
         update(s) {
@@ -119,9 +127,20 @@ export const cards = {
           if (s.modacks) parts.push(`${fmtInt(s.modacks)} modacks`);
           if (s.dead_lettered) parts.push(`${fmtInt(s.dead_lettered)} dead-lettered`);
           put(foot, parts.join(" · "));
+          put(filter, s.filter ? `filter ${s.filter} · ${fmtInt(s.filtered)} not matching (acked by Pub/Sub)` : "");
+          const sk = [];
+          if (s.snapshot) sk.push(`snapshot at ${s.snapshot.created.toFixed(1)} s (${fmtInt(s.snapshot.unacked)} unacked then)`);
+          if (s.last_seek) {
+            const to = s.last_seek.to === "snapshot" ? "snapshot" : `${s.last_seek.time.toFixed(1)} s`;
+            sk.push(`seek to ${to}: ${fmtInt(s.last_seek.replayed)} replayed, ${fmtInt(s.last_seek.acked)} acked`);
+          }
+          if (s.retain_acked) sk.push(`${fmtCompact(s.retained_acked)} acked kept for seek`);
+          put(seekNote, sk.join(" · "));
           const w = [];
+          if (s.late_acks) w.push(`${fmtInt(s.late_acks)} late acks (no error: at-least-once)`);
+          if (s.lost_acks) w.push(`${fmtInt(s.lost_acks)} lost acks`);
           if (s.push_paused_s > 0) w.push(`push backoff ${s.push_paused_s.toFixed(1)} s`);
-          if (s.acks_failed) w.push(`${fmtInt(s.acks_failed)} acks failed`);
+          if (s.acks_failed) w.push(`${fmtInt(s.acks_failed)} acks failed (INVALID_ACK_ID)`);
           if (s.redelivered_after_ack) w.push(`${fmtInt(s.redelivered_after_ack)} redelivered after ack`);
           put(warn, w.join(" · "));
         },

@@ -154,14 +154,18 @@ export const cards = {
             for (const g of groups) bar.append(h("span", { class: "rds-tick", "data-group": g.id }));
           }
           for (const g of groups) {
-            const unread = Math.max(0, (state?.entries_added ?? 0) - Math.max(g.delivered_upto, first));
+            const unread = g.unread ?? Math.max(0, (state?.entries_added ?? 0) - Math.max(g.delivered_upto, first));
             const at = Math.max(0, Math.min(len, len - unread));
             const tick = bar.querySelector(`.rds-tick[data-group="${CSS.escape(g.id)}"]`);
             if (tick) tick.style.left = `${(100 * at) / scale}%`;
             const mark = marks.querySelector(`.rds-mark[data-group="${CSS.escape(g.id)}"]`);
             if (mark) put(mark, `${ctx?.labelOf?.(g.id) || g.id}: ${fmtCompact(unread)} unread`);
           }
-          put(foot, state?.trimmed ? `${fmtCompact(state.trimmed)} trimmed` : "");
+          const gone = [];
+          if (state?.trimmed) gone.push(`${fmtCompact(state.trimmed)} trimmed`);
+          if (state?.minid_trimmed) gone.push(`${fmtCompact(state.minid_trimmed)} MINID-trimmed`);
+          if (state?.deleted) gone.push(`${fmtCompact(state.deleted)} XDELed (max ${state.max_deleted_id})`);
+          put(foot, gone.join(" · "));
         },
       };
     },
@@ -185,18 +189,37 @@ export const cards = {
         rows.push(h("div", { class: "rds-cons" }, h("span", { class: "rds-cons-id" }, `consumer-${i}`),
           h("span", { class: "rds-cons-pel" }, "—")));
       }
-      slot.replaceChildren(h("div", { class: "rds-status" }, "XGROUP CREATE … $ when the run starts"), ...rows);
+      const start = data.params?.start_id ?? "$";
+      const mk = data.params?.mkstream === false ? "" : " MKSTREAM";
+      slot.replaceChildren(h("div", { class: "rds-status" }, `XGROUP CREATE … ${start}${mk} when the run starts`), ...rows);
     },
     live(slot) {
       const head = h("div", { class: "rds-ids" });
       const [pelLine, pending] = kv("pending (PEL)");
+      const error = h("div", { class: "rds-status is-bad", "data-testid": "rds-create-error" });
+      const foot = h("div", { class: "rds-note" });
       const rows = h("div", { class: "rds-consumers" });
-      slot.replaceChildren(head, pelLine, rows);
+      slot.replaceChildren(error, head, pelLine, rows, foot);
       const byName = new Map();
       return {
         update(state) {
-          put(head, `last-delivered-id ${state?.last_delivered_id ?? "0-0"} · lag ${fmtCompact(state?.lag ?? 0)}`);
+          // XINFO GROUPS lag is null when an XDEL lies ahead of the group: Redis cannot tell.
+          const xlag = state?.xinfo_lag === null && state?.last_delivered_id ? " (XINFO: unknown)" : "";
+          put(head, `last-delivered-id ${state?.last_delivered_id ?? "0-0"} · lag ${fmtCompact(state?.lag ?? 0)}${xlag}`);
+          put(error, state?.create_error ? `XGROUP CREATE failed: ${state.create_error}` : "");
+          error.hidden = !state?.create_error;
+          const notes = [];
+          if (state?.replayed) notes.push(`${fmtCompact(state.replayed)} replayed (SETID)`);
+          if (state?.deleted_consumers) notes.push(`${fmtInt(state.deleted_consumers)} consumer(s) deleted`);
+          put(foot, notes.join(" · "));
           put(pending, fmtInt(state?.pending ?? 0));
+          const names = new Set((state?.consumers || []).map((c) => c.name));
+          for (const [name, row] of byName) {
+            if (!names.has(name)) {
+              row.el.remove(); // XGROUP DELCONSUMER
+              byName.delete(name);
+            }
+          }
           const minIdle = state?.min_idle_ms ?? Infinity;
           for (const c of (state?.consumers || []).slice(0, MAX_CONSUMER_ROWS)) {
             let row = byName.get(c.name);

@@ -24,14 +24,18 @@ def pubsub_doc(*, rate: float = 50.0, keys: int = 0, size: int = 1024, delivery:
                max_outstanding_messages: int = 1000, max_outstanding_bytes: int = 104_857_600,
                lease_management: bool = True, max_lease_s: float = 3600.0, failure_rate: float = 0.0,
                poison_rate: float = 0.0, on_failure: str = "nack", second_sub: bool = False,
-               created_at_s: float = 0.0, retention_s: float = 604_800.0) -> dict[str, Any]:
+               created_at_s: float = 0.0, retention_s: float = 604_800.0, filter: str = "",
+               retain_acked: bool = False, attribute_values: dict[str, str] | None = None,
+               topic_retention_s: float = 0.0) -> dict[str, Any]:
     nodes = [
-        node("pub", "pubsub_publisher", rate=rate, ordering_keys=keys, message_bytes=size),
-        node("topic", "pubsub_topic"),
+        node("pub", "pubsub_publisher", rate=rate, ordering_keys=keys, message_bytes=size,
+             attribute_values=attribute_values or {}),
+        node("topic", "pubsub_topic", message_retention_s=topic_retention_s),
         node("sub", "pubsub_subscription", delivery=delivery, ack_deadline_s=ack_deadline_s,
              retry_policy=retry_policy, min_backoff_s=min_backoff_s, max_backoff_s=max_backoff_s,
              max_delivery_attempts=max_delivery_attempts, message_ordering=ordering, exactly_once=exactly_once,
-             ack_loss_rate=ack_loss_rate, message_retention_s=retention_s),
+             ack_loss_rate=ack_loss_rate, message_retention_s=retention_s, filter=filter,
+             retain_acked_messages=retain_acked),
         node("workers", "pubsub_subscriber", consumers=consumers, threads=threads, processing_ms=processing_ms,
              max_outstanding_messages=max_outstanding_messages, max_outstanding_bytes=max_outstanding_bytes,
              lease_management=lease_management, max_lease_s=max_lease_s, failure_rate=failure_rate,

@@ -216,8 +216,24 @@ def test_unacked_messages_past_the_retention_duration_are_deleted_with_a_reason(
     assert st["dropped"][DROP_RETENTION] > 0 and st["waiting"] <= 610
 
 
+def test_exactly_once_example_fails_late_acks_where_the_plain_subscription_redelivers_silently():
+    """"Exactly-once delivery": an ack whose ack ID expired fails (INVALID_ACK_ID) and a
+    successfully acked message is never redelivered; at-least-once acks are best effort, so
+    late and lost acks look fine while the message comes back."""
+    s = engine.Simulation(engine.parse_document(examples.load("gcp-pubsub-exactly-once")), 3)
+    for _ in range(240):
+        s.advance(0.5)
+    eo, plain = s.metrics()["nodes"]["ledger-eo"], s.metrics()["nodes"]["ledger-plain"]
+    assert eo["acks_failed"] > 0 and eo["late_acks"] == eo["lost_acks"] == eo["redelivered_after_ack"] == 0
+    assert s.metrics()["nodes"]["eo-workers"]["ack_failures"] == eo["acks_failed"]
+    assert plain["acks_failed"] == 0 and plain["late_acks"] > 0 and plain["redelivered_after_ack"] > 0
+    events = [e for e in s.drain_events() if e["k"] == "pubsub_ack_failed"]
+    assert events and all(e["status"] == "INVALID_ACK_ID" for e in events)
+
+
 def test_shipped_pubsub_examples_run_and_balance():
-    for name in ("gcp-pubsub-ordering-and-dlq", "gcp-pubsub-push-vs-pull"):
+    for name in ("gcp-pubsub-ordering-and-dlq", "gcp-pubsub-push-vs-pull", "gcp-pubsub-exactly-once",
+                 "gcp-pubsub-seek-and-filter"):
         s = engine.Simulation(engine.parse_document(examples.load(name)), 3)
         for _ in range(40):
             s.advance(0.5)
@@ -245,14 +261,21 @@ params = st.fixed_dictionaries({
     "poison_rate": st.sampled_from([0.0, 0.1]),
     "on_failure": st.sampled_from(["nack", "ignore"]),
     "second_sub": st.booleans(),
+    "retain_acked": st.booleans(),
+    "filter": st.sampled_from(["", 'attributes.region = "eu"', 'NOT hasPrefix(attributes.region, "a")']),
+    "attribute_values": st.sampled_from([None, {"region": "eu|us|asia|"}]),
 })
-script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", "remove", "redrive"])), max_size=5)
+SEEK_OPS = ("create_snapshot", "seek_snapshot", "seek_time", "seek_purge")
+script = st.lists(st.tuples(st.integers(0, 19), st.sampled_from(["add", "kill", "remove", "redrive", *SEEK_OPS])),
+                  max_size=6)
 
 
 def trace(p, seed, commands):
     def command_for(op):
         if op == "redrive":
             return {"op": "redrive", "node": "dead"}
+        if op in SEEK_OPS:
+            return {"op": op, "node": "sub"}
         return {"op": f"{op}_consumer", "node": "workers"}
 
     sim = engine.Simulation(engine.parse_document(pubsub_doc(**p)), seed)

@@ -153,7 +153,7 @@ def test_restarted_consumer_reads_its_own_pending_entries_first():
 
 
 def test_shipped_redis_examples_run_and_balance():
-    for name in ("redis-streams-group", "redis-pubsub-vs-streams"):
+    for name in ("redis-streams-group", "redis-pubsub-vs-streams", "redis-streams-admin"):
         sim = engine.Simulation(engine.parse_document(examples.load(name)), 3)
         for _ in range(300):
             sim.advance(0.1)
@@ -161,7 +161,9 @@ def test_shipped_redis_examples_run_and_balance():
 
 
 ops = st.lists(st.tuples(st.integers(0, 29), st.sampled_from(["kill", "restart", "add", "remove", "disconnect",
-                                                               "reconnect", "redrive"])), max_size=6)
+                                                               "reconnect", "redrive", "xdel", "xdel_unread",
+                                                               "xtrim_minid", "delete", "setid", "setid_end"])),
+               max_size=8)
 params = st.fixed_dictionaries({
     "rate": st.sampled_from([0.0, 30.0, 400.0]),
     "maxlen": st.sampled_from([0, 20, 300]),
@@ -214,6 +216,14 @@ def scripted(p, seed, script):
                     sim.apply({"op": "reconnect_subscriber", "node": "sub"})
                 elif op == "redrive" and p["dlq"]:
                     sim.apply({"op": "redrive", "node": "dlq"})
+                elif op in ("xdel", "xdel_unread", "xtrim_minid"):
+                    sim.apply({"op": op, "node": "stream"})
+                elif op == "delete" and down:
+                    sim.apply({"op": "delete_consumer", "node": "group", "member": down[-1]})
+                elif op == "setid":
+                    sim.apply({"op": "xgroup_setid", "node": "group"})
+                elif op == "setid_end":
+                    sim.apply({"op": "xgroup_setid_end", "node": "group"})
             except engine.CommandError:
                 pass
         sim.advance(0.2)
@@ -227,11 +237,12 @@ def scripted(p, seed, script):
     return out, m
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=params, seed=st.integers(0, 2**32 - 1), script=ops)
 def test_every_message_is_counted_once_and_the_same_seed_gives_the_same_run(p, seed, script):
-    """Conservation per stream at every tick, under crashes, restarts, disconnects and redrives;
-    determinism: the same seed and commands give the same events and metrics."""
+    """Conservation per stream at every tick, under crashes, restarts, disconnects, redrives,
+    XDEL, XTRIM MINID, XGROUP DELCONSUMER and SETID (replay and skip); determinism: the same
+    seed and commands give the same events and metrics."""
     assert scripted(p, seed, script) == scripted(p, seed, script)
 
 

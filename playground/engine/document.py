@@ -88,6 +88,11 @@ class Document:
         ids = [e.source for e in self.edges if e.target == node_id]
         return [self.node(i) for i in ids]
 
+    def target_ids(self, node_id: str, *types: str) -> list[str]:
+        """The ids of the nodes of these types this node has edges to, in edge order (what a
+        node type's build looks up: its topic, its dead-letter queue ...)."""
+        return [n.id for n in self.targets(node_id) if n.type in types]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "fanout": DOCUMENT_VERSION,

@@ -52,7 +52,7 @@ class PubsubPublisher(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        topics = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_topic"]
+        topics = sim.document.target_ids(node.id, "pubsub_topic")
         return PublisherRuntime(sim, node.id, node.params, topics[0] if topics else None)
 
 
@@ -92,7 +92,7 @@ class PubsubTopic(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        subs = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_subscription"]
+        subs = sim.document.target_ids(node.id, "pubsub_subscription")
         return TopicRuntime(node.id, node.params, subs)
 
 
@@ -182,7 +182,7 @@ class PubsubSubscription(NodeType):
         # every reader of its messages: subscribers, and nodes of other packages reading through
         # the Pub/Sub record adapter (a bridge); a topic it leads to is its dead-letter topic
         subscribers = [n.id for n in sim.document.targets(node.id) if n.type != "pubsub_topic"]
-        dlq = [n.id for n in sim.document.targets(node.id) if n.type == "pubsub_topic"]
+        dlq = sim.document.target_ids(node.id, "pubsub_topic")
         if node.params["delivery"] == "push":
             subscribers = subscribers[:1]  # one push endpoint per subscription
         return SubscriptionRuntime(sim, node.id, node.params, topics[0] if topics else None, subscribers,

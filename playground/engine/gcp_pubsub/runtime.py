@@ -8,6 +8,7 @@ import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from playground.engine.clients import poisson_tick
 from playground.engine.component import Runtime
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ class PublisherRuntime(Runtime):
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         now = sim.kernel.now
-        sim.kernel.schedule(now + TICK, PUBLISH, self.id)
-        n = int(self.rng.poisson(self.rate * TICK))
+        n = poisson_tick(sim, self.id, PUBLISH, TICK, self.rng, self.rate)
         if n == 0:
             return
         from playground.engine.gcp_pubsub.subscription import SubscriptionRuntime

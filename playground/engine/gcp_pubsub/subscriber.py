@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import pick_member
 from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.gcp_pubsub import rules
 from playground.engine.kernel import uniform_hash
@@ -145,16 +146,8 @@ class SubscriberRuntime(Runtime):
     # -- commands -----------------------------------------------------------------------------
 
     def _pick(self, command: dict[str, Any], verb: str) -> Member:
-        member = command.get("member")
-        live = self.alive()
-        if member is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no running subscriber to {verb}")
-            return live[-1]
-        for m in live:
-            if member in (m.name, m.key):
-                return m
-        raise CommandError(f"{self.id!r} has no running subscriber {member!r} to {verb}")
+        return pick_member(self.id, self.alive(), command.get("member"), verb, lambda m: (m.name, m.key),
+                           "running subscriber")
 
     def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
         if len(self.alive()) >= MAX_MEMBERS:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import pick_member
 from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.pulsar import rules
@@ -180,16 +181,8 @@ class ConsumerRuntime(Runtime):
     # -- commands -----------------------------------------------------------------------------
 
     def _pick(self, command: dict[str, Any], verb: str) -> Member:
-        name = command.get("member")
         live = [m for m in self.members if m.state == "connected"]
-        if name is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no connected consumer to {verb}")
-            return live[-1]
-        for m in live:
-            if name in (m.name, m.key):
-                return m
-        raise CommandError(f"{self.id!r} has no connected consumer {name!r} to {verb}")
+        return pick_member(self.id, live, command.get("member"), verb, lambda m: (m.name, m.key), "connected consumer")
 
     def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
         """Start one more consumer on the subscription (an Exclusive one refuses it)."""

@@ -54,7 +54,7 @@ class PulsarProducer(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        topics = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_topic"]
+        topics = sim.document.target_ids(node.id, "pulsar_topic")
         return ProducerRuntime(sim, node.id, node.params, topics[0] if topics else None)
 
 
@@ -136,9 +136,9 @@ class PulsarTopic(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        subs = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_subscription"]
+        subs = sim.document.target_ids(node.id, "pulsar_subscription")
         topic = TopicRuntime(sim, node.id, node.params, subs)
-        remotes = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_topic"]
+        remotes = sim.document.target_ids(node.id, "pulsar_topic")
         topic.replicators = [Replicator(i, node.id, remote, float(node.params["replication_lag_ms"]) / 1000.0,
                                         topic.partitions) for i, remote in enumerate(remotes)]
         return topic
@@ -202,7 +202,7 @@ class PulsarSubscription(NodeType):
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         topics = [n.id for n in sim.document.sources(node.id) if n.type == "pulsar_topic"]
-        dlq = [n.id for n in sim.document.targets(node.id) if n.type == "pulsar_topic"]
+        dlq = sim.document.target_ids(node.id, "pulsar_topic")
         return SubscriptionRuntime(sim, node.id, node.params, topics[0] if topics else None, dlq[0] if dlq else None)
 
 

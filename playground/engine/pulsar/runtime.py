@@ -7,6 +7,7 @@ from array import array
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from playground.engine.clients import poisson_tick
 from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.pulsar import rules
 from playground.engine.pulsar.replication import REPLICATE
@@ -72,8 +73,7 @@ class ProducerRuntime(Runtime):
             self.resent += 1
             topic.append(sim, self.id, p, [key], self.size, seqs=[seq], deliver_at=[deliver_at], resend=True)
             return
-        sim.kernel.schedule(sim.kernel.now + TICK, PUBLISH, self.id)
-        n = int(self.rng.poisson(self.rate * TICK))
+        n = poisson_tick(sim, self.id, PUBLISH, TICK, self.rng, self.rate)
         if n:
             self.publish(sim, n, None, self.deliver_after)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import pick_member
 from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.rabbitmq.flow import (
@@ -208,16 +209,7 @@ class ConsumerRuntime(Runtime):
         return [c for c in self.channels if c.state == "active"]
 
     def _pick(self, command: dict[str, Any], verb: str) -> Channel:
-        member = command.get("member")
-        live = self._live()
-        if member is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no running consumer to {verb}")
-            return live[-1]
-        for channel in live:
-            if member in (channel.name, channel.tag):
-                return channel
-        raise CommandError(f"{self.id!r} has no running consumer {member!r} to {verb}")
+        return pick_member(self.id, self._live(), command.get("member"), verb, lambda c: (c.name, c.tag))
 
     def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
         if len(self._live()) >= MAX_CHANNELS:

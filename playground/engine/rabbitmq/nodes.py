@@ -247,7 +247,7 @@ class AmqpQueue(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        dlx = [n.id for n in sim.document.targets(node.id) if n.type == "amqp_exchange"]
+        dlx = sim.document.target_ids(node.id, "amqp_exchange")
         policy = effective_policy(document_policies(sim.document), node.id, "queue")
         args = effective_arguments(node.params["queue_type"], queue_arguments(node.params, dlx[0] if dlx else None),
                                    policy)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import poisson_tick
 from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.rabbitmq.flow import DIRECT_REPLY_TO, MEMORY_WATERMARK, PUBLISH_TICK, TICK_S
 from playground.engine.rabbitmq.queue import Message
@@ -129,8 +130,7 @@ class PublisherRuntime(Runtime):
         )
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
-        sim.kernel.schedule(sim.kernel.now + TICK_S, PUBLISH_TICK, self.id)
-        n = int(self.rng.poisson(self.rate * TICK_S))
+        n = poisson_tick(sim, self.id, PUBLISH_TICK, TICK_S, self.rng, self.rate)
         if n == 0:
             return
         blocked = _held_by_broker(sim) >= MEMORY_WATERMARK

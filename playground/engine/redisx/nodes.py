@@ -47,7 +47,7 @@ class RedisPublisher(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        targets = [n.id for n in sim.document.targets(node.id) if n.type in ("redis_channel", "redis_stream")]
+        targets = sim.document.target_ids(node.id, "redis_channel", "redis_stream")
         return PublisherRuntime(sim, node.id, node.params, targets)
 
 
@@ -227,7 +227,7 @@ class RedisConsumerGroup(NodeType):
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
         streams = [sim.components[n.id] for n in sim.document.sources(node.id) if n.type == "redis_stream"]
-        dlqs = [n.id for n in sim.document.targets(node.id) if n.type == "redis_dead_letter_stream"]
+        dlqs = sim.document.target_ids(node.id, "redis_dead_letter_stream")
         return StreamGroupRuntime(sim, node.id, node.params, streams[0] if streams else None,
                                   dlqs[0] if dlqs else None)
 

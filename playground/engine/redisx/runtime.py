@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import poisson_tick
 from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.redisx.ids import format_id, make_id, next_auto_id, parse_id
 from playground.engine.redisx.pubsub import Subscription, deliveries, glob_match
@@ -53,8 +54,7 @@ class PublisherRuntime(Runtime):
 
     def on_event(self, sim: Simulation, kind: int, arg: Any) -> None:
         now = sim.kernel.now
-        sim.kernel.schedule(now + TICK, PUBLISH, self.id)
-        n = int(self.rng.poisson(self.rate * TICK))
+        n = poisson_tick(sim, self.id, PUBLISH, TICK, self.rng, self.rate)
         if n == 0:
             return
         arrivals = np.sort(self.rng.uniform(now - TICK, now, n))

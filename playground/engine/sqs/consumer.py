@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from playground.engine.clients import pick_member
 from playground.engine.component import ON_MEMBER, CommandError, Runtime
 from playground.engine.kernel import uniform_hash
 from playground.engine.sqs.rules import HEARTBEAT, MAX_POLLERS, POLL, POLL_TIMEOUT, PROCESS_DONE, RECEIVE_RTT_S
@@ -178,16 +179,7 @@ class ConsumerRuntime(Runtime):
         return [w for w in self.workers if w.state not in ("closed", "killed", "stopping")]
 
     def _pick(self, command: dict[str, Any], verb: str) -> Worker:
-        member = command.get("member")
-        live = self._live()
-        if member is None:
-            if not live:
-                raise CommandError(f"{self.id!r} has no running consumer to {verb}")
-            return live[-1]
-        for w in live:
-            if member == w.name:
-                return w
-        raise CommandError(f"{self.id!r} has no running consumer {member!r} to {verb}")
+        return pick_member(self.id, self._live(), command.get("member"), verb, lambda w: (w.name,))
 
     def cmd_add(self, sim: Simulation, command: dict[str, Any]) -> None:
         if self.queue is None:

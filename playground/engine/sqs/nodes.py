@@ -264,7 +264,7 @@ class SqsQueue(NodeType):
 
     @classmethod
     def build(cls, sim: Any, node: Any) -> Any:
-        dlq = [n.id for n in sim.document.targets(node.id) if n.type == "sqs_queue"]
+        dlq = sim.document.target_ids(node.id, "sqs_queue")
         return QueueRuntime(sim, node.id, node.params, dlq[0] if dlq else None)
 
 

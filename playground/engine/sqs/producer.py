@@ -18,6 +18,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from playground.engine.clients import poisson_tick
 from playground.engine.component import CommandError, CommandSpec, Runtime
 from playground.engine.registry import Param
 from playground.engine.sqs.filterpolicy import PolicyError, attribute_of, matches, parse_policy, summary
@@ -115,8 +116,7 @@ class ProducerRuntime(Runtime):
                 self.resent += 1
                 self.send(sim, [out], retry=True)
             return
-        sim.kernel.schedule(sim.kernel.now + TICK_S, SEND_TICK, self.id)
-        n = int(self.rng.poisson(self.rate * TICK_S))
+        n = poisson_tick(sim, self.id, SEND_TICK, TICK_S, self.rng, self.rate)
         if n:
             self.send(sim, [self.make() for _ in range(n)])
 

@@ -5,27 +5,7 @@
 // subscription with a filter shows it and how many messages Pub/Sub acked for not matching;
 // after a seek, what was replayed and what was marked acknowledged; a snapshot, when taken.
 import { h, fmtInt, fmtCompact } from "../dom.js";
-
-function put(el, text) {
-  const s = String(text);
-  if (el.textContent !== s) el.textContent = s;
-}
-
-/** A labelled bar: value of max, text on the right. */
-function bar(label, cls) {
-  const fill = h("div", { class: `gps-bar-fill ${cls}` });
-  const num = h("span", { class: "gps-bar-num" }, "0");
-  const row = h("div", { class: "gps-bar" }, h("span", { class: "gps-bar-label" }, label),
-    h("div", { class: "gps-bar-track" }, fill), num);
-  return {
-    row,
-    set(value, max, text) {
-      fill.style.width = `${Math.min(100, (100 * (value || 0)) / Math.max(1, max))}%`;
-      put(num, text ?? fmtCompact(value || 0));
-      row.classList.toggle("is-full", max > 0 && value >= max);
-    },
-  };
-}
+import { bar, put } from "./widgets.js";
 
 function note(cls = "", text = "") {
   return h("div", { class: `gps-note ${cls}` }, text);
@@ -101,9 +81,9 @@ export const cards = {
       );
     },
     live(slot) {
-      const backlog = bar("backlog", "is-ready");
-      const out = bar("out", "is-unacked");
-      const window = bar("window", "is-credit");
+      const backlog = bar("gps", "backlog", "is-ready");
+      const out = bar("gps", "out", "is-unacked");
+      const window = bar("gps", "window", "is-credit");
       const keys = note();
       const filter = note("gps-filter");
       const foot = note();
@@ -169,7 +149,7 @@ export const cards = {
             seen.add(m.id);
             let b = rows.get(m.id);
             if (!b) {
-              b = bar(m.id.replace(/^(subscriber|instance)-/, "#"), "is-credit");
+              b = bar("gps", m.id.replace(/^(subscriber|instance)-/, "#"), "is-credit");
               rows.set(m.id, b);
               list.append(b.row);
             }

@@ -5,25 +5,7 @@
 // duplicates, delayed messages held, geo-replication (replicator backlog, cluster down), replicated
 // subscription syncs, priority levels.
 import { h, fmtInt, fmtCompact } from "../dom.js";
-
-function put(el, text) {
-  const s = String(text);
-  if (el.textContent !== s) el.textContent = s;
-}
-
-function bar(label, cls) {
-  const fill = h("div", { class: `pls-bar-fill ${cls}` });
-  const num = h("span", { class: "pls-bar-num" }, "0");
-  const row = h("div", { class: "pls-bar" }, h("span", { class: "pls-bar-label" }, label),
-    h("div", { class: "pls-bar-track" }, fill), num);
-  return {
-    row,
-    set(value, max, text) {
-      fill.style.width = `${Math.min(100, (100 * (value || 0)) / Math.max(1, max))}%`;
-      put(num, text ?? fmtCompact(value || 0));
-    },
-  };
-}
+import { bar, put } from "./widgets.js";
 
 function note(cls = "", text = "") {
   return h("div", { class: `pls-note ${cls}` }, text);
@@ -79,8 +61,8 @@ export const cards = {
       slot.replaceChildren(note("", `retention ${p.retention_minutes ?? 0} min / ${p.retention_mb ?? 0} MB`));
     },
     live(slot) {
-      const bk = bar("BookKeeper", "is-bk");
-      const tiered = bar("tiered", "is-tiered");
+      const bk = bar("pls", "BookKeeper", "is-bk");
+      const tiered = bar("pls", "tiered", "is-tiered");
       const ledgers = h("div", { class: "pls-ledgers" });
       const foot = note();
       const dedup = note();
@@ -135,8 +117,8 @@ export const cards = {
       slot.replaceChildren(note("", `nack delay ${p.nack_redelivery_delay_ms ?? 60000} ms · DLQ after ${p.max_redeliver_count ?? 3} redeliveries`));
     },
     live(slot) {
-      const waiting = bar("backlog", "is-ready");
-      const unacked = bar("unacked", "is-unacked");
+      const waiting = bar("pls", "backlog", "is-ready");
+      const unacked = bar("pls", "unacked", "is-unacked");
       const ranges = h("div", { class: "pls-ranges" });
       const foot = note();
       const err = note("is-warn");
@@ -195,7 +177,7 @@ export const cards = {
             seen.add(m.id);
             let row = rows.get(m.id);
             if (!row) {
-              const b = bar(m.id, "is-credit");
+              const b = bar("pls", m.id, "is-credit");
               const tag = h("span", { class: "pls-tag" });
               row = { b, tag, el: h("div", { class: "pls-member" }, b.row, tag) };
               rows.set(m.id, row);

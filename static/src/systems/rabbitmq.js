@@ -4,6 +4,7 @@
 // uses. Built once per node and updated in place every frame.
 import { h, fmtCompact, fmtInt } from "../dom.js";
 import { partitionColor, DEAD_COLOR } from "../colors.js";
+import { bar } from "./widgets.js";
 
 const TYPE_HELP = {
   direct: "key = binding key",
@@ -14,21 +15,6 @@ const TYPE_HELP = {
 
 function chip(text, cls = "", style) {
   return h("span", { class: `amqp-chip ${cls}`, style }, text);
-}
-
-/** A labelled bar: `value` of `max`, text on the right. */
-function bar(label, cls) {
-  const fill = h("div", { class: `amqp-bar-fill ${cls}` });
-  const num = h("span", { class: "amqp-bar-num" }, "0");
-  const row = h("div", { class: "amqp-bar" }, h("span", { class: "amqp-bar-label" }, label),
-    h("div", { class: "amqp-bar-track" }, fill), num);
-  return {
-    row,
-    set(value, max, text) {
-      fill.style.width = `${Math.min(100, (100 * (value || 0)) / Math.max(1, max))}%`;
-      num.textContent = text ?? fmtCompact(value || 0);
-    },
-  };
 }
 
 function keysOf(text) {
@@ -190,8 +176,8 @@ export const cards = {
       );
     },
     live(slot) {
-      const ready = bar("ready", "is-ready");
-      const unacked = bar("unacked", "is-unacked");
+      const ready = bar("amqp", "ready", "is-ready");
+      const unacked = bar("amqp", "unacked", "is-unacked");
       const head = h("div", { class: "amqp-head", "data-testid": "amqp-head" });
       const extra = h("div", { class: "amqp-extra", "data-testid": "amqp-queue-extra" });
       const foot = h("div", { class: "amqp-note" });
@@ -289,7 +275,7 @@ export const cards = {
             seen.add(c.id);
             let row = rows.get(c.id);
             if (!row) {
-              const b = bar(c.id, "is-credit");
+              const b = bar("amqp", c.id, "is-credit");
               row = { b };
               rows.set(c.id, row);
               list.append(b.row);

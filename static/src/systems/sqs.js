@@ -5,6 +5,7 @@
 // its filter policy; a queue's edge to its dead-letter queue says after how many receives.
 import { h, fmtCompact, fmtInt, fmtSeconds } from "../dom.js";
 import { DEAD_COLOR } from "../colors.js";
+import { bar } from "./widgets.js";
 
 function chip(text, cls = "") {
   return h("span", { class: `sqs-chip ${cls}` }, text);
@@ -12,21 +13,6 @@ function chip(text, cls = "") {
 
 function note(text = "", cls = "") {
   return h("span", { class: `sqs-note ${cls}` }, text);
-}
-
-/** A labelled bar: `value` of `max`, number on the right. */
-function bar(label, cls) {
-  const fill = h("div", { class: `sqs-bar-fill ${cls}` });
-  const num = h("span", { class: "sqs-bar-num" }, "0");
-  const row = h("div", { class: "sqs-bar" }, h("span", { class: "sqs-bar-label" }, label),
-    h("div", { class: "sqs-bar-track" }, fill), num);
-  return {
-    row,
-    set(value, max, text) {
-      fill.style.width = `${Math.min(100, (100 * (value || 0)) / Math.max(1, max))}%`;
-      num.textContent = text ?? fmtCompact(value || 0);
-    },
-  };
 }
 
 function fmtNum(v) {
@@ -167,9 +153,9 @@ export const cards = {
       );
     },
     live(slot) {
-      const visible = bar("visible", "is-visible");
-      const inflight = bar("in flight", "is-inflight");
-      const delayed = bar("delayed", "is-delayed");
+      const visible = bar("sqs", "visible", "is-visible");
+      const inflight = bar("sqs", "in flight", "is-inflight");
+      const delayed = bar("sqs", "delayed", "is-delayed");
       const age = note();
       const groups = h("div", { class: "sqs-groups" });
       const foot = note();
@@ -242,7 +228,7 @@ export const cards = {
             seen.add(w.id);
             let row = rows.get(w.id);
             if (!row) {
-              row = bar(w.id, "is-held");
+              row = bar("sqs", w.id, "is-held");
               rows.set(w.id, row);
               list.append(row.row);
             }

@@ -7,6 +7,9 @@ Rules followed (Kafka's clients: RecordAccumulator, Sender, BufferPool, DefaultR
   (``DefaultRecordBatch.incrementSequence`` / ``decrementSequence``), and the broker takes 0
   after Integer.MAX_VALUE as the next one (``ProducerAppendInfo.inSequence``). Kafka numbers
   records; the playground numbers batches (one sequence number per batch), with the same wrap.
+- Records join the open batch of their partition while it has room (batch.size) and has not
+  been sent (``may_append_to``, RecordAccumulator.tryAppend); the playground makes one batch
+  per partition per linger.ms when the sender keeps up.
 - The sender thread puts one batch on the wire after another: a batch may start once the
   previous one is out, whatever its size, so a producer behind a slow link keeps sending at the
   link's rate (``sender_may_start``).
@@ -59,6 +62,18 @@ def sender_may_start(busy_until: float, now: float, linger: float) -> bool:
     batches are out before the interval ends (Sender.runOnce drains whatever the network takes;
     a batch larger than one interval's worth still goes, it just keeps the sender busy longer)."""
     return busy_until < now + linger
+
+
+def may_append_to(tail: Req, batch_records: int, txn: int, epoch: int, tombs: np.ndarray | None,
+                  origins: np.ndarray | None) -> bool:
+    """Whether new records join the batch at the tail of their partition's queue
+    (RecordAccumulator.tryAppend: the last batch of the deque takes records while it has room
+    for batch.size and has not been drained to the sender; a record that does not fit opens the
+    next batch). So batches fill up while the sender is behind, instead of one small batch per
+    linger.ms."""
+    return (tail.attempts == 0 and tail.state == "queued" and tail.n < batch_records and tail.txn == txn
+            and tail.epoch == epoch and (tail.tombs is None) == (tombs is None)
+            and (tail.origins is None) == (origins is None))
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)

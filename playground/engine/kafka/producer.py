@@ -51,6 +51,7 @@ from playground.engine.kafka.accumulator import (
     Req,
     decrement_sequence,
     increment_sequence,
+    may_append_to,
     sender_may_start,
     sequence_gone,
     sequences_after_gone,
@@ -192,6 +193,7 @@ class ProducerRuntime(Runtime):
         self.in_flight = [0] * count
         self.next_seq = [0] * count
         self.last_written = [-1] * count
+        self.drain_index = 0  # where the next drain starts (RecordAccumulator's drainIndex)
         self.sticky: int | None = None
         self.sticky_bytes = 0
         self.queued_total = 0
@@ -282,7 +284,7 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         if topic.parts is not None:
             if (not self.queued_total and not self.transactional and n <= self.buffer_records
-                    and not self.blocked.records and not self._request_timed_out(now)):
+                    and not self.blocked.records and not self.drain_index and not self._request_timed_out(now)):
                 send_at_once(self, sim, topic, counts, keys, tombs, origins, now)
                 return
             direct = False
@@ -320,6 +322,18 @@ class ProducerRuntime(Runtime):
 
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
                  now: float) -> None:
+        queue = self.queues[p]
+        txn = (self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn) \
+            if self.transactional else 0
+        if queue and may_append_to(queue[-1], self.batch_records, txn, self.epoch, tombs, origins):
+            room = self.batch_records - queue[-1].n  # the open batch takes what fits; the rest opens the next
+            self._append_to(queue[-1], keys[:room], None if tombs is None else tombs[:room],
+                            None if origins is None else origins[:room])
+            if len(keys) <= room:
+                return
+            keys = keys[room:]
+            tombs = None if tombs is None else tombs[room:]
+            origins = None if origins is None else origins[room:]
         self.number += 1
         next_seq = self.next_seq
         req = Req(self.number, p, keys, tombs, next_seq[p], now)
@@ -327,10 +341,24 @@ class ProducerRuntime(Runtime):
         req.epoch = self.epoch
         next_seq[p] = increment_sequence(next_seq[p], 1)
         if self.transactional:
-            req.txn = self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn
-            self.txn_records.setdefault(req.txn, []).append((p, keys, tombs, origins))
-        self.queues[p].append(req)
+            req.txn = txn
+            self.txn_records.setdefault(txn, []).append((p, keys, tombs, origins))
+        queue.append(req)
         n = req.n
+        self.queued_total += n
+        self.waiting_n += n
+
+    def _append_to(self, req: Req, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None) -> None:
+        """Records appended to the open batch at the tail of their partition's queue."""
+        n = len(keys)
+        req.keys = np.concatenate((req.keys, keys))
+        if tombs is not None and req.tombs is not None:
+            req.tombs = np.concatenate((req.tombs, tombs))
+        if origins is not None and req.origins is not None:
+            req.origins = np.concatenate((req.origins, origins))
+        req.n += n
+        if self.transactional:
+            self.txn_records.setdefault(req.txn, []).append((req.p, keys, tombs, origins))
         self.queued_total += n
         self.waiting_n += n
 
@@ -407,9 +435,17 @@ class ProducerRuntime(Runtime):
         if not self.queued_total:
             return  # every queue is empty
         drain = self._drain_partition
-        for p, queue in enumerate(self.queues):
-            if queue and not drain(sim, topic, p, now):
+        queues = self.queues
+        count = len(queues)
+        start = self.drain_index % count
+        for i in range(count):
+            p = start + i if start + i < count else start + i - count
+            if queues[p] and not drain(sim, topic, p, now):
+                # RecordAccumulator.drain's drainIndex: the next drain starts after the partition
+                # where this one stopped, so no partition starves behind the first ones
+                self.drain_index = p + 1 if p + 1 < count else 0
                 return
+        self.drain_index = 0  # nothing held back: the order no longer matters (the fast path starts at 0)
 
     def _drain_partition(self, sim: Simulation, topic: TopicRuntime, p: int, now: float) -> bool:
         """Send the head batches of partition ``p`` that may go (RecordAccumulator.drain); False

@@ -95,6 +95,8 @@ def send_at_once(producer: ProducerRuntime, sim: Simulation, topic: TopicRuntime
                 producer._enqueue(p, batch_keys, batch_tombs, batch_origins, now)
                 if sender_free:
                     sender_free = producer._drain_partition(sim, topic, p, now)
+                    if not sender_free:
+                        producer.drain_index = p + 1 if p + 1 < len(counts) else 0  # as _drain stops
                 continue
             # _enqueue, then _send: sent at once (req.sent_at is its creation time, now)
             producer.number = number = producer.number + 1

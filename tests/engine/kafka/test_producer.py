@@ -289,3 +289,37 @@ def test_producer_runs_with_a_bottleneck_and_invalid_records_resume_identically(
     sim = starter_behind_a_slow_network(max_block_ms=1000)
     sim.advance(12.0)
     assert_restored_continues_identically(sim, steps=4, dt=0.5)
+
+
+# -- batching and compression (issue 11, point 7: kafka-batching-and-compression) ----------------
+
+
+def test_batches_fill_up_to_batch_size_while_the_sender_is_behind():
+    """RecordAccumulator.tryAppend: records join the open batch of their partition until
+    batch.size, so behind a slow link batches are full (32 records of 500 bytes in 16 KiB) where
+    a producer that keeps up sends what one linger.ms gathered; compression shrinks the bytes on
+    the wire, batch headers (61 bytes, DefaultRecordBatch.RECORD_BATCH_OVERHEAD) included."""
+    sim = engine.Simulation(engine.parse_document(load("kafka-batching-and-compression")), 1, record_flow=False)
+    run(sim, 15.0, step=1.0)
+    nodes = sim.metrics()["nodes"]
+    tiny, lingered, lz4 = nodes["tiny-producer"], nodes["lingered-producer"], nodes["lz4-producer"]
+    slow_none, slow_zstd = nodes["slow-none-producer"], nodes["slow-zstd-producer"]
+    assert tiny["records_per_batch"] < 2 < 12 < lingered["records_per_batch"] < 15
+    assert tiny["requests_per_s"] > 8 * lingered["requests_per_s"]
+    assert tiny["wire_bytes"] > lingered["wire_bytes"]  # a header on nearly every record
+    assert lz4["wire_bytes"] == pytest.approx(lingered["wire_bytes"] * 0.48, rel=0.05)
+    assert slow_none["records_per_batch"] > 30 and slow_none["accumulated"] > 20_000
+    assert slow_zstd["accumulated"] < 2_000 and not slow_zstd["dropped"]
+
+
+def test_the_drain_starts_after_the_partition_where_the_last_one_stopped():
+    """RecordAccumulator.drain rotates its drainIndex: a sender that runs out of room does not
+    always serve the first partitions first, so none starves behind them."""
+    sim = starter_behind_a_slow_network()
+    producer = sim.components["orders-api"]
+    sim.advance(8.0)
+    assert all(producer.queues)  # every partition has a backlog
+    topic = sim.components["orders"]
+    before = [log.leo for log in topic.logs]
+    sim.advance(2.0)
+    assert all(log.leo - b > 500 for log, b in zip(topic.logs, before, strict=True))

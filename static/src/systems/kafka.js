@@ -23,20 +23,20 @@ export const cards = {
     },
     live(slot) {
       const sent = h("span", { class: "kv-value" });
-      const line = (label, testid) => {
+      const line = (label, testid, bad = false) => {
         const value = h("span", { class: "kv-value" });
-        const row = h("div", { class: "kv-line", "data-testid": testid, hidden: true },
+        const row = h("div", { class: `kv-line kv-minor${bad ? " is-bad" : ""}`, "data-testid": testid, hidden: true },
           h("span", { class: "kv-label" }, label), value);
         return { row, value };
       };
       // Batching and the wire: records per batch, requests a second (one per batch here), bytes
       // sent (compressed batches with their headers); the accumulator and blocked send() calls;
       // a transactional producer's epoch and the instances it fenced; drops by reason.
-      const batching = line("batches", "producer-batching");
+      const batching = line("per batch", "producer-batching");
       const wire = line("on the wire", "producer-wire");
       const buffer = line("accumulator", "producer-buffer");
       const epoch = line("epoch", "producer-epoch");
-      const dropped = line("dropped", "producer-dropped");
+      const dropped = line("dropped", "producer-dropped", true);
       const txn = h("div", { class: "kv-note", "data-testid": "producer-txn", hidden: true });
       slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent),
         batching.row, wire.row, buffer.row, epoch.row, dropped.row, txn);
@@ -49,7 +49,7 @@ export const cards = {
         update(state) {
           const text = fmtInt(state?.sent ?? 0);
           if (sent.textContent !== text) sent.textContent = text;
-          show(batching, state?.batches ? `${state.records_per_batch} rec · ${fmtCompact(state.requests_per_s)} req/s` : "");
+          show(batching, state?.batches ? `${state.records_per_batch} rec · ${fmtCompact(state.requests_per_s)}/s` : "");
           show(wire, state?.batches ? `${fmtCompact(state.wire_bytes)} B${state.compression_ratio < 1
             ? ` (×${state.compression_ratio})` : ""}` : "");
           const waiting = (state?.accumulated ?? 0) + (state?.blocked ?? 0);

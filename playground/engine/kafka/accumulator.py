@@ -33,6 +33,9 @@ INT_MAX: Final = 2**31 - 1  # java.lang.Integer.MAX_VALUE
 NO_SEQUENCE: Final = -1  # RecordBatch.NO_SEQUENCE
 DROP_BLOCKED: Final = ("TimeoutException: send() blocked longer than max.block.ms "
                        "(buffer.memory full)")
+DROP_INVALID: Final = "InvalidRecordException: Compacted topic cannot accept message without key"
+DROP_INVALID_BATCH: Final = ("KafkaException: part of a batch which had one or more invalid records "
+                             "(a record without a key on a compacted topic)")
 
 
 def increment_sequence(sequence: int, increment: int) -> int:

@@ -47,6 +47,8 @@ from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, Runtime
 from playground.engine.kafka.accumulator import (
     DROP_BLOCKED,
+    DROP_INVALID,
+    DROP_INVALID_BATCH,
     BlockedSends,
     Req,
     decrement_sequence,
@@ -72,7 +74,7 @@ from playground.engine.kafka.replication import (
     Batch,
     find_duplicate_batch,
 )
-from playground.engine.kafka.sender import send_at_once, sticky_partitions
+from playground.engine.kafka.sender import invalid_batch, refused, send_at_once, sticky_partitions, unblock
 from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
@@ -83,9 +85,6 @@ if TYPE_CHECKING:
 PRODUCE: Final = 1
 DROP_ACKS0_DOWN: Final = "acks=0 and the leader was down"
 DROP_BUFFER_FULL: Final = DROP_BLOCKED  # the old name
-DROP_INVALID: Final = "InvalidRecordException: Compacted topic cannot accept message without key"
-DROP_INVALID_BATCH: Final = ("KafkaException: part of a batch which had one or more invalid records "
-                             "(a record without a key on a compacted topic)")
 GIVE_UP: Final = "delivery.timeout.ms expired"
 RETRIES_EXHAUSTED: Final = "retries exhausted"
 KEY_BLOCK: Final = 4096  # keys drawn at a time (see _keys)
@@ -102,7 +101,7 @@ def producer_stream(topic: str, producer: str, waiting: int, in_flight: int,
             "in_flight": in_flight, "waiting": waiting, "dead_lettered": 0, "dropped": dict(dropped)}
 
 
-__all__ = ["ProducerRuntime", "Req", "producer_stream", "sequence_gone"]
+__all__ = ["DROP_INVALID", "DROP_INVALID_BATCH", "ProducerRuntime", "Req", "producer_stream", "sequence_gone"]
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -223,7 +222,7 @@ class ProducerRuntime(Runtime):
         if self.zombie is not None:
             fence_zombie(self, sim)
         if self.blocked.records:
-            self._unblock(sim, topic)
+            unblock(self, sim, topic)
         if n:
             self._accumulate(sim, topic, n)
         if self.transactional:
@@ -301,7 +300,7 @@ class ProducerRuntime(Runtime):
                 hi = lo + batch_records if lo + batch_records < end else end
                 batch_tombs = None if tombs is None else tombs[lo:hi]
                 batch_origins = None if origins is None else origins[lo:hi]
-                if direct and not self._refused(sim, topic, p, keys[lo:hi], batch_tombs):
+                if direct and not refused(self, sim, topic, p, keys[lo:hi], batch_tombs):
                     # the single ideal broker: written and committed at once
                     self._compress(hi - lo, now)
                     first = topic.append(sim, p, keys[lo:hi], batch_tombs, batch_origins)
@@ -362,7 +361,7 @@ class ProducerRuntime(Runtime):
         self.queued_total += n
         self.waiting_n += n
 
-    # -- commands, blocked sends, invalid batches ----------------------------------------------
+    # -- commands ---------------------------------------------------------------------------
 
     def cmd_start_instance(self, sim: Simulation, command: dict[str, Any]) -> None:
         """Start a second instance with the same transactional.id: the epoch is bumped, the old
@@ -371,38 +370,6 @@ class ProducerRuntime(Runtime):
         if self.topic is None:
             raise CommandError(f"{self.id!r} is connected to no topic")
         start_instance(self, sim, sim.components[self.topic])  # type: ignore[arg-type]
-
-    def _unblock(self, sim: Simulation, topic: TopicRuntime) -> None:
-        """send() calls blocked on buffer.memory: those that waited max.block.ms fail with a
-        TimeoutException (the application sees it); then the oldest get the room freed since."""
-        now = sim.kernel.now
-        for p, n in self.blocked.expired(now, self.max_block):
-            self.waiting_n -= n
-            self._drop(sim, n, DROP_BLOCKED, topic.id, p)
-        room = self.buffer_records - self.queued_total
-        if room > 0:
-            for p, keys, tombs, origins in self.blocked.admit(room):
-                self.waiting_n -= len(keys)
-                self._enqueue(p, keys, tombs, origins, now)
-
-    def _refused(self, sim: Simulation, topic: TopicRuntime, p: int, keys: np.ndarray,
-                 tombs: np.ndarray | None) -> bool:
-        """The single ideal broker validates a batch (LogValidator.validateKey, see
-        compaction.records_without_key): a refused batch is failed at once, never retried."""
-        if not topic.storage.config.compacts:
-            return False
-        invalid = records_without_key(keys, tombs)
-        if not invalid:
-            return False
-        self._invalid(sim, topic.id, p, len(keys), invalid)
-        return True
-
-    def _invalid(self, sim: Simulation, topic: str, p: int, n: int, invalid: int) -> None:
-        self.invalid += invalid
-        self.errors["InvalidRecordException"] = self.errors.get("InvalidRecordException", 0) + 1
-        self._drop(sim, invalid, DROP_INVALID, topic, p)
-        if n > invalid:
-            self._drop(sim, n - invalid, DROP_INVALID_BATCH, topic, p)
 
     def _sender_free(self, now: float, n: int) -> bool:
         """The sender can start on more records within this linger interval (sender_may_start)."""
@@ -544,7 +511,7 @@ class ProducerRuntime(Runtime):
             return
         if outcome == INVALID_RECORD:  # not retriable: the batch fails, and the application sees it
             req.state = "done"
-            self._invalid(sim, topic.id, p, req.n, records_without_key(req.keys, req.tombs))
+            invalid_batch(self, sim, topic.id, p, req.n, records_without_key(req.keys, req.tombs))
             self._sequence_gone(req)
             return
         if self.acks == "0":

@@ -1,5 +1,6 @@
-"""The producer's fast path (a linger's fresh batches sent as they are made) and its partitioning
-of records without a key (the sticky partitioner, KIP-794).
+"""The producer's fast path (a linger's fresh batches sent as they are made), its partitioning
+of records without a key (the sticky partitioner, KIP-794), its send() calls blocked on
+buffer.memory and the batches the broker refuses as invalid.
 
 The steps of ProducerRuntime._enqueue, _drain and _send (producer.py) and of the leader's append
 (ReplicatedTopic.produce, replication.py) inlined for the common case, where nothing waits: it
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from playground.engine.kafka.accumulator import Req, increment_sequence
+from playground.engine.kafka.accumulator import DROP_BLOCKED, DROP_INVALID, DROP_INVALID_BATCH, Req, increment_sequence
 from playground.engine.kafka.compaction import records_without_key
 from playground.engine.kafka.compression import RECORD_BATCH_OVERHEAD
 from playground.engine.kafka.partitioner import sticky_next_partition, sticky_switch_points
@@ -194,3 +195,36 @@ def partition_weights(sim: Simulation, topic: TopicRuntime) -> list[float]:
         else:
             out.append(1.0 / cluster.brokers[part.leader].slow)
     return out
+
+
+def unblock(producer: ProducerRuntime, sim: Simulation, topic: TopicRuntime) -> None:
+    """send() calls blocked on buffer.memory: those that waited max.block.ms fail with a
+    TimeoutException (the application sees it); then the oldest get the room freed since."""
+    now = sim.kernel.now
+    for p, n in producer.blocked.expired(now, producer.max_block):
+        producer.waiting_n -= n
+        producer._drop(sim, n, DROP_BLOCKED, topic.id, p)
+    room = producer.buffer_records - producer.queued_total
+    if room > 0:
+        for p, keys, tombs, origins in producer.blocked.admit(room):
+            producer.waiting_n -= len(keys)
+            producer._enqueue(p, keys, tombs, origins, now)
+
+def refused(producer: ProducerRuntime, sim: Simulation, topic: TopicRuntime, p: int, keys: np.ndarray,
+             tombs: np.ndarray | None) -> bool:
+    """The single ideal broker validates a batch (LogValidator.validateKey, see
+    compaction.records_without_key): a refused batch is failed at once, never retried."""
+    if not topic.storage.config.compacts:
+        return False
+    invalid = records_without_key(keys, tombs)
+    if not invalid:
+        return False
+    invalid_batch(producer, sim, topic.id, p, len(keys), invalid)
+    return True
+
+def invalid_batch(producer: ProducerRuntime, sim: Simulation, topic: str, p: int, n: int, invalid: int) -> None:
+    producer.invalid += invalid
+    producer.errors["InvalidRecordException"] = producer.errors.get("InvalidRecordException", 0) + 1
+    producer._drop(sim, invalid, DROP_INVALID, topic, p)
+    if n > invalid:
+        producer._drop(sim, n - invalid, DROP_INVALID_BATCH, topic, p)

@@ -36,6 +36,8 @@ MANIFEST = BUILD / "manifest.json"
 COMPILED = (
     "playground/engine/kernel.py",
     "playground/engine/kafka/producer.py",
+    "playground/engine/kafka/accumulator.py",
+    "playground/engine/kafka/sender.py",
     "playground/engine/kafka/replication.py",
     "playground/engine/kafka/cluster.py",
     "playground/engine/kafka/log.py",

@@ -30,6 +30,22 @@ if TYPE_CHECKING:
     from playground.engine.kafka.segments import LogConfig, Segment
 
 TOMBSTONE = 1
+CONTROL = 2  # log.CONTROL: a transaction marker (a control record: it has a key of its own)
+
+
+def records_without_key(keys: np.ndarray, flags: np.ndarray | None) -> int:
+    """How many records of a batch have no key (key index -1), control markers aside.
+
+    A compacted topic refuses the whole batch when any has none (LogValidator.validateKey:
+    INVALID_RECORD, "Compacted topic cannot accept message without key in topic partition ...";
+    the producer fails the batch without retrying: the offending records with an
+    InvalidRecordException, the others with "Failed to append record because it was part of a
+    batch which had one more more invalid records", Sender.failBatch).
+    """
+    null = keys < 0
+    if flags is not None and flags.dtype == np.uint8:
+        null &= (flags & CONTROL) == 0
+    return int(null.sum())
 
 
 def first_uncleanable_offset(segments: list[Segment], now: float, config: LogConfig) -> int:
@@ -77,16 +93,21 @@ def retain_mask(offsets: np.ndarray, keys: np.ndarray, flags: np.ndarray, first_
                 horizons: dict[int, float], now: float, delete_retention_s: float) -> np.ndarray:
     """Which records of the cleanable range survive a cleaning (``shouldRetainRecord``).
 
-    A record is kept if no later record in the dirty part has its key. A kept tombstone whose
+    A record is kept if no later record in the dirty part has its key; a record without a key
+    (which a compacted topic refuses since LogValidator checks keys, but which a log may hold
+    from before) is not kept (``shouldRetainRecord``'s ``record.hasKey`` branch). A kept tombstone whose
     delete horizon has passed is removed; one without a horizon gets now + delete.retention.ms
     (``horizons`` maps a tombstone's offset to it; replaced in place by the kept tombstones').
     """
     if len(offsets) == 0:
         return np.zeros(0, dtype=bool)
-    dirty = offsets >= first_dirty
-    latest = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
+    keyed = keys >= 0
+    dirty = (offsets >= first_dirty) & keyed
+    latest = np.full(max(int(keys.max()), 0) + 1, -1, dtype=np.int64)
     np.maximum.at(latest, keys[dirty], offsets[dirty])
-    keep = offsets >= latest[keys]
+    # A record without a key is removed (Cleaner.shouldRetainRecord: stats.invalidMessage());
+    # it never takes part in the map, so it cannot hide another record.
+    keep = keyed & (offsets >= latest[np.where(keyed, keys, 0)])
     kept_horizons: dict[int, float] = {}
     for i in np.flatnonzero(keep & ((flags & TOMBSTONE) != 0)).tolist():
         off = int(offsets[i])

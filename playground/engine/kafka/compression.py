@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+RECORD_BATCH_OVERHEAD = 61  # bytes of a record batch's header (DefaultRecordBatch.RECORD_BATCH_OVERHEAD)
+
 
 class Codec(NamedTuple):
     ratio: float  # compressed bytes / original bytes

@@ -64,6 +64,9 @@ PRODUCER_PARAMS = (
     Param("buffer_memory", "buffer.memory", "int", 33_554_432,
           "Bytes the accumulator may hold (default 32 MiB); beyond, send() blocks and then fails.",
           min=1024, max=1_073_741_824, step=1024, unit="bytes"),
+    Param("max_block_ms", "max.block.ms", "int", 60_000,
+          "How long send() may block while buffer.memory is full; then it fails with a TimeoutException "
+          "the application sees (default 60000).", min=0, max=3_600_000, step=100, unit="ms"),
     Param("transactional", "Transactional (transactional.id)", "bool", False,
           "Send in transactions: every transaction.ms the producer flushes and commits, and the "
           "coordinator writes a COMMIT (or ABORT) marker to each partition it wrote. Needs "

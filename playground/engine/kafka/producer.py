@@ -21,15 +21,14 @@ Rules followed (KafkaProducer, RecordAccumulator, Sender; KIP-98 idempotence; KI
   a retry of a batch whose acknowledgement was lost writes it again (a duplicate, counted) and,
   with more than one request in flight, a retried batch can land after a later one (counted).
 
-Transactions (KIP-98; transactional=true, which needs idempotence): records are written flagged
-as transactional, each transaction lasting transaction.ms. Then commitTransaction() flushes:
-the records sent meanwhile wait in the application (send() is not called while a commit is in
-progress) until every request of the transaction is answered; the coordinator writes a COMMIT
-marker to each partition the transaction wrote (retrying a partition without a leader), and
-the next transaction begins. A transaction whose batch was given up, or that the application
-aborts (abort_share), gets ABORT markers instead, and its records are sent again in the next
-transaction (the application's retry): read_committed consumers see each record once,
-read_uncommitted ones see the aborted copies too.
+- A batch the broker refuses as invalid (a record without a key on a compacted topic:
+  INVALID_RECORD) is failed at once, never retried; the duplicate of a batch the leader already
+  has is answered with the original batch's offsets.
+- send() blocks while buffer.memory is full, and fails with a TimeoutException after
+  max.block.ms (accumulator.py: the sender's pace, sequence numbers, blocked sends).
+
+Transactions, epochs and fencing (KIP-98; transactional=true, which needs idempotence): see
+producer_txn.py.
 
 Accounting: the producer owns a stream of the records that are not (or not yet) in a topic's
 readable log: waiting in its accumulator, written above the high watermark (in flight), or lost
@@ -40,33 +39,52 @@ streams of the groups that read the topic.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
-from playground.engine.component import Runtime
-from playground.engine.kafka.compression import CODECS, batch_cost, records_per_second
+from playground.engine.component import CommandError, Runtime
+from playground.engine.kafka.accumulator import (
+    DROP_BLOCKED,
+    DROP_INVALID,
+    DROP_INVALID_BATCH,
+    BlockedSends,
+    Req,
+    decrement_sequence,
+    increment_sequence,
+    may_append_to,
+    sender_may_start,
+    sequence_gone,
+    sequences_after_gone,
+)
+from playground.engine.kafka.compaction import records_without_key
+from playground.engine.kafka.compression import CODECS, RECORD_BATCH_OVERHEAD, batch_cost, records_per_second
 from playground.engine.kafka.log import TOMBSTONE, TXN
 from playground.engine.kafka.partitioner import (
     key_name,
     partition_for_key,
-    sticky_next_partition,
-    sticky_switch_points,
 )
-from playground.engine.kafka.replication import APPENDED, DUPLICATE, NO_LEADER, Batch
+from playground.engine.kafka.producer_txn import fence_zombie, start_instance, txn_tick
+from playground.engine.kafka.replication import (
+    APPENDED,
+    DUPLICATE,
+    INVALID_RECORD,
+    NO_LEADER,
+    Batch,
+    find_duplicate_batch,
+)
+from playground.engine.kafka.sender import invalid_batch, refused, send_at_once, sticky_partitions, unblock
 from playground.engine.kafka.transactions import origin_ids
 
 if TYPE_CHECKING:
-    from playground.engine.kafka.cluster import Broker
     from playground.engine.kafka.runtime import TopicRuntime
     from playground.engine.kernel import Kernel
     from playground.engine.simulation import Simulation
 
 PRODUCE: Final = 1
 DROP_ACKS0_DOWN: Final = "acks=0 and the leader was down"
-DROP_BUFFER_FULL: Final = "buffer.memory full: send() blocked longer than max.block.ms"
+DROP_BUFFER_FULL: Final = DROP_BLOCKED  # the old name
 GIVE_UP: Final = "delivery.timeout.ms expired"
 RETRIES_EXHAUSTED: Final = "retries exhausted"
 KEY_BLOCK: Final = 4096  # keys drawn at a time (see _keys)
@@ -83,42 +101,14 @@ def producer_stream(topic: str, producer: str, waiting: int, in_flight: int,
             "in_flight": in_flight, "waiting": waiting, "dead_lettered": 0, "dropped": dict(dropped)}
 
 
-@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
-class Req:
-    """A batch on its way: waiting to be sent (again), or sent and unanswered."""
-
-    __slots__ = ("n", "p", "keys", "tombs", "seq", "created", "attempts", "due", "in_log", "state", "sent_at",
-                 "error", "number", "origins", "txn")
-
-    def __init__(self, number: int, p: int, keys: np.ndarray, tombs: np.ndarray | None, seq: int,
-                 created: float) -> None:
-        self.number = number
-        self.n = len(keys)
-        self.p = p
-        self.keys = keys
-        self.tombs = tombs
-        self.seq = seq
-        self.created = created
-        self.attempts = 0
-        self.due = created
-        self.in_log = False  # a copy of it is in the partition (the broker wrote it)
-        self.state = "queued"  # queued | sent | done
-        self.sent_at = created
-        self.error = ""
-        self.origins: np.ndarray | None = None  # origin ids (end-to-end duplicate counting)
-        self.txn = 0  # the transaction it belongs to (transactional producer)
-
-
-def sequence_gone(requests: Iterable[Any], seq: int) -> None:
-    """A request with sequence number ``seq`` will never be in the log: the later ``requests`` of
-    its partition take one number less (TransactionManager.adjustSequencesDueToFailedBatch)."""
-    for req in requests:
-        if req.seq is not None and req.seq > seq:
-            req.seq -= 1
+__all__ = ["DROP_INVALID", "DROP_INVALID_BATCH", "ProducerRuntime", "Req", "producer_stream", "sequence_gone"]
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class ProducerRuntime(Runtime):
+    commands = {"start_instance": "cmd_start_instance"}
+    command_labels = {"start_instance": "Start a second instance"}
+
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topic: TopicRuntime | None,
                  track_origins: bool = False) -> None:
         self.id = node_id
@@ -135,6 +125,12 @@ class ProducerRuntime(Runtime):
         self.txn_records: dict[int, list[tuple[int, np.ndarray, np.ndarray | None, np.ndarray | None]]] = {}
         self.txn_commits = 0
         self.txn_aborts = 0
+        self.epoch = 0  # the producer epoch (InitProducerId bumps it; see producer_txn.py)
+        self.epoch_bumps = 0
+        self.zombie: dict[str, Any] | None = None  # the fenced old instance, until its next request
+        self.fenced_instances = 0
+        self.fenced_records = 0
+        self.handed_over = 0  # the zombie's unsent records, waiting for the new instance to send them
         self.rate = float(params["rate"])
         self.linger = float(params["linger_ms"]) / 1000.0
         self.topic = topic.id if topic else None
@@ -157,6 +153,13 @@ class ProducerRuntime(Runtime):
         self.capacity = records_per_second(self.record_bytes, self.ratio, self.cpu_ms_per_mb,
                                            float(params["network_mb_s"]))
         self.buffer_records = max(1, int(params["buffer_memory"]) // self.record_bytes)
+        self.max_block = float(params.get("max_block_ms", 60_000)) / 1000.0
+        self.blocked = BlockedSends()  # send() calls waiting for buffer.memory
+        self.batches = 0  # batches made (each sent at least once)
+        self.batched = 0  # records in them
+        self.wire_bytes = 0  # bytes of the batches on the wire, batch headers included (first sends)
+        self.invalid = 0  # records refused as invalid by the broker
+        self.duplicate_answers = 0  # batches answered DUPLICATE_SEQUENCE with the original offsets
         self.costs: dict[int, tuple[int, float]] = {}  # records -> (bytes on the wire, CPU seconds) of a batch
         self.sent = 0
         self.acknowledged = 0
@@ -189,6 +192,7 @@ class ProducerRuntime(Runtime):
         self.in_flight = [0] * count
         self.next_seq = [0] * count
         self.last_written = [-1] * count
+        self.drain_index = 0  # where the next drain starts (RecordAccumulator's drainIndex)
         self.sticky: int | None = None
         self.sticky_bytes = 0
         self.queued_total = 0
@@ -215,10 +219,14 @@ class ProducerRuntime(Runtime):
         kernel: Kernel = sim.kernel
         kernel.schedule(kernel.now + self.linger, PRODUCE, self.id)
         topic: TopicRuntime = sim.components[self.topic]  # type: ignore[index]
+        if self.zombie is not None:
+            fence_zombie(self, sim)
+        if self.blocked.records:
+            unblock(self, sim, topic)
         if n:
             self._accumulate(sim, topic, n)
         if self.transactional:
-            self._txn_tick(sim, topic)
+            txn_tick(self, sim, topic)
         if topic.parts is not None or self.queued_total:
             self._expire(sim)
             self._drain(sim, topic)
@@ -259,7 +267,7 @@ class ProducerRuntime(Runtime):
             null = rng.random(n) < self.key_null_share
             if null.any():
                 keys[null] = -1
-                parts[null] = self._sticky_partitions(sim, topic, int(null.sum()))
+                parts[null] = sticky_partitions(self, sim, topic, int(null.sum()))
         order = parts.argsort(kind="stable")
         counts = np.bincount(parts, minlength=len(self.queues)).tolist()  # records per partition
         keys = keys[order]
@@ -275,12 +283,13 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         if topic.parts is not None:
             if (not self.queued_total and not self.transactional and n <= self.buffer_records
-                    and not self._request_timed_out(now)):
-                self._send_at_once(sim, topic, counts, keys, tombs, origins, now)
+                    and not self.blocked.records and not self.drain_index and not self._request_timed_out(now)):
+                send_at_once(self, sim, topic, counts, keys, tombs, origins, now)
                 return
             direct = False
         else:
-            direct = not self.queued_total and not self.transactional and self._sender_free(now, n)
+            direct = (not self.queued_total and not self.transactional and not self.blocked.records
+                      and self._sender_free(now, n))
         start = 0
         batch_records = self.batch_records
         for p, count in enumerate(counts):
@@ -291,7 +300,8 @@ class ProducerRuntime(Runtime):
                 hi = lo + batch_records if lo + batch_records < end else end
                 batch_tombs = None if tombs is None else tombs[lo:hi]
                 batch_origins = None if origins is None else origins[lo:hi]
-                if direct:  # the single ideal broker: written and committed at once
+                if direct and not refused(self, sim, topic, p, keys[lo:hi], batch_tombs):
+                    # the single ideal broker: written and committed at once
                     self._compress(hi - lo, now)
                     first = topic.append(sim, p, keys[lo:hi], batch_tombs, batch_origins)
                     self._emit_produce(sim, topic.id, p, first, keys[lo:hi])
@@ -299,216 +309,71 @@ class ProducerRuntime(Runtime):
                     for reader in topic.readers:
                         sim.components[reader].on_append(sim, topic.id, p)
                     continue
-                if self.queued_total + hi - lo > self.buffer_records:
-                    self._drop(sim, hi - lo, DROP_BUFFER_FULL, topic.id, p)
+                if direct:
+                    continue  # refused as invalid
+                if self.blocked.records or self.queued_total + hi - lo > self.buffer_records:
+                    # send() blocks until buffer.memory has room, behind the calls already waiting
+                    self.blocked.add(now, p, keys[lo:hi], batch_tombs, batch_origins)
+                    self.waiting_n += hi - lo
                     continue
                 self._enqueue(p, keys[lo:hi], batch_tombs, batch_origins, now)
             start = end
 
-    def _send_at_once(self, sim: Simulation, topic: TopicRuntime, counts: list[int], keys: np.ndarray,
-                      tombs: np.ndarray | None, origins: np.ndarray | None, now: float) -> None:
-        """Queue this linger's batches and drain them, partition by partition, as they are made.
-
-        Called when nothing waits in the accumulator, no request has timed out (_expire has
-        nothing to do) and the batches fit in buffer.memory: then queueing every batch before
-        draining sends the same requests in the same order as draining each partition right
-        after queueing its batches. A batch that the leader would append (it is up, the ISR is
-        large enough for acks=all, its sequence is the next) and that the sender may send now
-        (_drain_partition's checks) is sent here, the steps of _enqueue, _drain and _send inline;
-        any other goes through them.
-        """
-        if self.busy_until < now:
-            self.busy_until = now  # as _drain does first
-        parts = topic.parts
-        assert parts is not None
-        brokers: dict[int, Broker] = sim.components[topic.cluster].brokers  # type: ignore[index]
-        acks = self.acks
-        acks_all = acks == "all"
-        limited = acks != "0"
-        max_in_flight = self.max_in_flight
-        min_isr = topic.min_isr
-        producer_id = self.id
-        idempotent = self.idempotent
-        record_flow = sim.record_flow
-        queues = self.queues
-        in_flight = self.in_flight
-        next_seq = self.next_seq
-        last_written = self.last_written
-        outstanding = self.outstanding
-        capacity = self.capacity
-        paced = capacity != INF
-        horizon = now + self.linger  # the end of this linger interval, for the sender's pace
-        costs = self.costs
-        batch_records = self.batch_records
-        sender_free = True
-        start = 0
-        for p, count in enumerate(counts):
-            if not count:
-                continue
-            end = start + count
-            part = parts[p]
-            lo = start
-            start = end
-            while lo < end:
-                hi = lo + batch_records
-                if hi > end:
-                    hi = end
-                n = hi - lo
-                batch_keys = keys[lo:hi]
-                batch_tombs = None if tombs is None else tombs[lo:hi]
-                batch_origins = None if origins is None else origins[lo:hi]
-                lo = hi
-                seq = next_seq[p]
-                leader = part.leader
-                if (not sender_free or queues[p] or (limited and in_flight[p] >= max_in_flight)
-                        or (paced and self.busy_until > horizon - n / capacity)
-                        or leader is None or not brokers[leader].up or (acks_all and len(part.isr) < min_isr)
-                        or (idempotent and seq != part.seqs.get(producer_id, seq - 1) + 1)):  # not the next seq
-                    self._enqueue(p, batch_keys, batch_tombs, batch_origins, now)
-                    if sender_free:
-                        sender_free = self._drain_partition(sim, topic, p, now)
-                    continue
-                # _enqueue, then _send: sent at once (req.sent_at is its creation time, now)
-                self.number = number = self.number + 1
-                req = Req(number, p, batch_keys, batch_tombs, seq, now)
-                req.origins = batch_origins
-                req.attempts = 1
-                req.in_log = True
-                next_seq[p] = seq + 1
-                # _compress
-                cost = costs.get(n)
-                if cost is None:
-                    self._compress(n, now)
-                else:
-                    self.bytes_compressed += cost[0]
-                    self.cpu_s += cost[1]
-                    if paced:
-                        self.busy_until += n / capacity  # not before now: set above
-                # the leader appends (ReplicatedTopic.produce, PartitionState.append)
-                if idempotent:
-                    part.seqs[producer_id] = seq
-                pending = part.pending
-                first = pending[-1].end if pending else part.hw
-                batch = Batch(first, batch_keys, batch_tombs, producer_id, seq if idempotent else None, acks,
-                              req if acks_all else None, part.epoch)
-                batch.origins = batch_origins
-                pending.append(batch)
-                part.leo[leader] = batch.end
-                # _send, the APPENDED answer of a batch written for the first time
-                if seq < last_written[p]:
-                    self.reordered += n
-                    sim.emit({"k": "reorder", "t": now, "node": producer_id, "topic": topic.id, "p": p, "n": n,
-                              "o": first})
-                else:
-                    last_written[p] = seq
-                self.pending_n += n
-                if record_flow:
-                    self._emit_produce(sim, topic.id, p, first, batch_keys)
-                if acks_all:
-                    req.state = "sent"
-                    outstanding[number] = req
-                    in_flight[p] += 1
-                else:
-                    req.state = "done"
-                    if acks == "1":
-                        self.acknowledged += n
-                # advance_hw returns at once unless every replica in the ISR is past the HW (a
-                # leader alone in the ISR commits at once): ask it only then
-                hw = part.hw
-                leo = part.leo
-                for r in part.isr:
-                    if leo[r] <= hw:
-                        break
-                else:
-                    topic.advance_hw(sim, p)
-
     def _enqueue(self, p: int, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None,
                  now: float) -> None:
+        queue = self.queues[p]
+        txn = (self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn) \
+            if self.transactional else 0
+        if queue and may_append_to(queue[-1], self.batch_records, txn, self.epoch, tombs, origins):
+            room = self.batch_records - queue[-1].n  # the open batch takes what fits; the rest opens the next
+            self._append_to(queue[-1], keys[:room], None if tombs is None else tombs[:room],
+                            None if origins is None else origins[:room])
+            if len(keys) <= room:
+                return
+            keys = keys[room:]
+            tombs = None if tombs is None else tombs[room:]
+            origins = None if origins is None else origins[room:]
         self.number += 1
         next_seq = self.next_seq
         req = Req(self.number, p, keys, tombs, next_seq[p], now)
         req.origins = origins
-        next_seq[p] += 1
+        req.epoch = self.epoch
+        next_seq[p] = increment_sequence(next_seq[p], 1)
         if self.transactional:
-            req.txn = self.txn + 1 if self.txn_closing or self.txn_markers is not None else self.txn
-            self.txn_records.setdefault(req.txn, []).append((p, keys, tombs, origins))
-        self.queues[p].append(req)
+            req.txn = txn
+            self.txn_records.setdefault(txn, []).append((p, keys, tombs, origins))
+        queue.append(req)
         n = req.n
         self.queued_total += n
         self.waiting_n += n
 
-    # -- transactions -----------------------------------------------------------------------
+    def _append_to(self, req: Req, keys: np.ndarray, tombs: np.ndarray | None, origins: np.ndarray | None) -> None:
+        """Records appended to the open batch at the tail of their partition's queue."""
+        n = len(keys)
+        req.keys = np.concatenate((req.keys, keys))
+        if tombs is not None and req.tombs is not None:
+            req.tombs = np.concatenate((req.tombs, tombs))
+        if origins is not None and req.origins is not None:
+            req.origins = np.concatenate((req.origins, origins))
+        req.n += n
+        if self.transactional:
+            self.txn_records.setdefault(req.txn, []).append((req.p, keys, tombs, origins))
+        self.queued_total += n
+        self.waiting_n += n
 
-    def _txn_tick(self, sim: Simulation, topic: TopicRuntime) -> None:
-        """Every linger tick: begin committing once transaction.ms has passed; once the flush is
-        over, write the markers (a partition without a leader is retried at the next tick)."""
-        now = sim.kernel.now
-        if self.txn_markers is None and not self.txn_closing:
-            if now - self.txn_started < self.txn_s:
-                return
-            if not self.txn_records.get(self.txn):
-                self.txn_started = now  # nothing was sent in it: nothing to commit
-                return
-            self.txn_closing = True
-        if self.txn_markers is None:
-            if any(req.txn == self.txn for req in self.outstanding.values()) or any(
-                    req.txn == self.txn for queue in self.queues for req in queue):
-                return  # still flushing
-            self.txn_commit = not self.txn_failed and not (self.abort_share > 0
-                                                           and float(self.rng.random()) < self.abort_share)
-            self.txn_markers = topic.txn_partitions(self.id)
-        self.txn_markers = [p for p in self.txn_markers if not topic.end_txn(sim, p, self.id, self.txn_commit)]
-        if self.txn_markers:
-            return
-        records = self.txn_records.pop(self.txn, [])
-        if self.txn_commit:
-            self.txn_commits += 1
-        else:
-            self.txn_aborts += 1
-        self.txn += 1
-        self.txn_started = now
-        self.txn_closing = False
-        self.txn_failed = False
-        self.txn_markers = None
-        if not self.txn_commit:  # the application sends the aborted records again
-            for p, keys, tombs, origins in records:
-                self._enqueue(p, keys, tombs, origins, now)
+    # -- commands ---------------------------------------------------------------------------
 
-    def _sticky_partitions(self, sim: Simulation, topic: TopicRuntime, count: int) -> np.ndarray:
-        """Partitions of ``count`` records without a key, in order (KIP-794)."""
-        weights = self._partition_weights(sim, topic)
-        if self.sticky is None or weights[self.sticky] == 0:
-            self.sticky = sticky_next_partition(float(self.rng.random()), weights, None)
-            self.sticky_bytes = 0
-        out = np.empty(count, dtype=np.int32)
-        previous = 0
-        for point in sticky_switch_points(self.sticky_bytes, count, self.record_bytes, self.batch_records
-                                          * self.record_bytes):
-            out[previous:point] = self.sticky
-            previous = point
-            self.sticky = sticky_next_partition(float(self.rng.random()), weights, self.sticky)
-            self.sticky_bytes = 0
-        out[previous:] = self.sticky
-        self.sticky_bytes += (count - previous) * self.record_bytes
-        return out
-
-    def _partition_weights(self, sim: Simulation, topic: TopicRuntime) -> list[float]:
-        """Adaptive partitioning: a partition whose leader is slow gets proportionally less, one
-        with no leader none (the producer's metadata lists it without a leader)."""
-        if topic.parts is None:
-            return [1.0] * topic.partition_count
-        cluster = sim.components[topic.cluster]  # type: ignore[index]
-        out = []
-        for part in topic.parts:
-            if not cluster.serving(part.leader):
-                out.append(0.0)
-            else:
-                out.append(1.0 / cluster.brokers[part.leader].slow)
-        return out
+    def cmd_start_instance(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Start a second instance with the same transactional.id: the epoch is bumped, the old
+        instance's open transaction aborted, and the old instance (a zombie) is fenced at its next
+        request (ProducerFencedException)."""
+        if self.topic is None:
+            raise CommandError(f"{self.id!r} is connected to no topic")
+        start_instance(self, sim, sim.components[self.topic])  # type: ignore[arg-type]
 
     def _sender_free(self, now: float, n: int) -> bool:
-        """The sender can compress and transmit ``n`` more records within this linger interval."""
-        return self.busy_until <= now + self.linger - n / self.capacity if self.capacity != INF else True
+        """The sender can start on more records within this linger interval (sender_may_start)."""
+        return sender_may_start(self.busy_until, now, self.linger) if self.capacity != INF else True
 
     def _compress(self, n: int, now: float) -> None:
         cost = self.costs.get(n)
@@ -517,6 +382,9 @@ class ProducerRuntime(Runtime):
             cost = self.costs[n] = (wire, cpu)
         wire, cpu = cost
         self.bytes_compressed += wire
+        self.wire_bytes += wire + RECORD_BATCH_OVERHEAD
+        self.batches += 1
+        self.batched += n
         self.cpu_s += cpu
         if self.capacity != INF:
             self.busy_until = max(self.busy_until, now) + n / self.capacity
@@ -534,9 +402,17 @@ class ProducerRuntime(Runtime):
         if not self.queued_total:
             return  # every queue is empty
         drain = self._drain_partition
-        for p, queue in enumerate(self.queues):
-            if queue and not drain(sim, topic, p, now):
+        queues = self.queues
+        count = len(queues)
+        start = self.drain_index % count
+        for i in range(count):
+            p = start + i if start + i < count else start + i - count
+            if queues[p] and not drain(sim, topic, p, now):
+                # RecordAccumulator.drain's drainIndex: the next drain starts after the partition
+                # where this one stopped, so no partition starves behind the first ones
+                self.drain_index = p + 1 if p + 1 < count else 0
                 return
+        self.drain_index = 0  # nothing held back: the order no longer matters (the fast path starts at 0)
 
     def _drain_partition(self, sim: Simulation, topic: TopicRuntime, p: int, now: float) -> bool:
         """Send the head batches of partition ``p`` that may go (RecordAccumulator.drain); False
@@ -554,8 +430,8 @@ class ProducerRuntime(Runtime):
                 break  # the head is backing off: the partition waits
             if limited and self.in_flight[p] >= self.max_in_flight:
                 break
-            if paced and self.busy_until > now + self.linger - req.n / capacity:
-                return False  # _sender_free, inline
+            if paced and self.busy_until >= now + self.linger:
+                return False  # not sender_may_start, inline
             queue.popleft()
             self.queued_total -= req.n
             if not req.in_log:
@@ -584,19 +460,21 @@ class ProducerRuntime(Runtime):
         p = req.p
         acks = self.acks
         outcome, batch = topic.produce(sim, p, req.keys, req.tombs, self.id, acks,
-                                       req.seq if self.idempotent else None, req if acks == "all" else None)
+                                       req.seq if self.idempotent else None, req if acks == "all" else None,
+                                       req.epoch)
         if outcome == APPENDED:
             assert batch is not None
             n = req.n
             if req.in_log:
                 self.duplicates += n  # written again: its first copy is still in the log
             last_written = self.last_written
-            if req.seq < last_written[p]:
+            if req.number < last_written[p]:
                 self.reordered += n
                 sim.emit({"k": "reorder", "t": now, "node": self.id, "topic": topic.id, "p": p, "n": n,
                           "o": batch.first})
             else:
-                last_written[p] = req.seq
+                last_written[p] = req.number
+            req.base_offset = batch.first
             self.pending_n += n
             req.in_log = True
             batch.origins = req.origins
@@ -616,13 +494,25 @@ class ProducerRuntime(Runtime):
             topic.advance_hw(sim, p)  # a leader alone in the ISR commits at once
             return
         if outcome == DUPLICATE:
-            # The leader has it already (DUPLICATE_SEQUENCE): answered when it is committed.
+            # The leader has it already (DUPLICATE_SEQUENCE), and answers with the offsets of the
+            # copy it has (ProducerStateEntry's batch metadata), once that copy is committed.
+            original = find_duplicate_batch(topic.parts[p].retained.get(self.id), req.seq)  # type: ignore[index]
+            if original is not None:
+                req.base_offset = original[1]
+            self.duplicate_answers += 1
+            sim.emit({"k": "duplicate_sequence", "t": now, "node": self.id, "topic": topic.id, "p": p,
+                      "seq": req.seq, "o": req.base_offset, "n": req.n, "committed": batch is None})
             if batch is None:
                 self._done(req, acked=True)
             else:
                 batch.req = req
                 req.in_log = True
                 self._outstanding(req, now)
+            return
+        if outcome == INVALID_RECORD:  # not retriable: the batch fails, and the application sees it
+            req.state = "done"
+            invalid_batch(self, sim, topic.id, p, req.n, records_without_key(req.keys, req.tombs))
+            self._sequence_gone(req)
             return
         if self.acks == "0":
             self._drop(sim, req.n, DROP_ACKS0_DOWN if outcome == NO_LEADER else outcome, topic.id, req.p)
@@ -672,6 +562,8 @@ class ProducerRuntime(Runtime):
     def copy_truncated(self, sim: Simulation, req: Req, n: int) -> None:
         """The copy of ``req`` in the log was truncated by a leader change before it was acknowledged."""
         self.pending_n -= n
+        if req.epoch != self.epoch:
+            return  # the fenced instance's copy: the new instance sends its records again
         if req.state == "done":
             self._drop(sim, n, f"{GIVE_UP}, then its copy was truncated", sim.components[self.topic].id, req.p)  # type: ignore[index]
             self._sequence_gone(req)
@@ -709,7 +601,7 @@ class ProducerRuntime(Runtime):
         queue = self.queues[req.p]
         # Back at the head of its partition's queue, in sequence order (RecordAccumulator.reenqueue).
         i = 0
-        while i < len(queue) and queue[i].seq < req.seq:
+        while i < len(queue) and queue[i].number < req.number:
             i += 1
         queue.insert(i, req)
         self.queued_total += req.n
@@ -746,9 +638,11 @@ class ProducerRuntime(Runtime):
         if not self.idempotent:
             return
         p = gone.p
-        sequence_gone(self.queues[p], gone.seq)
-        sequence_gone((req for req in self.outstanding.values() if req.p == p), gone.seq)
-        self.next_seq[p] -= 1
+        if gone.epoch != self.epoch:
+            return
+        sequences_after_gone(self.queues[p], gone)
+        sequences_after_gone((req for req in self.outstanding.values() if req.p == p), gone)
+        self.next_seq[p] = decrement_sequence(self.next_seq[p], 1)
 
     def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
         if self.transactional:
@@ -771,6 +665,13 @@ class ProducerRuntime(Runtime):
                 "send_retries": self.send_retries, "errors": dict(self.errors), "dropped": dict(self.dropped),
                 "accumulated": self.queued_total, "in_flight_requests": len(self.outstanding),
                 "bytes_sent": self.bytes_sent, "bytes_compressed": self.bytes_compressed,
+                "batches": self.batches, "wire_bytes": self.wire_bytes,
+                "records_per_batch": round(self.batched / self.batches, 1) if self.batches else None,
+                "requests_per_s": round(self.batches / now, 1), "linger_ms": self.linger * 1000,
+                "blocked": self.blocked.records, "invalid": self.invalid,
+                "duplicate_answers": self.duplicate_answers, "epoch": self.epoch,
+                "fenced": {"instances": self.fenced_instances, "records": self.fenced_records,
+                           "pending": self.zombie is not None} if self.transactional else None,
                 "compression_ratio": self.ratio, "cpu_busy": min(1.0, self.cpu_s / now),
                 "max_records_per_s": None if self.capacity == float("inf") else round(self.capacity),
                 "transactions": {"commits": self.txn_commits, "aborts": self.txn_aborts, "open": self.txn,

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
+from playground.engine.kafka.accumulator import NO_SEQUENCE, decrement_sequence, in_sequence
+from playground.engine.kafka.compaction import records_without_key
 
 if TYPE_CHECKING:
     from playground.engine.kafka.cluster import ClusterRuntime
@@ -59,7 +61,7 @@ class Batch:
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class PartitionState:
     __slots__ = ("replicas", "leader", "isr", "leo", "caught_up", "fetch_sent", "fetch_upto", "fetch_due",
-                 "hw", "pending", "epoch", "seqs", "lost")
+                 "hw", "pending", "epoch", "seqs", "lost", "retained", "producer_epochs")
 
     def __init__(self, replicas: list[int], now: float) -> None:
         self.replicas = replicas
@@ -75,6 +77,10 @@ class PartitionState:
         self.epoch = 0
         self.seqs: dict[str, int] = {}  # idempotent producer state: last sequence appended per producer
         self.lost = 0  # records truncated away, counted
+        # ProducerStateEntry: the metadata (sequence, first offset, end offset) of the last
+        # NUM_BATCHES_TO_RETAIN batches of each producer, and each producer's epoch
+        self.retained: dict[str, deque[tuple[int, int, int]]] = {}
+        self.producer_epochs: dict[str, int] = {}
 
     @property
     def leader_leo(self) -> int:
@@ -87,8 +93,28 @@ class PartitionState:
         pending.append(batch)
         self.leo[self.leader] = batch.end  # type: ignore[index]
         if producer is not None and seq is not None:
-            self.seqs[producer] = max(seq, self.seqs.get(producer, -1))
+            self.seqs[producer] = seq
+            self.retain(producer, seq, batch.first, batch.end)
         return batch
+
+    def retain(self, producer: str, seq: int, first: int, end: int) -> None:
+        """Keep the metadata of a batch just appended (ProducerStateEntry.addBatch: the last 5)."""
+        entries = self.retained.get(producer)
+        if entries is None:
+            entries = self.retained[producer] = deque(maxlen=NUM_BATCHES_TO_RETAIN)
+        entries.append((seq, first, end))
+
+    def bump_producer_epoch(self, producer: str, epoch: int) -> None:
+        """A control record (a transaction marker) written with a newer epoch: the producer's
+        state starts over (ProducerStateEntry.maybeUpdateProducerEpoch clears its batches), and
+        older epochs are fenced from now on."""
+        known = self.producer_epochs.get(producer)
+        if known is None:
+            self.producer_epochs[producer] = epoch
+        elif known < epoch:
+            self.producer_epochs[producer] = epoch
+            self.retained.pop(producer, None)
+            self.seqs[producer] = NO_SEQUENCE
 
     def find_seq(self, producer: str, seq: int) -> Batch | None:
         for batch in self.pending:
@@ -115,12 +141,43 @@ DROP_UNCLEAN: Final = "unclean leader election truncated it"
 DROP_ACKS1: Final = "acks=1 and the leader died before followers copied it"
 DROP_ACKS0: Final = "acks=0 and the leader died before followers copied it"
 
+NUM_BATCHES_TO_RETAIN: Final = 5  # ProducerStateEntry.NUM_BATCHES_TO_RETAIN
+
+
+def find_duplicate_batch(entries: Any, seq: int) -> tuple[int, int, int] | None:
+    """The retained batch with this sequence number, or None (ProducerStateEntry.findDuplicateBatch,
+    batchWithSequenceRange: one sequence number per batch here). The leader answers a duplicate
+    with that batch's offsets (DUPLICATE_SEQUENCE, the original base offset), writing nothing."""
+    if entries:
+        for entry in entries:
+            if entry[0] == seq:
+                return entry  # type: ignore[no-any-return]
+    return None
+
+
+def check_producer_sequence(known_epoch: int | None, last_seq: int | None, epoch: int, seq: int) -> str | None:
+    """ProducerAppendInfo.checkProducerEpoch and checkSequence, for a batch that is no duplicate:
+    an epoch older than the last seen is refused (InvalidProducerEpochException, the producer is
+    fenced); a newer epoch must start at sequence 0; within an epoch the batch must follow the
+    last one (``in_sequence``, wrapping after Integer.MAX_VALUE). A producer with no state yet
+    may start anywhere. Returns the error outcome, or None to append."""
+    if known_epoch is not None and epoch < known_epoch:
+        return INVALID_PRODUCER_EPOCH
+    if known_epoch is not None and epoch > known_epoch:
+        return None if seq == 0 else OUT_OF_ORDER
+    if last_seq is None:
+        return None
+    return None if in_sequence(last_seq, seq) else OUT_OF_ORDER
+
+
 # Outcomes of a produce request at the partition leader
 APPENDED: Final = "appended"
 DUPLICATE: Final = "duplicate"  # idempotent producer: already in the log (DUPLICATE_SEQUENCE)
 NO_LEADER: Final = "no leader for the partition"
 NOT_ENOUGH_REPLICAS: Final = "NotEnoughReplicas: the ISR is smaller than min.insync.replicas"
 OUT_OF_ORDER: Final = "OutOfOrderSequence: an earlier batch is missing"
+INVALID_PRODUCER_EPOCH: Final = "InvalidProducerEpoch: a newer instance with the same transactional.id fenced it"
+INVALID_RECORD: Final = "InvalidRecord: Compacted topic cannot accept message without key"
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -171,13 +228,17 @@ class ReplicatedTopic:
         return self.parts[p].leader_leo if self.parts else self.logs[p].leo  # type: ignore[attr-defined]
 
     def produce(self, sim: Simulation, p: int, keys: np.ndarray, tombs: np.ndarray | None, producer: str, acks: str,
-                seq: int | None, req: Any) -> tuple[str, Batch | None]:
+                seq: int | None, req: Any, producer_epoch: int = 0) -> tuple[str, Batch | None]:
         """A produce request reaches partition ``p``'s leader (Kafka's Partition.appendRecordsToLeader).
 
         acks=all is refused with NotEnoughReplicas when the ISR is smaller than
-        min.insync.replicas (checked before the append, so nothing is written). With a producer
-        id and sequence (idempotence), a sequence already appended is a duplicate and is not
-        written again; one that skips a sequence is refused as out of order.
+        min.insync.replicas (checked before the append, so nothing is written). A compacted topic
+        refuses a batch holding a record without a key (LogValidator.validateKey: INVALID_RECORD,
+        "Compacted topic cannot accept message without key"). With a producer id and sequence
+        (idempotence), a sequence among the producer's last 5 batches is a duplicate and is not
+        written again (answered with the original batch's offsets: ``find_duplicate_batch``);
+        one that does not follow the last is refused as out of order, and an epoch older than
+        the last seen as fenced (``check_producer_sequence``).
 
         ProducerRuntime._send_at_once appends a batch that passes every check here without this
         call (the producer's fresh batches of each linger): a rule changed here changes there too.
@@ -188,19 +249,28 @@ class ReplicatedTopic:
             return NO_LEADER, None
         if acks == "all" and len(part.isr) < self.min_isr:
             return NOT_ENOUGH_REPLICAS, None
+        if self.storage.config.compacts and records_without_key(keys, tombs):
+            return INVALID_RECORD, None  # LogValidator.validateKey refuses the whole batch
         if seq is not None:
-            last = part.seqs.get(producer)
-            if last is not None:
-                if seq <= last:
+            known = part.producer_epochs.get(producer)
+            if known is None or producer_epoch == known:
+                duplicate = find_duplicate_batch(part.retained.get(producer), seq)
+                if duplicate is not None:
                     return DUPLICATE, part.find_seq(producer, seq)
-                if seq > last + 1:
-                    return OUT_OF_ORDER, None
-            part.seqs[producer] = seq if seq > -1 else -1  # the last appended: seq is above any earlier one
+            error = check_producer_sequence(known, part.seqs.get(producer), producer_epoch, seq)
+            if error is not None:
+                return error, None
+            if known is None or producer_epoch > known:
+                part.producer_epochs[producer] = producer_epoch
+                part.retained.pop(producer, None)
+            part.seqs[producer] = seq
         # PartitionState.append, inline (once per produced batch)
         pending = part.pending
         batch = Batch(pending[-1].end if pending else part.hw, keys, tombs, producer, seq, acks, req, part.epoch)
         pending.append(batch)
         part.leo[leader] = batch.end
+        if seq is not None:
+            part.retain(producer, seq, batch.first, batch.end)
         return APPENDED, batch
 
     def advance_hw(self, sim: Simulation, p: int) -> None:
@@ -314,7 +384,12 @@ class ReplicatedTopic:
             producer.lost(sim, n, reason, self.id, p)
             lost += n
         for producer_id, seq in removed_seq.items():
-            part.seqs[producer_id] = seq - 1
+            part.seqs[producer_id] = decrement_sequence(seq, 1)
+            entries = part.retained.get(producer_id)
+            if entries:  # the batches cut away are no longer duplicates of anything
+                kept_entries = [e for e in entries if e[2] <= new_leo]
+                entries.clear()
+                entries.extend(kept_entries)
         for batch in part.pending:
             if batch.req is not None:
                 req, batch.req = batch.req, None
@@ -325,6 +400,7 @@ class ReplicatedTopic:
             below = part.hw - new_leo
             lost += below
             part.seqs.clear()  # the producers' state went with them (UnknownProducerId)
+            part.retained.clear()
             for reader in self.readers:
                 # Readers that can skip a truncated range count what they had not read as lost;
                 # until then the range stays readable here (see "left" in the module docstring).

@@ -102,9 +102,11 @@ class TransactionalTopic:
     def txn_partitions(self, writer: str) -> list[int]:
         return [p for p, open_ in enumerate(self.txn_open) if writer in open_]
 
-    def end_txn(self, sim: Any, p: int, writer: str, commit: bool) -> bool:
+    def end_txn(self, sim: Any, p: int, writer: str, commit: bool, epoch: int | None = None) -> bool:
         """Write ``writer``'s COMMIT or ABORT marker to partition ``p``. False when it cannot be
-        written now (the partition has no leader): the coordinator retries until it can."""
+        written now (the partition has no leader): the coordinator retries until it can. A
+        marker carries the producer's ``epoch``: a newer one fences the older from the partition
+        (ProducerStateEntry.maybeUpdateProducerEpoch)."""
         txn = self.txn_open[p].get(writer)
         if txn is None:
             return True
@@ -128,6 +130,8 @@ class TransactionalTopic:
             for reader in self.readers:
                 sim.components[reader].on_append(sim, self.id, p)
         else:
+            if epoch is not None:
+                self.parts[p].bump_producer_epoch(writer, epoch)
             batch = self.parts[p].append(keys, marker, None, None, "all", None)
             self.txn_closing[p][writer] = (txn.first if txn.ranges else batch.first, batch.first, int(marker[0]))
             self.advance_hw(sim, p)  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 // Kafka's cards: a producer's send rate, a topic's partition logs filling up, a group's members
 // with their partitions, a dead letter topic's count. See index.js for the API.
-import { h, fmtInt } from "../dom.js";
+import { h, fmtInt, fmtCompact } from "../dom.js";
 import { partitionColor } from "../colors.js";
 import { TopicLog } from "./kafka/topic.js";
 import { SEGMENTS_CARD_WIDTH, SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
@@ -23,12 +23,44 @@ export const cards = {
     },
     live(slot) {
       const sent = h("span", { class: "kv-value" });
+      const line = (label, testid, bad = false) => {
+        const value = h("span", { class: "kv-value" });
+        const row = h("div", { class: `kv-line kv-minor${bad ? " is-bad" : ""}`, "data-testid": testid, hidden: true },
+          h("span", { class: "kv-label" }, label), value);
+        return { row, value };
+      };
+      // Batching and the wire: records per batch, requests a second (one per batch here), bytes
+      // sent (compressed batches with their headers); the accumulator and blocked send() calls;
+      // a transactional producer's epoch and the instances it fenced; drops by reason.
+      const batching = line("per batch", "producer-batching");
+      const wire = line("on the wire", "producer-wire");
+      const buffer = line("accumulator", "producer-buffer");
+      const epoch = line("epoch", "producer-epoch");
+      const dropped = line("dropped", "producer-dropped", true);
       const txn = h("div", { class: "kv-note", "data-testid": "producer-txn", hidden: true });
-      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent), txn);
+      slot.replaceChildren(h("div", { class: "kv-line" }, h("span", { class: "kv-label" }, "sent"), sent),
+        batching.row, wire.row, buffer.row, epoch.row, dropped.row, txn);
+      const show = (item, text, title = "") => {
+        if (item.value.textContent !== text) item.value.textContent = text;
+        item.row.hidden = !text;
+        if (title !== item.row.title) item.row.title = title;
+      };
       return {
         update(state) {
           const text = fmtInt(state?.sent ?? 0);
           if (sent.textContent !== text) sent.textContent = text;
+          show(batching, state?.batches ? `${state.records_per_batch} rec · ${fmtCompact(state.requests_per_s)}/s` : "");
+          show(wire, state?.batches ? `${fmtCompact(state.wire_bytes)} B${state.compression_ratio < 1
+            ? ` (×${state.compression_ratio})` : ""}` : "");
+          const waiting = (state?.accumulated ?? 0) + (state?.blocked ?? 0);
+          show(buffer, waiting ? `${fmtCompact(state.accumulated)}${state.blocked
+            ? ` · ${fmtCompact(state.blocked)} blocked` : ""}` : "");
+          const f = state?.fenced;
+          show(epoch, state?.transactions ? `${state.epoch}${f?.instances ? ` · fenced ${f.instances}` : ""}` : "",
+            f?.instances ? `older instances fenced (ProducerFencedException): ${f.instances}` : "");
+          const reasons = Object.entries(state?.dropped ?? {});
+          const lost = reasons.reduce((sum, [, n]) => sum + n, 0);
+          show(dropped, lost ? fmtCompact(lost) : "", reasons.map(([r, n]) => `${fmtInt(n)}: ${r}`).join("\n"));
           // A transactional producer: the open transaction and how the previous ones ended.
           const t = state?.transactions;
           const note = t ? `txn #${fmtInt(t.open)} ${t.state} · ${fmtInt(t.commits)} committed · ${fmtInt(t.aborts)} aborted` : "";

@@ -15,6 +15,10 @@
   with no such record falls back to its log end), --by-duration (the same, t = now - duration),
   --shift-by N (committed + N; refused for a partition with no committed offset), --to-offset;
   shift-by and to-offset are clamped to [log start, log end] (checkOffsetsRange).
+  Simplification: where the engine has already forgotten the per-record rows of a log (it keeps
+  them from the oldest offset a group may read again, log.py), a time is found to the time
+  index's precision: the entry's offset, at most index.interval.bytes of records before the one
+  Kafka's scan would return (counted as ``approximate`` in the reset's record).
 
 The books: records a reset or "latest" skips, that the group had not handled yet, are dropped
 with DROP_RESET; records a reset moves back over are delivered again: duplicates, counted.
@@ -40,6 +44,9 @@ NO_OFFSET: Final = "NoOffsetForPartitionException"
 OUT_OF_RANGE: Final = "OffsetOutOfRangeException"
 ERRORS_KEPT: Final = 10
 MAX_SHIFT: Final = 1 << 53
+#: the reset commands that are buttons: op -> (what they reset to, the defaults of their values)
+BUTTONS: Final = {"reset_to_latest": ("latest", {}), "reset_shift_by": ("shift", {"n": -100}),
+                  "reset_by_duration": ("duration", {"seconds": 10})}
 
 
 def group_state(known_members: int, rebalancing: bool, join_closed: bool) -> str:
@@ -199,19 +206,25 @@ def reset_offsets(group: GroupRuntime, sim: Simulation, command: Mapping[str, An
     """kafka-consumer-groups --reset-offsets --execute on this group (see the module docstring)."""
     known = sum(1 for m in group.members.values() if m.out != "left")
     check_inactive(group.id, group_state(known, group.state == "rebalancing", group.join_closed))
+    button = BUTTONS.get(str(command.get("op")))
+    if button is not None:
+        command = {**button[1], **command, "to": button[0]}
     spec = parse_reset(command, sim.kernel.now)
     if spec.topic is not None and spec.topic not in group.topics:
         raise CommandError(f"group {group.id!r} reads no topic {spec.topic!r}")
     targets: dict[TP, int] = {}
+    approximate: list[TP] = []  # --to-datetime answered at the time index's precision (see below)
     for tp in group.committed:
         if spec.topic is not None and tp[0] != spec.topic:
             continue
         log = group.sources[tp].logs[tp[1]]
         committed = None if tp in group.uncommitted else group.committed[tp]
 
-        def offset_for_time(ts: float, log: Any = log) -> int | None:
-            found = log.lookup_time(ts).get("found")
-            return None if found is None else max(int(found), log.log_start)
+        def offset_for_time(ts: float, log: Any = log, tp: TP = tp) -> int | None:
+            found = log.lookup_time(ts)
+            if found.get("approximate"):
+                approximate.append(tp)
+            return None if found.get("found") is None else max(int(found["found"]), log.log_start)
 
         targets[tp] = reset_target(spec, committed, log.log_start, log.leo, offset_for_time)
     moved = {}
@@ -222,7 +235,8 @@ def reset_offsets(group: GroupRuntime, sim: Simulation, command: Mapping[str, An
         group.missing.pop(tp, None)
         skip_to(group, tp, new)
     entry = {"t": sim.kernel.now, "to": spec.to, "value": spec.value if spec.to != "earliest" else None,
-             "topic": spec.topic, "moved": sum(new - old for old, new in moved.values()), "partitions": len(moved)}
+             "topic": spec.topic, "moved": sum(new - old for old, new in moved.values()), "partitions": len(moved),
+             "approximate": len(approximate)}
     group.resets.append(entry)
     del group.resets[:-ERRORS_KEPT]
     sim.emit({"k": "offsets_reset", "t": sim.kernel.now, "g": group.id, "to": spec.to, "value": entry["value"],

@@ -184,7 +184,7 @@ class GroupRuntime(Runtime):
                 "reset_to_latest": "cmd_reset_offsets", "reset_shift_by": "cmd_reset_offsets",
                 "reset_by_duration": "cmd_reset_offsets"}
     command_labels = {"reset_offsets": "Reset offsets to earliest", "reset_to_latest": "Reset offsets to latest",
-                      "reset_shift_by": "Shift offsets by -100", "reset_by_duration": "Reset offsets to 10 s ago"}
+                      "reset_shift_by": "Shift offsets by -100", "reset_by_duration": "Reset offsets to 30 s ago"}
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None, output: str | None = None) -> None:

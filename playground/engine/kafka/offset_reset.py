@@ -46,7 +46,7 @@ ERRORS_KEPT: Final = 10
 MAX_SHIFT: Final = 1 << 53
 #: the reset commands that are buttons: op -> (what they reset to, the defaults of their values)
 BUTTONS: Final = {"reset_to_latest": ("latest", {}), "reset_shift_by": ("shift", {"n": -100}),
-                  "reset_by_duration": ("duration", {"seconds": 10})}
+                  "reset_by_duration": ("duration", {"seconds": 30})}
 
 
 def group_state(known_members: int, rebalancing: bool, join_closed: bool) -> str:

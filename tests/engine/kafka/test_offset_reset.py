@@ -237,3 +237,35 @@ def test_reset_restores_identically_from_a_snapshot():
         s.apply({"op": "start_consumers", "group": "group"})
         s.advance(2)
     assert sim.metrics() == restored.metrics()
+
+
+def test_the_replay_ready_topology_works_as_its_description_says():
+    """kafka-replay: audit fails with NoOffsetForPartitionException and becomes Empty; billing's
+    reset is refused while it runs; stopped, it is Empty only after the static member's session
+    timeout; reset to 10 s ago and started again, it replays (duplicates), books balanced."""
+    from playground import examples
+
+    sim = engine.Simulation(engine.parse_document(examples.load("kafka-replay")), 1, record_flow=False)
+    sim.advance(15)
+    nodes = sim.metrics()["nodes"]
+    assert nodes["audit"]["offset_errors"][0]["error"] == "NoOffsetForPartitionException"
+    assert nodes["audit"]["coordinator_state"] == "Empty"
+    assert nodes["billing"]["static_members"] == 1
+    with pytest.raises(CommandError, match="inactive"):
+        sim.apply({"op": "reset_offsets", "node": "billing"})
+    sim.apply({"op": "stop_consumers", "node": "billing"})
+    sim.advance(3)
+    with pytest.raises(CommandError, match="inactive"):  # the static consumer-1 is still known
+        sim.apply({"op": "reset_by_duration", "node": "billing"})
+    sim.advance(8)
+    sim.apply({"op": "reset_by_duration", "node": "billing"})
+    moved = sim.metrics()["nodes"]["billing"]["offset_resets"][-1]["moved"]
+    assert moved < -500  # back to 30 s ago: what it read in the ~19 s before it stopped, 60 records/s
+    sim.apply({"op": "start_consumers", "node": "billing"})
+    sim.apply({"op": "reset_offsets", "node": "audit"})
+    sim.apply({"op": "start_consumers", "node": "audit"})
+    sim.advance(8)
+    nodes = sim.metrics()["nodes"]
+    assert nodes["billing"]["duplicates"] >= -moved
+    assert nodes["audit"]["processed"] > 1000
+    assert streams_conserved(sim)

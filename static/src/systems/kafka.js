@@ -111,7 +111,9 @@ export const cards = {
       const extra = (params.check_order ? 1 : 0) + txn + (params.count_duplicates ? 1 : 0)
         + (state?.racks ? 1 : 0) + (state?.offset_resets || params.auto_offset_reset !== "earliest" ? 1 : 0)
         + (state?.offset_errors ? 1 : 0);
-      return { width: 276, height: 144 + m * 32 + extra * 20 }; // 22: the lag chart's view buttons
+      // Badges (static, rack) take room on each member's line: its chips wrap sooner.
+      const badges = params.consumer_racks || params.static_membership || params.static_consumers ? 12 : 0;
+      return { width: 276, height: 144 + m * (32 + badges) + extra * 20 }; // 22: the lag chart's view buttons
     },
     preview(slot, data) {
       const n = Math.min(MAX_MEMBER_ROWS, Math.max(1, Number(data.params?.consumers) || 1));
@@ -122,8 +124,8 @@ export const cards = {
             "div",
             { class: "grp-member" },
             h("span", { class: "grp-member-id" }, `C${i}`),
-            ...memberBadges(previewMember(data.params || {}, i)),
-            h("span", { class: "grp-chips" }, h("span", { class: "grp-idle" }, "joins when the run starts")),
+            h("span", { class: "grp-chips" }, ...memberBadges(previewMember(data.params || {}, i)),
+              h("span", { class: "grp-idle" }, "joins when the run starts")),
           ),
         );
       }

@@ -112,10 +112,10 @@ export class GroupMembers {
         "div",
         { class: `grp-member ${dead ? "is-dead" : ""}`, "data-testid": "group-member", "data-member": m.id },
         h("span", { class: "grp-member-id", title: memberTitle(m) }, shortMember(m.id, this.groupId)),
-        ...memberBadges(m),
         h(
           "span",
           { class: "grp-chips" },
+          ...memberBadges(m),
           chips.length ? chips : h("span", { class: "grp-idle" }, dead ? m.state : "idle"),
         ),
         m.lag != null ? h("span", { class: "grp-member-lag", title: "lag of its partitions" }, fmtCompact(m.lag)) : null,

@@ -25,6 +25,8 @@ const ITEM_OPS = {
 // Ops that also carry the panel's slow-down factor.
 const FACTOR_OPS = ["slow_consumer", "slow_broker"];
 const DEFAULT_FACTOR = 10;
+// Ops that also carry the panel's time, in simulated seconds ({t}: reset a group's offsets to it).
+const TIME_OPS = ["reset_to_datetime"];
 // Tooltips for ops whose method has no docstring (command_info.help is empty).
 const ITEM_TITLES = {
   remove_consumer: "Stop it gracefully: it says goodbye, and its work is handed over at once",
@@ -96,6 +98,7 @@ export class Controls {
     this.preferredNode = null;
     this.groupSig = "";
     this.slowFactor = DEFAULT_FACTOR;
+    this.resetTime = 0;
     this.renderConsumers(null);
   }
 
@@ -225,6 +228,7 @@ export class Controls {
             node: id,
             ...(extra.args || {}),
             ...(FACTOR_OPS.includes(op) ? { factor: this.slowFactor } : {}),
+            ...(TIME_OPS.includes(op) ? { t: this.resetTime } : {}),
           }),
       },
       text || info?.label || op,
@@ -260,6 +264,20 @@ export class Controls {
       input,
     );
     return this.factorLabel;
+  }
+
+  /** The time (simulated seconds) the time buttons send; kept for the page's life, as factorInput. */
+  timeInput() {
+    if (this.timeLabel) return this.timeLabel;
+    const input = h("input", { type: "number", min: "0", step: "0.1", value: String(this.resetTime),
+      "data-testid": "reset-time", "aria-label": "Time to reset to, in simulated seconds" });
+    input.addEventListener("input", () => {
+      const v = Number(input.value);
+      if (Number.isFinite(v) && v >= 0) this.resetTime = v;
+    });
+    this.timeLabel = h("label", { class: "slow-factor", title: "The time Reset offsets to time uses (simulated seconds)" },
+      "Reset to t =", input, "s");
+    return this.timeLabel;
   }
 
   memberRow(id, m, ops, info, shortLabel) {
@@ -351,6 +369,7 @@ export class Controls {
       items && ops.includes("add_consumer")
         ? this.opButton(id, "add_consumer", info.add_consumer, {}, { text: "+ Add consumer" })
         : null,
+      nodeOps.some((op) => TIME_OPS.includes(op)) ? this.timeInput() : null,
       nodeOps.length ? h("div", { class: "node-actions" }, nodeOps.map((op) => this.opButton(id, op, info[op]))) : null,
     ];
     root.replaceChildren(...parts.filter(Boolean));

@@ -33,10 +33,11 @@ def test_replay_stop_reset_to_a_time_and_start_again(daphne_url: str, chromium, 
     page.wait_for_function(
         """() => document.querySelector(".x6-node[data-cell-id='billing'] .grp-state")
                  ?.textContent.startsWith("Empty")""", timeout=WAIT)
-    page.get_by_test_id("btn-reset-by-duration").click()
+    page.get_by_test_id("reset-time").fill("5")
+    page.get_by_test_id("btn-reset-to-datetime").click()
     reset = billing.get_by_test_id("group-reset")
     reset.wait_for(timeout=WAIT)
-    assert reset.inner_text().startswith("reset to datetime")
+    assert reset.inner_text().startswith("reset to datetime t=5")
     page.get_by_test_id("btn-start-consumers").click()
     page.wait_for_function(
         """() => document.querySelectorAll(

@@ -180,11 +180,8 @@ class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
                 "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
                 "slow_consumer": "cmd_slow_consumer", "stop_consumers": "cmd_stop_consumers",
-                "start_consumers": "cmd_start_consumers", "reset_offsets": "cmd_reset_offsets",
-                "reset_to_latest": "cmd_reset_offsets", "reset_shift_by": "cmd_reset_offsets",
-                "reset_by_duration": "cmd_reset_offsets"}
-    command_labels = {"reset_offsets": "Reset offsets to earliest", "reset_to_latest": "Reset offsets to latest",
-                      "reset_shift_by": "Shift offsets by -100", "reset_by_duration": "Reset offsets to 30 s ago"}
+                "start_consumers": "cmd_start_consumers", **offset_reset.COMMANDS}
+    command_labels = offset_reset.LABELS
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], topics: list[TopicRuntime],
                  dlq: str | None, output: str | None = None) -> None:

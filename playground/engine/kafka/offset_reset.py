@@ -45,8 +45,19 @@ OUT_OF_RANGE: Final = "OffsetOutOfRangeException"
 ERRORS_KEPT: Final = 10
 MAX_SHIFT: Final = 1 << 53
 #: the reset commands that are buttons: op -> (what they reset to, the defaults of their values)
-BUTTONS: Final = {"reset_to_latest": ("latest", {}), "reset_shift_by": ("shift", {"n": -100}),
-                  "reset_by_duration": ("duration", {"seconds": 30})}
+BUTTONS: Final[dict[str, tuple[str, dict[str, float]]]] = {
+    "reset_to_latest": ("latest", {}),
+    "reset_to_datetime": ("datetime", {"t": 0.0}),
+    "reset_shift_by": ("shift", {"n": -100}),
+    "reset_by_duration": ("duration", {"seconds": 30}),
+}
+#: the group's reset commands (GroupRuntime.commands) and their button labels
+COMMANDS: Final[dict[str, str]] = {op: "cmd_reset_offsets" for op in ("reset_offsets", *BUTTONS)}
+LABELS: Final[dict[str, str]] = {
+    "reset_offsets": "Reset offsets to earliest", "reset_to_latest": "Reset offsets to latest",
+    "reset_to_datetime": "Reset offsets to time t", "reset_shift_by": "Shift offsets by -100",
+    "reset_by_duration": "Reset offsets to 30 s ago",
+}
 
 
 def group_state(known_members: int, rebalancing: bool, join_closed: bool) -> str:

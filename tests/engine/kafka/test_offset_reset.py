@@ -116,7 +116,7 @@ def test_stop_reset_to_a_time_and_replay_delivers_the_records_again():
     assert group(sim)["coordinator_state"] == "Empty"
     committed = {p["p"]: p["committed"] for p in group(sim)["partitions"]}
     duplicates_before = group(sim)["duplicates"]
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "datetime", "t": 2.0})
+    sim.apply({"op": "reset_to_datetime", "group": "group", "t": 2.0})  # the button, with the panel's time
     reset = [e for e in sim.drain_events() if e["k"] == "offsets_reset"][0]
     topic = sim.components["topic"]
     for p in range(3):

@@ -3,8 +3,8 @@
 The rules followed, from the Kafka consumer and group coordinator:
 
 - Each partition is owned by at most one member; a member fetches from its position, which
-  starts at the committed offset when the partition is assigned (auto.offset.reset=earliest for
-  a group with no commit yet).
+  starts at the committed offset when the partition is assigned (without one: auto.offset.reset,
+  offset_reset.py; offsets are reset there too, and static members are membership.py's).
 - A poll returns at most max.poll.records, taken partition by partition in rotating order.
 - enable.auto.commit (commit="auto"): in poll, when auto.commit.interval.ms has passed since the
   last commit, the positions of what the previous poll returned are committed; they are also

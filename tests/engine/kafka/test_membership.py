@@ -54,6 +54,8 @@ def test_sticky_orders_by_member_id_only():
 
 
 def test_first_static_consumers_are_static():
+    """static_consumers = N gives consumer-1 .. consumer-N a group.instance.id (KIP-345);
+    static_membership gives every consumer one."""
     assert [is_static({"static_consumers": 2}, n) for n in (1, 2, 3)] == [True, True, False]
     assert is_static({"static_membership": True, "static_consumers": 0}, 9)
 

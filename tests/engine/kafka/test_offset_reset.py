@@ -71,6 +71,8 @@ def test_shift_needs_a_committed_offset():
 
 
 def test_parse_reset_names_the_bad_field():
+    """ResetOffsets' options (--to-datetime, --by-duration, --shift-by, --to-offset) each need their
+    value; a bad one is a command error naming the field."""
     assert parse_reset({}, 0) == ResetSpec("earliest")
     assert parse_reset({"to": "duration", "seconds": 4}, 10.0) == ResetSpec("datetime", 6.0)
     with pytest.raises(CommandError, match="to must be one of"):
@@ -227,6 +229,7 @@ def test_auto_offset_reset_none_fails_each_consumer_until_offsets_are_set():
 
 
 def test_reset_restores_identically_from_a_snapshot():
+    """Time travel: a simulation restored after a reset continues exactly as the original."""
     sim = simulation(rate=100, partitions=2, consumers=2)
     sim.advance(2)
     sim.apply({"op": "stop_consumers", "group": "group"})

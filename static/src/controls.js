@@ -220,15 +220,26 @@ export class Controls {
     const numeric = arg.kind === "int" || arg.kind === "float";
     const initial = numeric && arg.default ? String(arg.default) : "";
     if (initial) this.argValues.set(arg.name, initial);
-    const input = h(arg.kind === "map" ? "textarea" : "input", {
-      ...(arg.kind === "map" ? { rows: "2" } : { type: numeric ? "number" : "text" }),
-      ...(numeric ? { min: arg.min ?? null, max: arg.max ?? null, step: arg.kind === "int" ? "1" : "any" } : {}),
-      value: initial,
-      placeholder: arg.kind === "map" ? "key=value" : numeric ? "" : "default",
-      "data-testid": `arg-${arg.name.replace(/_/g, "-")}`,
-      "aria-label": arg.label,
-    });
-    input.addEventListener("input", () => this.argValues.set(arg.name, input.value));
+    const testid = `arg-${arg.name.replace(/_/g, "-")}`;
+    const input =
+      arg.kind === "enum" || arg.kind === "bool"
+        ? h(
+            "select",
+            { "data-testid": testid, "aria-label": arg.label },
+            h("option", { value: "" }, `${arg.default} (default)`),
+            (arg.kind === "bool" ? ["true", "false"] : arg.choices).map((c) => h("option", { value: c }, c)),
+          )
+        : h(arg.kind === "map" ? "textarea" : "input", {
+            ...(arg.kind === "map" ? { rows: "2" } : { type: numeric ? "number" : "text" }),
+            ...(numeric ? { min: arg.min ?? null, max: arg.max ?? null, step: arg.kind === "int" ? "1" : "any" } : {}),
+            value: initial,
+            placeholder: arg.kind === "map" ? "key=value" : numeric ? "" : "default",
+            "data-testid": testid,
+            "aria-label": arg.label,
+          });
+    const remember = () => this.argValues.set(arg.name, input.value);
+    input.addEventListener("input", remember);
+    input.addEventListener("change", remember);
     const label = h(
       "label",
       { class: "command-arg", title: [arg.help, arg.unit].filter(Boolean).join(" · ") || null },
@@ -245,6 +256,20 @@ export class Controls {
     const seen = new Map();
     for (const op of ops) for (const arg of info[op]?.args || []) if (!seen.has(arg.name)) seen.set(arg.name, arg);
     return seen.size ? h("div", { class: "command-args" }, [...seen.values()].map((arg) => this.argField(arg))) : null;
+  }
+
+  /** The time (simulated seconds) the time buttons send; kept for the page's life, as factorInput. */
+  timeInput() {
+    if (this.timeLabel) return this.timeLabel;
+    const input = h("input", { type: "number", min: "0", step: "0.1", value: String(this.resetTime),
+      "data-testid": "reset-time", "aria-label": "Time to reset to, in simulated seconds" });
+    input.addEventListener("input", () => {
+      const v = Number(input.value);
+      if (Number.isFinite(v) && v >= 0) this.resetTime = v;
+    });
+    this.timeLabel = h("label", { class: "slow-factor", title: "The time Reset offsets to time uses (simulated seconds)" },
+      "Reset to t =", input, "s");
+    return this.timeLabel;
   }
 
   memberRow(id, m, ops, info, shortLabel) {

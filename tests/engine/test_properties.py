@@ -25,6 +25,8 @@ params = st.fixed_dictionaries({
     "max_poll_interval_ms": st.sampled_from([1000, 300_000]),
     "lag_alert": st.sampled_from([0, 50]),
     "static_membership": st.booleans(),
+    "static_consumers": st.integers(0, 3),
+    "auto_offset_reset": st.sampled_from(["earliest", "latest", "none"]),
 })
 
 
@@ -62,6 +64,20 @@ class KafkaRun(RuleBasedStateMachine):
         if alive:
             member = data.draw(st.sampled_from(alive))
             self.sim.apply({"op": "slow_consumer", "node": "group", "member": member, "factor": factor})
+
+    @rule(stop=st.booleans())
+    def stop_or_start_consumers(self, stop):
+        if stop or len(self._group().members) < 8:
+            self.sim.apply({"op": "stop_consumers" if stop else "start_consumers", "group": "group"})
+
+    @rule(spec=st.sampled_from([{"to": "earliest"}, {"to": "latest"}, {"to": "shift", "n": -50},
+                                {"to": "datetime", "t": 1.0}, {"to": "offset", "offset": 30}]))
+    def reset_offsets(self, spec):
+        """--reset-offsets: refused unless the group is Empty; the books hold either way."""
+        try:
+            self.sim.apply({"op": "reset_offsets", "group": "group", **spec})
+        except engine.CommandError:
+            pass
 
     @rule()
     def redrive(self):

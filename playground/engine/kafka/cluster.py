@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import CommandError, CommandSpec, Runtime
+from playground.engine.kafka.racks import assign_replicas_rack_aware, broker_racks
 from playground.engine.kafka.replication import PartitionState
 from playground.engine.registry import Param
 
@@ -115,6 +116,7 @@ class ClusterRuntime(Runtime):
         self.id = node_id
         self.p = params
         self.brokers = {b: Broker(b) for b in range(1, int(params["brokers"]) + 1)}
+        self.racks: dict[int, str] = broker_racks(list(self.brokers), int(params.get("racks", 0)))  # broker.rack
         self.rng = sim.kernel.rng(f"kafka_cluster:{node_id}")
         self.round_s = params["replica_fetch_ms"] / 1000.0
         self.lag_max_s = params["replica_lag_time_max_ms"] / 1000.0
@@ -130,7 +132,10 @@ class ClusterRuntime(Runtime):
     def register_topic(self, sim: Simulation, topic: TopicRuntime, replication_factor: int) -> list[PartitionState]:
         n = len(self.brokers)
         start, shift = (int(x) for x in self.rng.integers(0, n, 2))
-        placement = assign_replicas(topic.partition_count, replication_factor, sorted(self.brokers), start, shift)
+        if self.racks:  # every broker has a broker.rack: AdminUtils' rack-aware placement
+            placement = assign_replicas_rack_aware(topic.partition_count, replication_factor, self.racks, start, shift)
+        else:
+            placement = assign_replicas(topic.partition_count, replication_factor, sorted(self.brokers), start, shift)
         self.topics.append(topic.id)
         return [PartitionState(replicas, sim.kernel.now) for replicas in placement]
 
@@ -444,8 +449,8 @@ class ClusterRuntime(Runtime):
             partitions.append({"topic": topic.id, "p": p, "leader": part.leader, "isr": list(part.isr),
                                "replicas": list(part.replicas), "hw": part.hw, "leo": part.leader_leo})
         return {
-            "brokers": [{"id": b.id, "state": b.state, "slow": b.slow, "fenced": b.fenced, "leaders": leaders[b.id]}
-                        for b in self.brokers.values()],
+            "brokers": [{"id": b.id, "state": b.state, "slow": b.slow, "fenced": b.fenced, "leaders": leaders[b.id],
+                         **({"rack": self.racks[b.id]} if self.racks else {})} for b in self.brokers.values()],
             "partitions": partitions[:256],
             "offline_partitions": offline,
             "under_replicated": under,

@@ -3,8 +3,8 @@
 The rules followed, from the Kafka consumer and group coordinator:
 
 - Each partition is owned by at most one member; a member fetches from its position, which
-  starts at the committed offset when the partition is assigned (auto.offset.reset=earliest for
-  a group with no commit yet).
+  starts at the committed offset when the partition is assigned (without one: auto.offset.reset,
+  offset_reset.py; offsets are reset there too, and static members are membership.py's).
 - A poll returns at most max.poll.records, taken partition by partition in rotating order.
 - enable.auto.commit (commit="auto"): in poll, when auto.commit.interval.ms has passed since the
   last commit, the positions of what the previous poll returned are committed; they are also
@@ -91,7 +91,9 @@ import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
 from playground.engine.component import ON_MEMBER, CommandError, CommandSpec, Runtime
+from playground.engine.kafka import membership, offset_reset, racks
 from playground.engine.kafka.assignors import ASSIGNORS, COOPERATIVE
+from playground.engine.kafka.group_view import check_lag_alert, group_metrics
 from playground.engine.kafka.log import ABORTED, CONTROL, TXN
 from playground.engine.kafka.partitioner import key_name, partition_for_key
 from playground.engine.kafka.storage import DROP_COMPACTION, DROP_RETENTION
@@ -138,10 +140,13 @@ class Member:
     __slots__ = ("id", "state", "token", "assigned", "hb_phase", "batch", "notice_pending", "rejoin",
                  "joined", "leaving", "last_commit", "rr", "killed_at", "batch_started", "batch_ends",
                  "previous", "generation", "slow", "out", "expire_at", "revoke_pending", "reads", "reads_twice",
-                 "reads_of")
+                 "reads_of", "instance_id", "rack")
 
-    def __init__(self, member_id: str, hb_phase: float, now: float) -> None:
+    def __init__(self, member_id: str, hb_phase: float, now: float, instance_id: str | None = None,
+                 rack: str | None = None) -> None:
         self.id = member_id
+        self.instance_id = instance_id  # group.instance.id: a static member (KIP-345)
+        self.rack = rack  # the rack (availability zone) its process runs in
         # joining | fetching | processing | idle | dead, and committing: blocked in commitTransaction
         # (exactly_once through a cluster, GroupRuntime._commit)
         self.state = "joining"
@@ -177,13 +182,16 @@ class Member:
 class GroupRuntime(Runtime):
     commands = {"add_consumer": "cmd_add_consumer", "remove_consumer": "cmd_remove_consumer",
                 "kill_consumer": "cmd_kill_consumer", "restart_consumer": "cmd_restart_consumer",
-                "slow_consumer": "cmd_slow_consumer"}
+                "slow_consumer": "cmd_slow_consumer", "stop_consumers": "cmd_stop_consumers",
+                "start_consumers": "cmd_start_consumers", **offset_reset.COMMANDS}
+    command_labels = offset_reset.LABELS
     command_specs = {
         "remove_consumer": ON_MEMBER, "kill_consumer": ON_MEMBER,
         "restart_consumer": CommandSpec(item="member", args=(Param(
             "after_ms", "Restart after", "int", 2000, "How long the process stays down", min=0,
             max=MAX_RESTART_MS, unit="ms"),)),
         "slow_consumer": CommandSpec(item="member", args=(SLOW_FACTOR,)),
+        **offset_reset.SPECS,
     }
     items = "members"
     histories = ("rebalances",)
@@ -254,6 +262,15 @@ class GroupRuntime(Runtime):
                 self.committed[tp] = 0
                 self.position[tp] = 0
                 self.handled[tp] = 0
+        self.offset_reset = params.get("auto_offset_reset", "earliest")
+        self.uncommitted: set[TP] = set(self.committed)  # partitions the group never committed
+        self.missing: dict[TP, str] = {}  # partitions with no valid offset (auto.offset.reset=none) -> error
+        self.resets: list[dict[str, Any]] = []
+        self.offset_errors: list[dict[str, Any]] = []
+        self.rack_names = racks.consumer_racks(params.get("consumer_racks", ""))
+        clusters = {t.cluster for t in topics if t.cluster is not None}
+        self.racks = (racks.RackTraffic(clusters.pop(), bool(params.get("client_rack", True)))
+                      if self.rack_names and len(clusters) == 1 else None)
         self.acked = {t: 0 for t in self.topics}
         self.retry_waiting = {t: 0 for t in self.topics}
         self.dead_lettered = {t: 0 for t in self.topics}
@@ -393,6 +410,19 @@ class GroupRuntime(Runtime):
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member, "change": "slowed",
                   "factor": float(factor)})
 
+    def cmd_stop_consumers(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Stop every consumer (close()): dynamic members leave at once, static ones at their session timeout."""
+        membership.stop_consumers(self, sim)
+
+    def cmd_start_consumers(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Start the group's consumers again (static ones with their group.instance.id), from the committed offsets."""
+        membership.start_consumers(self, sim)
+
+    def cmd_reset_offsets(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """kafka-consumer-groups --reset-offsets on an inactive group (stop its consumers first): to
+        earliest, latest, a time (``t``), ``seconds`` ago, shifted by ``n`` or an ``offset``."""
+        offset_reset.reset_offsets(self, sim, command)
+
     def _rolling_restart(self, sim: Simulation) -> None:
         """A rolling deployment: the next running member (in member-id order, taking turns) is
         restarted, down for restart_down_ms, as restart_consumer does."""
@@ -405,15 +435,15 @@ class GroupRuntime(Runtime):
         self.kill_member(sim, member)
         sim.kernel.schedule(sim.kernel.now + self.p["restart_down_ms"] / 1000.0, RESTART, self.id, member)
 
-    def add_member(self, sim: Simulation) -> str:
-        member = self._new_member(sim)
+    def add_member(self, sim: Simulation, number: int | None = None) -> str:
+        member = self._new_member(sim, number)
         sim.emit({"k": "member", "t": sim.kernel.now, "g": self.id, "c": member.id, "change": "added"})
         self._trigger(sim, f"{member.id} joined")
         return member.id
 
     def remove_member(self, sim: Simulation, member_id: str) -> None:
         member = self.members[member_id]
-        if self.p["static_membership"] and not (self.eos and self.out_writer is not None):
+        if member.instance_id is not None and not (self.eos and self.out_writer is not None):
             # KIP-345: a static member's close() commits but sends no LeaveGroup; the coordinator
             # keeps its partitions for it until session.timeout.ms passes without heartbeats.
             self._commit(sim, member)
@@ -466,7 +496,9 @@ class GroupRuntime(Runtime):
         now = sim.kernel.now
         self._end_txn(sim, member_id, commit=False)  # initTransactions with its transactional.id fences and aborts it
         member = self.members.get(member_id)
-        if self.p["static_membership"] and member is not None and member.state == "dead":
+        number = int(member_id.rsplit("-", 1)[1])
+        static = membership.is_static(self.p, number)
+        if static and member is not None and member.state == "dead":
             member.killed_at = None
             member.token += 1
             sim.emit({"k": "member", "t": now, "g": self.id, "c": member_id, "change": "rejoined"})
@@ -485,11 +517,7 @@ class GroupRuntime(Runtime):
             member.last_commit = now
             self._poll(sim, member)
             return
-        if self.p["static_membership"]:
-            member = Member(member_id, now + float(self.rng.uniform(0.0, self.hb_s)), now)
-            self.members[member_id] = member
-        else:
-            member = self._new_member(sim)
+        member = self._new_member(sim, number if static else None)
         sim.emit({"k": "member", "t": now, "g": self.id, "c": member.id, "change": "added"})
         self._trigger(sim, f"{member.id} joined")
 
@@ -535,7 +563,7 @@ class GroupRuntime(Runtime):
             sim.kernel.schedule(sim.kernel.now + self.p["restart_every_ms"] / 1000.0, ROLLING_RESTART, self.id, None)
             return
         if kind == LAG_CHECK:
-            self._check_lag(sim)
+            check_lag_alert(self, sim)
             sim.kernel.schedule(sim.kernel.now + LAG_CHECK_S, LAG_CHECK, self.id, None)
             return
         member_id, token = arg if isinstance(arg, tuple) else (arg, None)
@@ -585,6 +613,8 @@ class GroupRuntime(Runtime):
 
     def _poll(self, sim: Simulation, member: Member) -> None:
         """Ask for records: a fetch goes out if any owned partition has some, else wait for them."""
+        if self.missing and offset_reset.fail_without_offset(self, sim, member):
+            return
         member.token += 1
         position = self.position
         read_committed = self.read_committed
@@ -624,6 +654,8 @@ class GroupRuntime(Runtime):
             if pos < log.log_start:  # (_skip_deleted's own test, first)
                 self._skip_deleted(sim, tp)
                 pos = position[tp]
+                if tp in self.missing:  # auto.offset.reset=none: poll() throws at the next poll
+                    continue
             if gapped and tp in gapped:
                 pos, end = topic.fetch_range(self.id, p, pos, self.handled[tp])
                 if pos > position[tp]:  # skipped a range an unclean leader election truncated
@@ -640,6 +672,8 @@ class GroupRuntime(Runtime):
                     break
         if count:
             member.rr = (member.rr + 1) % count
+        if self.racks is not None:
+            racks.count_fetches(self.racks, sim, member.rack, batch)
         if not batch:
             self._poll(sim, member)
             return
@@ -679,6 +713,9 @@ class GroupRuntime(Runtime):
         pos = self.position[tp]
         if pos >= start:
             return
+        if self.offset_reset == "none":  # OffsetOutOfRangeException
+            self.missing[tp] = offset_reset.OUT_OF_RANGE
+            return
         lost = start - max(pos, self.handled[tp])
         if lost > 0:
             drops = self.dropped[tp[0]]
@@ -687,6 +724,8 @@ class GroupRuntime(Runtime):
             sim.emit({"k": "drop", "t": sim.kernel.now, "reason": DROP_RETENTION, "n": lost, "node": self.id,
                       "topic": tp[0], "p": tp[1], "o": max(pos, start - lost)})
         self.position[tp] = start
+        if self.offset_reset == "latest":
+            offset_reset.skip_to(self, tp, sim.components[tp[0]].logs[tp[1]].leo)
 
     def _process_done(self, sim: Simulation, member: Member) -> None:
         kernel: Kernel = sim.kernel
@@ -1208,6 +1247,8 @@ class GroupRuntime(Runtime):
         return True
 
     def _commit_offsets(self, sim: Simulation, member_id: str, offsets: dict[TP, int]) -> None:
+        if self.uncommitted:
+            self.uncommitted.difference_update(offsets)
         if self.held_retries:
             self._hand_over_retries(sim, member_id, offsets)
         committed = self.committed
@@ -1240,11 +1281,15 @@ class GroupRuntime(Runtime):
 
     # -- membership and rebalancing ---------------------------------------------------------
 
-    def _new_member(self, sim: Simulation) -> Member:
-        member_id = f"consumer-{self.next_number}"
-        self.next_number += 1
+    def _new_member(self, sim: Simulation, number: int | None = None) -> Member:
+        """A new consumer process: numbered in turn, or ``number`` (a static one started again)."""
+        if number is None:
+            number = self.next_number
+            self.next_number += 1
+        member_id = f"consumer-{number}"
         phase = sim.kernel.now + float(self.rng.uniform(0.0, self.hb_s))
-        member = Member(member_id, phase, sim.kernel.now)
+        member = Member(member_id, phase, sim.kernel.now, member_id if membership.is_static(self.p, number) else None,
+                        racks.rack_of_member(number, self.rack_names))
         self.members[member_id] = member
         return member
 
@@ -1350,6 +1395,8 @@ class GroupRuntime(Runtime):
         Records below the committed offset that were never processed (committed before processing,
         then the owner crashed) are never delivered again: lost, and counted with the reason.
         """
+        if tp in self.uncommitted and offset_reset.auto_reset(self, tp):
+            return
         committed, handled = self.committed[tp], self.handled[tp]
         if committed > handled:
             drops = self.dropped[tp[0]]
@@ -1377,7 +1424,7 @@ class GroupRuntime(Runtime):
             return
         if not self._commit(sim, member):
             return  # blocked in commitTransaction: it leaves once that returns (txn_flushed)
-        if self.p["static_membership"]:
+        if member.instance_id is not None:
             # A static member's close() (writing through a cluster: once its batch and its commit are
             # done) sends no LeaveGroup; the coordinator keeps its partitions until its session expires.
             member.leaving = False
@@ -1402,7 +1449,7 @@ class GroupRuntime(Runtime):
         member.notice_pending = member.rejoin = False
         member.joined = False
         self._drop_retries(member.id)  # its commit will fail: its transaction can only abort
-        if self.p["static_membership"]:
+        if member.instance_id is not None:
             # No LeaveGroup for a static member; heartbeats stop, the session runs out.
             member.out = "stalled"
             last_heartbeat = member.hb_phase + math.floor((now - member.hb_phase) / self.hb_s) * self.hb_s
@@ -1460,15 +1507,6 @@ class GroupRuntime(Runtime):
         tps = self.committed if partitions is None else partitions
         return sum(logs[t][p].leo - self.committed[(t, p)] for t, p in tps)
 
-    def _check_lag(self, sim: Simulation) -> None:
-        lag = self._lag(sim)
-        if not self.alerting and lag > self.lag_threshold:
-            self.alerting = True
-            sim.emit({"k": "lag_alert", "t": sim.kernel.now, "g": self.id, "lag": lag, "threshold": self.lag_threshold})
-        elif self.alerting and lag <= self.lag_threshold:
-            self.alerting = False
-            sim.emit({"k": "lag_ok", "t": sim.kernel.now, "g": self.id, "lag": lag, "threshold": self.lag_threshold})
-
     # -- the rebalance ----------------------------------------------------------------------------
 
     def _check_join(self, sim: Simulation) -> None:
@@ -1489,8 +1527,9 @@ class GroupRuntime(Runtime):
         joined = [m for m in self.members.values() if m.joined]
         owned = {m.id: (m.assigned if self.cooperative else m.previous) for m in joined}
         generations = {m.id: m.generation for m in joined if m.generation is not None}
-        plan = ASSIGNORS[self.p["assignor"]]({m.id: self.topics for m in joined}, self.partition_counts,
-                                             owned, generations)
+        plan = ASSIGNORS[self.p["assignor"]]({m.id: self.topics for m in joined}, self.partition_counts, owned,
+                                             generations, {m.id: m.instance_id for m in joined if m.instance_id},
+                                             racks.rack_info(self, sim, joined))
         pauses: dict[str, list[Any]] = {}
         revoked: dict[str, list[str]] = {}
         revoking_now: list[Member] = []
@@ -1550,46 +1589,5 @@ class GroupRuntime(Runtime):
 
     # -- view -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _member_state(member: Member) -> str:
-        if member.out == "left":
-            return "left: poll timeout"
-        if member.out == "stalled":
-            return "stalled: poll timeout"
-        return "leaving" if member.leaving else member.state
-
     def metrics(self, sim: Simulation) -> dict[str, Any]:
-        partitions = []
-        lag = 0
-        for (topic, p), committed in self.committed.items():
-            leo = sim.components[topic].logs[p].leo
-            partition_lag = leo - committed
-            lag += partition_lag
-            partitions.append({"topic": topic, "p": p, "committed": committed, "position": self.position[(topic, p)],
-                               "lag": partition_lag, "owner": self.owner[(topic, p)]})
-        return {
-            "generation": self.generation,
-            "state": self.state,
-            "members": [{"id": m.id, "state": self._member_state(m),
-                         "partitions": [f"{t}/{p}" for t, p in m.assigned],
-                         "lag": self._lag(sim, m.assigned), "slow": m.slow} for m in self.members.values()],
-            "partitions": partitions,
-            "lag": lag,
-            "lag_alert": self.lag_threshold,
-            "alerting": self.alerting,
-            "protocol": self._protocol(),
-            "paused_s": self.paused_s,
-            "duplicates": self.duplicates,
-            "e2e_duplicates": self.e2e_duplicates if self.count_dups else None,
-            "isolation_level": "read_committed" if self.read_committed else "read_uncommitted",
-            "output": {"topic": self.output, "written": self.written,
-                       "guarantee": "exactly_once" if self.eos else "at_least_once",
-                       "commits": self.txn_commits, "aborts": self.txn_aborts, "open": len(self.txns)}
-            if self.output is not None else None,
-            "order": {"out_of_order": self.out_of_order, "out_of_key_order": self.out_of_key_order}
-            if self.check_order else None,
-            "retried": self.retried + sum(1 for due in self.silent_retries if due <= sim.kernel.now),
-            "processed": self.processed,
-            "rebalancing_since": self.rebalance["started"] if self.rebalance else None,
-            "rebalances": self.rebalances[-20:],
-        }
+        return group_metrics(self, sim)

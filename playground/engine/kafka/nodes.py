@@ -322,6 +322,25 @@ class ConsumerGroup(NodeType):
               "group.instance.id set on every consumer (KIP-345): a member that restarts within "
               "session.timeout.ms gets its partitions back with no rebalance, and leaving does not "
               "send LeaveGroup (its partitions wait for the session timeout).", ),
+        Param("static_consumers", "Static consumers", "int", 0,
+              "When static membership is off: how many consumers have a group.instance.id (the first N: "
+              "consumer-1 ... consumer-N); the others are dynamic. The range and round-robin assignors sort "
+              "static members first, by group.instance.id (MemberInfo.compareTo).", min=0, max=64, step=1),
+        Param("auto_offset_reset", "auto.offset.reset", "enum", "earliest",
+              "Where a partition with no committed offset (or one out of the log's range) starts: earliest "
+              "(the log start), latest (the log end: what was written before is skipped; Kafka's default, "
+              "earliest here so that a run shows its first records), none (poll() throws "
+              "NoOffsetForPartitionException and the consumer's process exits: set offsets with a reset).",
+              choices=("earliest", "latest", "none")),
+        Param("consumer_racks", "Consumer racks", "string", "",
+              "Racks (availability zones) the consumers run in, dealt in turn: 'a,b,c' puts consumer-1 in a, "
+              "consumer-2 in b... Empty: not placed. Fetches from a broker in another rack count as cross-rack "
+              "(the topic needs a cluster with racks).", max_length=200),
+        Param("client_rack", "client.rack", "bool", True,
+              "Set client.rack to the consumer's rack: the range and sticky assignors prefer partitions with a "
+              "replica in it (KIP-881), and it fetches from that replica (KIP-392, brokers with "
+              "replica.selector.class=RackAwareReplicaSelector). Off: the assignors know no racks and every "
+              "fetch goes to the leader."),
         Param("max_poll_records", "max.poll.records", "int", 500,
               "Most records one poll returns (Kafka default: 500).", min=1, max=10_000, step=1),
         Param("max_poll_interval_ms", "max.poll.interval.ms", "int", 300_000,
@@ -467,6 +486,10 @@ class KafkaCluster(NodeType):
               "The controller declares a broker that stopped heartbeating gone after this long, and moves "
               "its leaderships (KRaft default 9000; zookeeper.session.timeout.ms, 18000, before KRaft).",
               min=100, max=600_000, step=100, unit="ms"),
+        Param("racks", "Racks", "int", 0,
+              "broker.rack: the brokers are spread over this many racks (a, b, c...: broker 1 in a, 2 in b...) and "
+              "each partition's replicas over as many racks as they can be (rack-aware placement); 0 = no rack.",
+              min=0, max=MAX_BROKERS, step=1),
         Param("replica_fetch_ms", "Replica fetch round trip", "float", 5.0,
               "Time for a follower's fetch to reach the leader and come back with the new records.",
               min=0.1, max=10_000, step=0.1, unit="ms"),

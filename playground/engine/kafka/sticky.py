@@ -1,4 +1,4 @@
-"""Kafka's sticky assignors: a port of AbstractStickyAssignor (Kafka 3.5+, without racks).
+"""Kafka's sticky assignors: a port of AbstractStickyAssignor (Kafka 3.5+).
 
 StickyAssignor ("sticky", eager) and CooperativeStickyAssignor ("cooperative-sticky") share one
 algorithm. When every member has the same subscription it takes the constrained path
@@ -7,6 +7,13 @@ dealt round robin to the members under quota in member-id order. Otherwise it ta
 path (GeneralAssignmentBuilder): keep valid ownership, give each unassigned partition to the
 least loaded subscribed member, then move partitions until no move improves balance, undoing the
 moves if they did not lower the balance score.
+
+Rack-aware (KIP-881, with ``racks``: the members' client.rack and the partitions' replica racks,
+used when useRackAwareAssignment says so): on the constrained path a member keeps only owned
+partitions with a replica in its rack, partitions are dealt to members of a matching rack first
+(assignRackAwareRoundRobin, fewest-candidate partitions first), and only the rest round robin.
+The general path, which Fanout's groups never take (every member subscribes to every topic the
+group reads), is ported without racks.
 
 Where Java's HashMap iteration order decides the result (which over-quota member keeps its
 extra partition, which earlier movement is reversed), javaorder reproduces it; ties inside a
@@ -23,6 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from playground.engine.kafka.javaorder import JavaHashMap, string_hash, topic_partition_hash
+from playground.engine.kafka.racks import RackInfo, use_rack_aware_assignment
+
+__all__ = ["RackInfo", "StickyResult", "abstract_sticky_assign", "cooperative_adjust"]
 
 TP = tuple[str, int]
 DEFAULT_GENERATION = -1
@@ -92,9 +102,58 @@ def _subscriptions_equal_and_owned(
     return equal, consumer_owned, multiple
 
 
+class _StickyRacks:
+    """AbstractStickyAssignor.RackInfo: the racks in use (none when rack-aware assignment is not
+    used) and, per partition, how many members share a rack with one of its replicas."""
+
+    def __init__(self, racks: RackInfo | None, members: Sequence[str], all_partitions: list[TP]) -> None:
+        self.consumer_racks: dict[str, str] = {}
+        self.partition_racks: dict[TP, frozenset[str]] = {}
+        self.rack_consumers: dict[TP, int] = {}
+        if racks is None:
+            return
+        mine = {m: racks.consumer_racks[m] for m in members if racks.consumer_racks.get(m)}
+        if not mine:
+            return
+        per = {tp: racks.partition_racks.get(tp, frozenset()) for tp in all_partitions}
+        every = set().union(*per.values()) if per else set()
+        if use_rack_aware_assignment(mine.values(), every, per.values()):
+            self.consumer_racks = mine
+            self.partition_racks = per
+        count: dict[str, int] = {}
+        for rack in mine.values():
+            count[rack] = count.get(rack, 0) + 1
+        self.rack_consumers = {tp: sum(count.get(r, 0) for r in rs) for tp, rs in per.items()}
+
+    def mismatch(self, consumer: str, tp: TP) -> bool:
+        """racksMismatch: the member has a rack and no replica of the partition is in it."""
+        rack = self.consumer_racks.get(consumer)
+        return rack is not None and rack not in self.partition_racks.get(tp, frozenset())
+
+    def sort(self, partitions: list[TP]) -> list[TP]:
+        """sortPartitionsByRackConsumers: partitions with the fewest rack-matching members first
+        (a stable sort)."""
+        if not self.rack_consumers:
+            return partitions
+        return sorted(partitions, key=lambda tp: self.rack_consumers.get(tp, 0))
+
+    def next_consumer(self, tp: TP, consumers: list[str], first: int) -> int:
+        """nextRackConsumer: the index of the first member from ``first`` on (cycling) whose rack
+        holds a replica of the partition, or -1."""
+        racks = self.partition_racks.get(tp)
+        if not racks:
+            return -1
+        for i in range(len(consumers)):
+            index = (first + i) % len(consumers)
+            rack = self.consumer_racks.get(consumers[index])
+            if rack is not None and rack in racks:
+                return index
+        return -1
+
+
 def _constrained(partitions_per_topic: Mapping[str, int], current: JavaHashMap[str, list[TP]],
-                 multiple: set[TP]) -> StickyResult:
-    """ConstrainedAssignmentBuilder.build (no rack information)."""
+                 multiple: set[TP], racks: _StickyRacks) -> StickyResult:
+    """ConstrainedAssignmentBuilder.build."""
     total = sum(partitions_per_topic.values())
     consumers = len(current)
     min_quota, extra = divmod(total, consumers)
@@ -103,13 +162,19 @@ def _constrained(partitions_per_topic: Mapping[str, int], current: JavaHashMap[s
     over = 0
     assignment: dict[str, list[TP]] = {c: [] for c in current.keys()}
     assigned: set[TP] = set()
-    revoked: set[TP] = set()
+    revoked: dict[TP, str] = {}  # maybeRevokedPartitions: partition -> the member that gives it up
     under: list[str] = []
     exact: list[str] = []
     transferring: dict[TP, str] = {}
 
     for consumer, owned_list in current.items():
-        owned = sorted(owned_list, key=lambda tp: (tp[1], tp[0]))
+        owned = []
+        for tp in owned_list:
+            if racks.mismatch(consumer, tp):
+                revoked[tp] = consumer
+            else:
+                owned.append(tp)
+        owned = sorted(owned, key=lambda tp: (tp[1], tp[0]))
         owned = [tp for tp in owned if tp not in multiple]
         if len(owned) < min_quota:
             assignment[consumer].extend(owned)
@@ -121,11 +186,11 @@ def _constrained(partitions_per_topic: Mapping[str, int], current: JavaHashMap[s
                 exact.clear()
             assignment[consumer].extend(owned[:max_quota])
             assigned.update(owned[:max_quota])
-            revoked.update(owned[max_quota:])
+            revoked.update(dict.fromkeys(owned[max_quota:], consumer))
         else:
             assignment[consumer].extend(owned[:min_quota])
             assigned.update(owned[:min_quota])
-            revoked.update(owned[min_quota:])
+            revoked.update(dict.fromkeys(owned[min_quota:], consumer))
             if over < expected_over:
                 exact.append(consumer)
 
@@ -133,12 +198,45 @@ def _constrained(partitions_per_topic: Mapping[str, int], current: JavaHashMap[s
                   if (t, p) not in assigned]
     under.sort()
     exact.sort()
+    unassigned = racks.sort(unassigned)
 
     def give(tp: TP, consumer: str) -> int:
+        """assignNewPartition: a partition another member gave up (or claimed twice) transfers."""
         assignment[consumer].append(tp)
-        if tp in revoked or tp in multiple:
+        if (tp in revoked and revoked[tp] != consumer) or tp in multiple:
             transferring[tp] = consumer
         return len(assignment[consumer])
+
+    if racks.consumer_racks:  # assignRackAwareRoundRobin
+        left: list[TP] = []
+        next_index = 0
+        for tp in unassigned:
+            chosen: str | None = None
+            index = racks.next_consumer(tp, under, next_index)
+            if index >= 0:
+                chosen = under[index]
+                count = len(assignment[chosen]) + 1
+                if count >= min_quota:
+                    under.remove(chosen)
+                    if count < max_quota and over < expected_over:
+                        exact.append(chosen)
+                else:
+                    index += 1
+                next_index = index % len(under) if under else 0
+            elif exact:
+                first = racks.next_consumer(tp, exact, 0)
+                if first >= 0:
+                    chosen = exact[first]
+                    if len(assignment[chosen]) + 1 == max_quota:
+                        del exact[first]
+                        over += 1
+                        if over == expected_over:
+                            exact.clear()
+            if chosen is None:
+                left.append(tp)
+            else:
+                give(tp, chosen)
+        unassigned = left
 
     # assignRoundRobin, with Java's iterator over the under-quota list (remove() included)
     pos, last = 0, -1
@@ -393,7 +491,7 @@ class _General:
 def abstract_sticky_assign(
     members: Mapping[str, Sequence[str]], partitions_per_topic: Mapping[str, int],
     owned: Mapping[str, Sequence[TP]] | None = None, generations: Mapping[str, int] | None = None,
-    *, subscriptions_capacity: int | None = None,
+    *, subscriptions_capacity: int | None = None, racks: RackInfo | None = None,
 ) -> StickyResult:
     """AbstractStickyAssignor.assignPartitions.
 
@@ -408,7 +506,8 @@ def abstract_sticky_assign(
     if not members:
         return StickyResult({}, {})
     if equal:
-        return _constrained(ppt, current, multiple)
+        every = [(t, p) for t in sorted(ppt) for p in range(ppt[t])]
+        return _constrained(ppt, current, multiple, _StickyRacks(racks, list(members), every))
     max_generation = max([DEFAULT_GENERATION, *(generations.get(m, DEFAULT_GENERATION) for m in members)])
     builder = _General(ppt, members, current, owned, generations, max_generation)
     result = StickyResult(builder.build(), None)

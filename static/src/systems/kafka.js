@@ -4,7 +4,7 @@ import { h, fmtInt, fmtCompact } from "../dom.js";
 import { partitionColor } from "../colors.js";
 import { TopicLog } from "./kafka/topic.js";
 import { SEGMENTS_CARD_WIDTH, SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
-import { GroupMembers } from "./kafka/group.js";
+import { GroupMembers, memberBadges } from "./kafka/group.js";
 import { clusterCard, ReplicationStrip } from "./kafka/cluster.js";
 
 const MAX_PARTITION_ROWS = 24;
@@ -129,6 +129,9 @@ export const cards = {
       if (p.processing_ms != null) parts.push(`${fmtMs(p.processing_ms)} each`);
       if (p.poison_rate) parts.push(`${pct(p.poison_rate)} poison`);
       if (p.failure_rate) parts.push(`${pct(p.failure_rate)} flaky`);
+      const statics = p.static_membership ? p.consumers : Math.min(p.static_consumers || 0, p.consumers);
+      if (statics) parts.push(`${statics} static`);
+      if (p.consumer_racks) parts.push(`racks ${p.consumer_racks}${p.client_rack === false ? " (no client.rack)" : ""}`);
       return parts.join(" · ");
     },
     /** One row per member: the card grows when a consumer is added during a run. */
@@ -137,8 +140,12 @@ export const cards = {
       const m = Math.min(MAX_MEMBER_ROWS, Math.max(Number(params.consumers) || 1, live));
       // Extra status lines: order counts, transactions (output or read_committed), duplicates.
       const txn = state?.output || params.isolation_level === "read_committed" ? 1 : 0;
-      const extra = (params.check_order ? 1 : 0) + txn + (params.count_duplicates ? 1 : 0);
-      return { width: 276, height: 144 + m * 32 + extra * 20 }; // 22: the lag chart's view buttons
+      const extra = (params.check_order ? 1 : 0) + txn + (params.count_duplicates ? 1 : 0)
+        + (state?.racks ? 1 : 0) + (state?.offset_resets || params.auto_offset_reset !== "earliest" ? 1 : 0)
+        + (state?.offset_errors ? 1 : 0);
+      // Badges (static, rack) take room on each member's line: its chips wrap sooner.
+      const badges = params.consumer_racks || params.static_membership || params.static_consumers ? 12 : 0;
+      return { width: 276, height: 144 + m * (32 + badges) + extra * 20 }; // 22: the lag chart's view buttons
     },
     preview(slot, data) {
       const n = Math.min(MAX_MEMBER_ROWS, Math.max(1, Number(data.params?.consumers) || 1));
@@ -149,7 +156,8 @@ export const cards = {
             "div",
             { class: "grp-member" },
             h("span", { class: "grp-member-id" }, `C${i}`),
-            h("span", { class: "grp-chips" }, h("span", { class: "grp-idle" }, "joins when the run starts")),
+            h("span", { class: "grp-chips" }, ...memberBadges(previewMember(data.params || {}, i)),
+              h("span", { class: "grp-idle" }, "joins when the run starts")),
           ),
         );
       }
@@ -213,4 +221,11 @@ function fmtMs(ms) {
   if (ms < 1) return `${+(ms * 1000).toFixed(1)} µs`;
   if (ms >= 1000) return `${+(ms / 1000).toFixed(2)} s`;
   return `${+ms.toFixed(2)} ms`;
+}
+
+/** What consumer number i will be, from the group's parameters: static or not, and its rack. */
+function previewMember(p, i) {
+  const racks = String(p.consumer_racks || "").split(",").map((r) => r.trim()).filter(Boolean);
+  const isStatic = p.static_membership || i <= (Number(p.static_consumers) || 0);
+  return { instance_id: isStatic ? `consumer-${i}` : null, rack: racks.length ? racks[(i - 1) % racks.length] : null };
 }

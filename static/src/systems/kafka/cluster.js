@@ -43,7 +43,11 @@ export const clusterCard = {
   preview(slot, data) {
     const n = Math.max(1, Number(data.params?.brokers) || 1);
     const chips = [];
-    for (let b = 1; b <= n; b++) chips.push(h("span", { class: "kc-broker is-up" }, `broker ${b}`));
+    const racks = Number(data.params?.racks) || 0;
+    for (let b = 1; b <= n; b++) {
+      chips.push(h("span", { class: "kc-broker is-up" }, `broker ${b}`,
+        racks ? h("small", {}, ` rack ${"abcdefghi"[(b - 1) % racks]}`) : null));
+    }
     slot.replaceChildren(h("div", { class: "kc-brokers" }, chips));
   },
   live(slot) {
@@ -58,7 +62,7 @@ export const clusterCard = {
           ...(state.brokers || []).map((b) =>
             h("span", { class: `kc-broker is-${b.state}`, "data-testid": "broker", "data-broker": b.id, "data-state": b.state,
               title: b.slow > 1 ? `replication ×${b.slow}` : b.fenced ? "fenced by the controller" : b.state },
-            `broker ${b.id}`, h("small", {}, b.state === "up" ? ` ${b.leaders} led` : ` ${b.state}`)),
+            `broker ${b.id}`, h("small", {}, `${b.rack ? ` rack ${b.rack} ·` : ""}${b.state === "up" ? ` ${b.leaders} led` : ` ${b.state}`}`)),
           ),
         );
         const bits = [];

@@ -68,14 +68,14 @@ class KafkaRun(RuleBasedStateMachine):
     @rule(stop=st.booleans())
     def stop_or_start_consumers(self, stop):
         if stop or len(self._group().members) < 8:
-            self.sim.apply({"op": "stop_consumers" if stop else "start_consumers", "group": "group"})
+            self.sim.apply({"op": "stop_consumers" if stop else "start_consumers", "node": "group"})
 
     @rule(spec=st.sampled_from([{"to": "earliest"}, {"to": "latest"}, {"to": "shift", "n": -50},
                                 {"to": "datetime", "t": 1.0}, {"to": "offset", "offset": 30}]))
     def reset_offsets(self, spec):
         """--reset-offsets: refused unless the group is Empty; the books hold either way."""
         try:
-            self.sim.apply({"op": "reset_offsets", "group": "group", **spec})
+            self.sim.apply({"op": "reset_offsets", "node": "group", **spec})
         except engine.CommandError:
             pass
 

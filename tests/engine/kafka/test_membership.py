@@ -83,10 +83,10 @@ def test_static_member_removed_keeps_its_partitions_and_dynamic_one_leaves_at_on
     sim = simulation(consumers=2, static_consumers=1, session_timeout_ms=10_000, rate=100)
     sim.advance(2)
     sim.drain_events()
-    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-1"})
+    sim.apply({"op": "remove_consumer", "node": "group", "member": "consumer-1"})
     sim.advance(1)
     assert not any(e["k"] == "rebalance_start" for e in sim.drain_events())
-    sim.apply({"op": "remove_consumer", "group": "group", "member": "consumer-2"})
+    sim.apply({"op": "remove_consumer", "node": "group", "member": "consumer-2"})
     sim.advance(1)
     assert any(e["k"] == "rebalance_start" for e in sim.drain_events())
 
@@ -96,10 +96,10 @@ def test_stop_and_start_consumers_keeps_static_identities():
     group.instance.id, the dynamic ones as new members."""
     sim = simulation(consumers=3, static_consumers=1, session_timeout_ms=6000, rate=100)
     sim.advance(2)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(8)
     assert sim.metrics()["nodes"]["group"]["members"] == []
-    sim.apply({"op": "start_consumers", "group": "group"})
+    sim.apply({"op": "start_consumers", "node": "group"})
     sim.advance(2)
     ids = [(m["id"], m.get("instance_id")) for m in sim.metrics()["nodes"]["group"]["members"]]
     assert ids == [("consumer-1", "consumer-1"), ("consumer-4", None), ("consumer-5", None)]

@@ -104,7 +104,7 @@ def test_reset_refused_while_the_group_has_members():
     sim = simulation(rate=100)
     sim.advance(2)
     with pytest.raises(CommandError, match="is inactive, but the current state is Stable"):
-        sim.apply({"op": "reset_offsets", "group": "group", "to": "earliest"})
+        sim.apply({"op": "reset_offsets", "node": "group", "to": "earliest"})
 
 
 def test_stop_reset_to_a_time_and_replay_delivers_the_records_again():
@@ -113,12 +113,12 @@ def test_stop_reset_to_a_time_and_replay_delivers_the_records_again():
     as duplicates), and every message is still accounted for."""
     sim = simulation(rate=60, partitions=3, consumers=2, dlq=False)  # few enough that the log keeps every row
     sim.advance(6)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(1)
     assert group(sim)["coordinator_state"] == "Empty"
     committed = {p["p"]: p["committed"] for p in group(sim)["partitions"]}
     duplicates_before = group(sim)["duplicates"]
-    sim.apply({"op": "reset_to_datetime", "group": "group", "t": 2.0})  # the button, with the panel's time
+    sim.apply({"op": "reset_to_datetime", "node": "group", "t": 2.0})  # the button, with the panel's time
     reset = [e for e in sim.drain_events() if e["k"] == "offsets_reset"][0]
     topic = sim.components["topic"]
     for p in range(3):
@@ -128,7 +128,7 @@ def test_stop_reset_to_a_time_and_replay_delivers_the_records_again():
         assert ts[0] < 2.0 <= ts[1]  # the first record at or after t
     assert group(sim)["offset_resets"][-1]["approximate"] == 0
     replayed = sum(old - new for old, new in reset["offsets"].values())
-    sim.apply({"op": "start_consumers", "group": "group"})
+    sim.apply({"op": "start_consumers", "node": "group"})
     sim.advance(6)
     assert group(sim)["duplicates"] - duplicates_before >= replayed
     assert group(sim)["offset_resets"][-1]["to"] == "datetime"
@@ -141,12 +141,12 @@ def test_reset_to_a_time_whose_rows_are_forgotten_answers_at_the_time_index_prec
     answer, and the reset says it was approximate."""
     sim = simulation(rate=200, partitions=3, consumers=2, processing_ms=0.5, dlq=False)
     sim.advance(6)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(0.5)
     logs = sim.components["topic"].logs
     forgotten = [p for p, log in enumerate(logs) if log.kept_from > log.lookup_time(2.0)["found"]]
     assert forgotten  # rows below the committed offsets were forgotten in some partitions
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "datetime", "t": 2.0})
+    sim.apply({"op": "reset_offsets", "node": "group", "to": "datetime", "t": 2.0})
     assert group(sim)["offset_resets"][-1]["approximate"] == len(forgotten)
     committed = {p["p"]: p["committed"] for p in group(sim)["partitions"]}
     for p in forgotten:
@@ -158,9 +158,9 @@ def test_reset_to_latest_skips_the_backlog_with_a_reason():
     """Records a reset moves past without processing them are dropped, with the reason."""
     sim = simulation(rate=400, partitions=2, consumers=1, processing_ms=5, max_poll_records=20, dlq=False)
     sim.advance(3)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(0.5)
-    sim.apply({"op": "reset_to_latest", "group": "group"})
+    sim.apply({"op": "reset_to_latest", "node": "group"})
     dropped = sim.metrics()["dropped"].get(DROP_RESET, 0)
     assert dropped > 0
     assert group(sim)["lag"] == 0
@@ -172,15 +172,15 @@ def test_shift_by_moves_back_and_is_clamped_at_the_log_start():
     button shifts by -100."""
     sim = simulation(rate=50, partitions=1, consumers=1, dlq=False)
     sim.advance(4)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(0.5)
     before = group(sim)["partitions"][0]["committed"]
     assert before > 110
-    sim.apply({"op": "reset_shift_by", "group": "group"})
+    sim.apply({"op": "reset_shift_by", "node": "group"})
     assert group(sim)["partitions"][0]["committed"] == before - 100
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "shift", "n": -1000})
+    sim.apply({"op": "reset_offsets", "node": "group", "to": "shift", "n": -1000})
     assert group(sim)["partitions"][0]["committed"] == 0
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "shift", "n": 10**9})
+    sim.apply({"op": "reset_offsets", "node": "group", "to": "shift", "n": 10**9})
     assert group(sim)["partitions"][0]["committed"] == sim.components["topic"].logs[0].leo
     assert streams_conserved(sim)
 
@@ -198,9 +198,9 @@ def test_auto_offset_reset_latest_skips_what_was_written_before_the_group_starte
                   {"source": "topic", "target": "late"}]}
     sim = engine.Simulation(engine.parse_document(doc), 5, record_flow=False)
     # "late" first consumes at 3 s: its consumer is stopped before it commits anything.
-    sim.apply({"op": "stop_consumers", "group": "late"})
+    sim.apply({"op": "stop_consumers", "node": "late"})
     sim.advance(3)
-    sim.apply({"op": "start_consumers", "group": "late"})
+    sim.apply({"op": "start_consumers", "node": "late"})
     sim.advance(2)
     late = sim.metrics()["nodes"]["late"]
     assert late["auto_offset_reset"] == "latest"
@@ -221,8 +221,8 @@ def test_auto_offset_reset_none_fails_each_consumer_until_offsets_are_set():
     assert view["processed"] == 0
     sim.advance(10)
     assert group(sim)["members"] == []
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "earliest"})
-    sim.apply({"op": "start_consumers", "group": "group"})
+    sim.apply({"op": "reset_offsets", "node": "group", "to": "earliest"})
+    sim.apply({"op": "start_consumers", "node": "group"})
     sim.advance(3)
     assert group(sim)["processed"] > 0
     assert streams_conserved(sim)
@@ -232,12 +232,12 @@ def test_reset_restores_identically_from_a_snapshot():
     """Time travel: a simulation restored after a reset continues exactly as the original."""
     sim = simulation(rate=100, partitions=2, consumers=2)
     sim.advance(2)
-    sim.apply({"op": "stop_consumers", "group": "group"})
+    sim.apply({"op": "stop_consumers", "node": "group"})
     sim.advance(1)
-    sim.apply({"op": "reset_offsets", "group": "group", "to": "offset", "offset": 10})
+    sim.apply({"op": "reset_offsets", "node": "group", "to": "offset", "offset": 10})
     restored = engine.Simulation.restore(sim.snapshot())
     for s in (sim, restored):
-        s.apply({"op": "start_consumers", "group": "group"})
+        s.apply({"op": "start_consumers", "node": "group"})
         s.advance(2)
     assert sim.metrics() == restored.metrics()
 

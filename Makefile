@@ -63,7 +63,7 @@ migrate: python-deps
 
 run: setup migrate
 	@echo "Fanout: open http://$(HOST):$(PORT)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	FANOUT_DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -18,7 +18,8 @@ from tests.live.helpers import KEY, ROOM, TICK_SECONDS, Viewer, starter
 
 
 @pytest.fixture(autouse=True)
-async def live_env(settings: Any) -> AsyncIterator[None]:
+async def live_env(settings: Any, transactional_db: Any) -> AsyncIterator[None]:
+    """Also the database: control keys are checked against it (RoomKey) on connect."""
     settings.FANOUT_TICK_SECONDS = TICK_SECONDS
     await rooms.reset_registry()
     layer = get_channel_layer()

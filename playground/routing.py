@@ -37,7 +37,9 @@ class StaticFiles(ASGIStaticFilesHandler):
         except SuspiciousOperation:
             from playground.topologies.errors import bad_request_response
 
-            return bad_request_response(request, "This path is not a file Fanout serves.")
+            response = bad_request_response(request, "This path is not a file Fanout serves.")
+            response._resource_closers.append(request.close)  # as the stock handler does: the body file
+            return response
 
 
 def _origin(scheme: str, netloc: str) -> tuple[str, str, int] | None:

@@ -34,8 +34,8 @@ async def viewers() -> AsyncIterator[Callable[..., Viewer]]:
     """Make viewers; every one is disconnected at the end, whatever the test did."""
     made: list[Viewer] = []
 
-    def make(room: str = ROOM, key: str | None = None) -> Viewer:
-        viewer = Viewer(room, key)
+    def make(room: str = ROOM, key: str | None = None, *, issue: bool = True) -> Viewer:
+        viewer = Viewer(room, key, issue=issue)
         made.append(viewer)
         return viewer
 

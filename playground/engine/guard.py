@@ -84,7 +84,49 @@ class TooDeep(Exception):
 
 
 def check(value: Any) -> list[FieldError]:
-    """Every problem of ``value`` (a parsed document) by path; empty when it may go on."""
+    """Every problem of ``value`` (a parsed document) by path; empty when it may go on.
+
+    A quick pass without paths first (a 200 KB document in a few milliseconds); only a value
+    that fails it is walked again to name each field.
+    """
+    if _clean(value):
+        return []
+    return _problems(value)
+
+
+def _clean(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
+                return False
+        elif kind is dict:
+            if depth >= MAX_DEPTH:
+                return False
+            for key, child in item.items():
+                if type(key) is not str or (not key.isascii() and _SURROGATE.search(key)):
+                    return False
+                push((child, depth + 1))
+        elif kind is list:
+            if depth >= MAX_DEPTH:
+                return False
+            for child in item:
+                push((child, depth + 1))
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif not (kind is bool or item is None):
+            return False
+    return True
+
+
+def _problems(value: Any) -> list[FieldError]:
     errors: list[FieldError] = []
     # (value, path, depth): an explicit stack, so the walk itself cannot overflow.
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]

@@ -87,7 +87,7 @@ migrate: run-deps
 run: run-deps build migrate
 	@$(PY) -c 'import sys; from playground import accel; sys.exit(accel.main(["background"]))'
 	@echo "Fanout: open http://$(HOST):$(PORT)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
+	FANOUT_DEBUG=1 $(VENV)/bin/daphne -b $(HOST) -p $(PORT) playground.asgi:application
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

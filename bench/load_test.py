@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -157,6 +158,7 @@ def cmd_run(args: argparse.Namespace) -> None:
             "DJANGO_SETTINGS_MODULE": "playground.settings",
             "PYTHONPATH": str(ROOT),
             "FANOUT_DEBUG": "0",
+            "FANOUT_SECRET_KEY": secrets.token_urlsafe(50),
             "FANOUT_SQLITE_PATH": str(workdir / "db.sqlite3"),
         }
     )
@@ -173,10 +175,11 @@ def cmd_run(args: argparse.Namespace) -> None:
     procs: dict[str, subprocess.Popen] = {}
     result: dict = {}
     try:
+        # Both modes: control keys are issued and checked in the database.
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
         if args.mode == "scaled":
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-            )
             for w in range(args.workers):
                 procs[f"worker{w}"] = subprocess.Popen(
                     [
@@ -239,6 +242,8 @@ def cmd_run(args: argparse.Namespace) -> None:
             return viewer % args.daphnes
 
         rooms = [room_id(i) for i in range(args.rooms)]
+        subprocess.run([sys.executable, "manage.py", "room_key", "--replace", "--key", KEY, *rooms],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
         controller = subprocess.Popen(
             [
                 sys.executable,

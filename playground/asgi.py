@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (as in its tutorial)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels (as in its tutorial).
+
+It refuses to start with DEBUG off and the development secret key (set FANOUT_SECRET_KEY, or
+FANOUT_DEBUG=1 as `make run` does): a deployment would otherwise sign with a published key.
+"""
 
 import os
 
@@ -8,20 +12,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 # Set up Django (apps, settings) before importing anything that uses the ORM or settings.
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from playground.topologies.checks import insecure_key_message  # noqa: E402
+
+if message := insecure_key_message(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(message)
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from playground.routing import OriginValidator, StaticFiles, websocket_router  # noqa: E402
+
 # Embedded mode has no web server in front: Daphne serves /static/ (the esbuild bundle in
 # static/dist/) itself. A deployment behind a reverse proxy serves collectstatic's output instead.
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-
-django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
-
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-
-from playground.live.routing import websocket_urlpatterns  # noqa: E402
-
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "http": StaticFiles(django_asgi_app),
+        "websocket": OriginValidator(websocket_router()),
     }
 )

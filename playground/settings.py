@@ -11,9 +11,30 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("FANOUT_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
-DEBUG = os.environ.get("FANOUT_DEBUG", "1") == "1"
+# DEBUG is off unless asked for (`make run` sets FANOUT_DEBUG=1). With DEBUG off, the server
+# refuses to start on the development key (playground/asgi.py, and `check --deploy`): set
+# FANOUT_SECRET_KEY. Commands such as `manage.py simulate` need no key and still run.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
+SECRET_KEY = os.environ.get("FANOUT_SECRET_KEY") or DEV_SECRET_KEY
+DEBUG = os.environ.get("FANOUT_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("FANOUT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+# Origins besides the page's own that may open a websocket or POST (scheme://host[:port]), e.g.
+# when the proxy rewrites Host. The websocket check compares scheme, host and port.
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("FANOUT_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Behind a TLS-terminating proxy (README, "Deploying"), FANOUT_HTTPS=1 trusts the proxy's
+# X-Forwarded-Proto (it must set it: Caddy does) and turns on the HTTPS redirect, secure cookies
+# and HSTS; `manage.py check --deploy` is then clean.
+FANOUT_HTTPS = os.environ.get("FANOUT_HTTPS", "0") == "1"
+if FANOUT_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = FANOUT_HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FANOUT_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("FANOUT_HSTS_SECONDS") or (31_536_000 if FANOUT_HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("FANOUT_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+SECURE_HSTS_PRELOAD = os.environ.get("FANOUT_HSTS_PRELOAD", "1") == "1"
+# The health checks reach Daphne over plain HTTP on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^schema/topology\.json$"]
 
 INSTALLED_APPS = [
     "daphne",
@@ -27,8 +48,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "playground.topologies.middleware.RequestLimitsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "playground.topologies.middleware.EditKeyCookieMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.engine import guard
 from playground.engine.ports import explain
 from playground.engine.registry import LIMITS, FieldError, get_node_type, node_types
 
@@ -119,12 +120,19 @@ def parse_document(data: dict[str, Any] | str | bytes) -> Document:
         if len(data.encode("utf-8")) > MAX_DOCUMENT_BYTES:
             raise DocumentError([_too_big(len(data.encode("utf-8")))])
         try:
-            data = json.loads(data)
+            data = guard.loads(data)
         except json.JSONDecodeError as exc:
             raise DocumentError(
                 [FieldError("", f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
             ) from None
+        except guard.TooDeep as exc:
+            raise DocumentError([exc.error]) from None
+        if shape_errors := guard.check(data):
+            raise DocumentError(shape_errors)
     else:
+        # Before json.dumps: it recurses too, and would encode a lone surrogate as an escape.
+        if shape_errors := guard.check(data):
+            raise DocumentError(shape_errors)
         try:
             size = len(json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except (TypeError, ValueError):

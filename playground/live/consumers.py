@@ -19,7 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from playground import engine
 from playground.live import protocol
@@ -52,8 +54,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_BAD_ROOM)
             return
+        # Only a key the server issued for this room (POST /rooms/, stored in the database) is
+        # passed on; any other key is dropped, so it can neither hold nor claim the controls.
+        key = _query_key(self.scope)
+        if key is not None and not await _key_issued(room_id, key):
+            key = None
         try:
-            room, controller = await get_registry().join(room_id, _query_key(self.scope))
+            room, controller = await get_registry().join(room_id, key)
         except RoomFull as exc:
             await self.accept()
             await self.send(text_data=protocol.error("room_full", str(exc)))
@@ -153,6 +160,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self, code: protocol.ErrorCode, message: str, errors: list[dict[str, str]] | None = None
     ) -> None:
         await self.send(text_data=protocol.error(code, message, errors))
+
+
+@database_sync_to_async
+def _key_issued(room_id: str, key: str) -> bool:
+    from playground.topologies.services import control_key_valid
+
+    try:
+        return control_key_valid(room_id, key)
+    except DatabaseError:
+        logger.exception("control key of room %s not checked: database error", room_id)
+        return False
 
 
 def _query_key(scope: dict[str, Any]) -> str | None:

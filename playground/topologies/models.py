@@ -1,4 +1,6 @@
-"""A stored topology: a validated document, a short unguessable slug and its edit key's hash."""
+"""Stored things: topologies (a validated document, a short unguessable slug), who may edit
+them (EditGrant: the hash of a browser's owner token), and the control keys of live rooms
+(RoomKey: issued by the server when a room is created, kept across restarts)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from django.db import models
 
 SLUG_BYTES = 9  # token_urlsafe(9) gives 12 characters, 72 bits: short to share, unguessable
 EDIT_KEY_BYTES = 24
+OWNER_TOKEN_BYTES = 24
+ROOM_ID_BYTES = 12  # 16 characters, 96 bits
+CONTROL_KEY_BYTES = 24
 
 
 def new_slug() -> str:
@@ -19,6 +24,18 @@ def new_slug() -> str:
 
 def new_edit_key() -> str:
     return secrets.token_urlsafe(EDIT_KEY_BYTES)
+
+
+def new_owner_token() -> str:
+    return secrets.token_urlsafe(OWNER_TOKEN_BYTES)
+
+
+def new_room_id() -> str:
+    return secrets.token_urlsafe(ROOM_ID_BYTES)
+
+
+def new_control_key() -> str:
+    return secrets.token_urlsafe(CONTROL_KEY_BYTES)
 
 
 def hash_edit_key(key: str) -> str:
@@ -64,3 +81,42 @@ class Topology(models.Model):
 
 def edit_key_cookie_name(slug: str) -> str:
     return f"fanout_key_{slug}"
+
+
+def hash_token(token: str) -> str:
+    """Owner tokens and control keys are random (192 bits) too: stored as their SHA-256."""
+    return hash_edit_key(token)
+
+
+class EditGrant(models.Model):
+    """This browser (its owner token's hash) may edit this topology.
+
+    One small cookie (the owner token) stands for any number of topologies; the list is here.
+    Topologies created before this held one ``fanout_key_<slug>`` cookie each (the request
+    header overflowed at ~300); EditKeyCookieMiddleware turns those into grants on read.
+    """
+
+    topology = models.ForeignKey(Topology, on_delete=models.CASCADE, related_name="grants")
+    owner_hash = models.CharField(max_length=64, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topology", "owner_hash"], name="edit_grant_unique"),
+        ]
+
+
+class RoomKey(models.Model):
+    """A live room's control key, issued by the server when the room is created (POST /rooms/).
+
+    Only its hash is kept; a connection holds the room's controls when its ``?key=`` hashes to
+    it. Kept in the database (SQLite embedded, PostgreSQL scaled) so a restart changes nothing:
+    a key that was never issued controls nothing, before or after.
+    """
+
+    room = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def accepts(self, key: str | None) -> bool:
+        return bool(key) and hmac.compare_digest(hash_token(key or ""), self.key_hash)

@@ -17,5 +17,7 @@ urlpatterns = [
     path("compare/", views.compare, name="compare"),
     path("inspector/edge/<str:source_type>/", views.edge_inspector, name="edge_inspector"),
     path("inspector/<str:type_name>/", views.inspector, name="inspector"),
+    path("rooms/", views.room_create, name="room_create"),
     path("rooms/<str:room>/", views.watch, name="watch"),
+    path("node-types.json", views.node_types, name="node_types"),
 ]

@@ -16,13 +16,14 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import engine, examples
 from playground.engine.registry import TRAITS, systems
 from playground.live import protocol
 from playground.topologies import services
-from playground.topologies.editor import editor_context
+from playground.topologies.editor import editor_context, example_document, node_types_json
 from playground.topologies.forms import ImportForm, build_inspector
 from playground.topologies.models import Topology
 
@@ -53,7 +54,7 @@ def new(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("example", DEFAULT_EXAMPLE)
     if name not in examples.names():
         raise Http404(f"No example named {name!r}")
-    document = services.parse(examples.load(name)).to_dict()
+    document = example_document(name)
     return render(request, "topologies/editor.html", editor_context(mode="new", document=document))
 
 
@@ -63,10 +64,10 @@ def create(request: HttpRequest) -> HttpResponse:
         document = _read_document(request)
     except engine.DocumentError as exc:
         return _errors(exc.errors)
-    topology, key = services.create(document)
+    topology = services.create(document)
     url = topology_url(topology)
     response = JsonResponse({"slug": topology.slug, "url": url}, status=201)
-    services.grant_edit_key(request, response, topology, key)
+    services.grant_edit(request, response, topology)
     return response
 
 
@@ -106,11 +107,11 @@ def save(request: HttpRequest, slug: str) -> HttpResponse:
 def fork(request: HttpRequest, slug: str) -> HttpResponse:
     original = get_object_or_404(Topology, slug=slug)
     try:
-        topology, key = services.fork(original)
+        topology = services.fork(original)
     except engine.DocumentError as exc:  # stored under older rules that this engine refuses
         return _errors(exc.errors)
     response = HttpResponseRedirect(topology_url(topology))
-    services.grant_edit_key(request, response, topology, key)
+    services.grant_edit(request, response, topology)
     return response
 
 
@@ -133,9 +134,9 @@ def import_document(request: HttpRequest) -> HttpResponse:
                 int(request.META.get("CONTENT_LENGTH") or 0)).errors
             return render(request, "topologies/import.html", {"form": form}, status=400)
         if form.is_valid() and form.document is not None:
-            topology, key = services.create(form.document)
+            topology = services.create(form.document)
             response = HttpResponseRedirect(topology_url(topology))
-            services.grant_edit_key(request, response, topology, key)
+            services.grant_edit(request, response, topology)
             return response
         return render(request, "topologies/import.html", {"form": form}, status=400)
     return render(request, "topologies/import.html", {"form": ImportForm()})
@@ -144,6 +145,25 @@ def import_document(request: HttpRequest) -> HttpResponse:
 @require_GET
 def schema(request: HttpRequest) -> HttpResponse:
     return JsonResponse(engine.json_schema(), json_dumps_params={"indent": 2})
+
+
+@require_GET
+def node_types(request: HttpRequest) -> HttpResponse:
+    """The node-type declarations (palette, inspector, live view): one cached body with an ETag.
+
+    The editor fetches it from the versioned URL in its config (``?v=<etag>``), so the browser
+    may keep it for a year; a changed registry is a new URL.
+    """
+    body, etag = node_types_json()
+    quoted = f'"{etag}"'
+    if quoted in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = quoted
+    versioned = request.GET.get("v") == etag
+    response["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"
+    return response
 
 
 @require_GET
@@ -200,6 +220,19 @@ def topology_url(topology: Topology) -> str:
 
 # The room's document arrives with its first snapshot; the watch page starts empty.
 EMPTY_ROOM_DOCUMENT: dict[str, Any] = {"fanout": 1, "name": "Live room", "description": "", "nodes": [], "edges": []}
+
+
+@csrf_exempt  # no cookie is read or set: the new key goes only to the caller, in the body
+@require_POST
+def room_create(request: HttpRequest) -> HttpResponse:
+    """A new live room: its id and its control key, issued here and stored (hashed) for good.
+
+    The editor asks for one per tab and connects with ``?key=``; a key the server never issued
+    controls nothing.
+    """
+    room, key = services.issue_room()
+    return JsonResponse({"room": room, "key": key,
+                         "watch_url": reverse("topologies:watch", args=[room])}, status=201)
 
 
 @require_GET

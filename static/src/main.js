@@ -11,7 +11,7 @@ import { mountPalette } from "./editor/palette.js";
 import { Inspector } from "./editor/inspector.js";
 import { graphToDocument, documentToGraph, fingerprint, describePath, nodeIdOfPath } from "./editor/document.js";
 import { Autosave } from "./editor/autosave.js";
-import { postDocument, downloadDocument, slugify, tabRoom } from "./editor/persistence.js";
+import { postDocument, downloadDocument, slugify, tabRoom, forgetTabRoom } from "./editor/persistence.js";
 import { FlowOverlay } from "./animation/overlay.js";
 import { RoomSocket, roomUrl } from "./socket.js";
 import { Counters } from "./live/counters.js";
@@ -25,9 +25,9 @@ const $ = (sel) => document.querySelector(sel);
 const testid = (id) => document.querySelector(`[data-testid="${id}"]`);
 
 class App {
-  constructor() {
-    this.config = readJsonScript("editor-config") || { mode: "new" };
-    this.types = readJsonScript("node-types") || [];
+  constructor(config, types) {
+    this.config = config;
+    this.types = types;
     this.typeMap = new Map(this.types.map((t) => [t.name, t]));
     this.mode = this.config.mode || "new";
     this.readonly = this.mode === "readonly" || this.mode === "watch";
@@ -310,13 +310,6 @@ class App {
   // ----- live -----
 
   connect() {
-    let key = null;
-    if (this.mode === "watch") {
-      this.room = this.config.room;
-    } else {
-      ({ room: this.room, key } = tabRoom());
-    }
-    document.body.dataset.room = this.room || "";
     this.controller = false;
     this.hasSimulation = false;
     this.loadedFingerprint = null;
@@ -335,6 +328,23 @@ class App {
       command: (command) => this.send({ type: "command", command }),
     }, { types: this.typeMap, typeOf: (id) => this.live.typeOf(id) });
     this.controls.setEnabled(false);
+    this.openSocket();
+  }
+
+  async openSocket() {
+    let key = null;
+    if (this.mode === "watch") {
+      this.room = this.config.room;
+    } else {
+      // The server issues the room and its control key (a key it never issued controls nothing).
+      try {
+        ({ room: this.room, key } = await tabRoom(this.config.room_create_url));
+      } catch (err) {
+        this.room = null;
+        this.banner.show("error", `No live room: ${err.message}; reload to try again.`, { key: "offline" });
+      }
+    }
+    document.body.dataset.room = this.room || "";
     if (!this.room) return;
 
     this.socket = new RoomSocket(roomUrl(this.room, key), {
@@ -383,12 +393,14 @@ class App {
       case "hello":
         // A room with no simulation: a fresh room, or a server that restarted under us. The
         // graph stays as the person left it; the next Run loads it into this room again.
+        if (this.lostRoomKey(msg)) break;
         this.setController(!!msg.controller);
         this.hasSimulation = false;
         this.loadedFingerprint = null;
         this.controls.setState({ running: false, tick: 0, ...(msg.state || {}) });
         break;
       case "snapshot":
+        if (this.lostRoomKey(msg)) break;
         this.setController(!!msg.controller);
         this.hasSimulation = true;
         if (this.mode === "watch") {
@@ -446,6 +458,18 @@ class App {
     if (clock && Number.isFinite(t)) clock.textContent = fmtSeconds(t);
   }
 
+  /** This tab's stored key is not one the server issued (its database was reset): get a new room, once. */
+  lostRoomKey(msg) {
+    if (this.mode === "watch" || msg.controller || this.renewedRoom) return false;
+    this.renewedRoom = true;
+    forgetTabRoom();
+    const old = this.socket;
+    this.socket = null;
+    old?.close();
+    this.openSocket();
+    return true;
+  }
+
   setController(controller) {
     this.controller = controller && this.mode !== "watch";
     this.controls.setEnabled(this.controller);
@@ -487,11 +511,22 @@ function bindMenu(menu) {
   });
 }
 
-function boot() {
+/** The node-type declarations: fetched once from their versioned URL (the browser caches them). */
+async function loadNodeTypes(config) {
+  const inline = readJsonScript("node-types");
+  if (inline) return inline;
+  if (!config.node_types_url) return [];
+  const res = await fetch(config.node_types_url, { credentials: "same-origin" });
+  if (!res.ok) throw new Error(`node types: HTTP ${res.status}`);
+  return res.json();
+}
+
+async function boot() {
   // Pages without the editor (import, compare) load the same bundle for its styles.
   if (!testid("canvas")) return;
   try {
-    new App();
+    const config = readJsonScript("editor-config") || { mode: "new" };
+    new App(config, await loadNodeTypes(config));
     document.body.dataset.ready = "true";
   } catch (err) {
     document.body.dataset.ready = "error";

@@ -18,7 +18,8 @@ from tests.live.helpers import KEY, ROOM, TICK_SECONDS, Viewer, starter
 
 
 @pytest.fixture(autouse=True)
-async def live_env(settings: Any) -> AsyncIterator[None]:
+async def live_env(settings: Any, transactional_db: Any) -> AsyncIterator[None]:
+    """Also the database: control keys are checked against it (RoomKey) on connect."""
     settings.FANOUT_TICK_SECONDS = TICK_SECONDS
     await rooms.reset_registry()
     layer = get_channel_layer()
@@ -33,8 +34,8 @@ async def viewers() -> AsyncIterator[Callable[..., Viewer]]:
     """Make viewers; every one is disconnected at the end, whatever the test did."""
     made: list[Viewer] = []
 
-    def make(room: str = ROOM, key: str | None = None) -> Viewer:
-        viewer = Viewer(room, key)
+    def make(room: str = ROOM, key: str | None = None, *, issue: bool = True) -> Viewer:
+        viewer = Viewer(room, key, issue=issue)
         made.append(viewer)
         return viewer
 

@@ -67,18 +67,33 @@ def rated(rate: float) -> dict[str, Any]:
     }
 
 
+async def issue_key(room: str, key: str) -> None:
+    """Store ``key`` as the control key the server issued for ``room`` (unless it has one)."""
+    from channels.db import database_sync_to_async
+
+    from playground.topologies.models import RoomKey, hash_token
+
+    await database_sync_to_async(RoomKey.objects.get_or_create)(
+        room=room, defaults={"key_hash": hash_token(key)})
+
+
 class Viewer:
     """A websocket client of one room, with JSON helpers that wait for conditions."""
 
-    def __init__(self, room: str = ROOM, key: str | None = None) -> None:
+    def __init__(self, room: str = ROOM, key: str | None = None, *, issue: bool = True) -> None:
         from playground.asgi import application
 
         path = f"/ws/rooms/{room}/" + (f"?key={key}" if key else "")
         self.comm = WebsocketCommunicator(
-            application, path, headers=[(b"origin", b"http://testserver")]
+            application, path, headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")]
         )
+        # The server issues control keys (POST /rooms/); a test's key is stored as if it had
+        # issued it, unless the room already has one (then this key is a wrong one).
+        self.issue = (room, key) if key and issue else None
 
     async def connect(self) -> dict[str, Any]:
+        if self.issue is not None:
+            await issue_key(*self.issue)
         connected, _ = await self.comm.connect(timeout=WAIT)
         assert connected
         return await self.receive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -292,3 +293,86 @@ def test_group_name_is_made_in_one_place():
     assert protocol.group_name(ROOM) == "live.room." + ROOM
     with pytest.raises(ValueError):
         protocol.group_name("no")
+
+
+# -- control keys: issued by the server, checked in the database (issue 19, point 4) ----------
+
+
+async def test_a_key_that_was_never_issued_controls_nothing_even_in_a_new_room(viewers):
+    """The takeover: before, the first connection to bring any ?key= to a room became its
+    controller. Now an unissued key is dropped: hello says controller false, load is read_only."""
+    mallory = viewers("room-never-issued", "mallory-made-this-up", issue=False)
+    hello = await mallory.connect()
+    assert hello["type"] == "hello" and hello["controller"] is False
+    await mallory.send({"type": "load", "document": starter()})
+    error = await mallory.receive_type("error")
+    assert error["code"] == "read_only"
+
+
+async def test_the_issued_key_controls_and_any_other_key_does_not(viewers):
+    alice = viewers(ROOM, KEY)
+    assert (await alice.connect())["controller"] is True
+    for guess in ("alice-key-124", KEY + "x", KEY.upper(), "", "x" * 129):
+        mallory = viewers(ROOM, guess or None, issue=False)
+        assert (await mallory.connect())["controller"] is False
+
+
+async def test_a_key_issued_for_one_room_does_not_control_another(viewers):
+    alice = viewers(ROOM, KEY)
+    await alice.connect()
+    other = viewers("room-bob-2222", KEY, issue=False)
+    assert (await other.connect())["controller"] is False
+
+
+async def test_issued_keys_survive_a_restart_of_the_room_registry(viewers):
+    """Every room is forgotten (as when the process restarts): the stored key still controls,
+    and a new key brought first to the now empty room still does not."""
+    from django.test import AsyncClient
+
+    issued = (await AsyncClient().post("/rooms/")).json()
+    alice = viewers(issued["room"], issued["key"], issue=False)
+    assert (await alice.connect())["controller"] is True
+    await alice.disconnect()
+    await rooms.reset_registry()
+    mallory = viewers(issued["room"], "mallory-got-here-first", issue=False)
+    assert (await mallory.connect())["controller"] is False
+    alice_again = viewers(issued["room"], issued["key"], issue=False)
+    assert (await alice_again.connect())["controller"] is True
+
+
+# -- hostile documents through `load` (issue 19, point 5) -------------------------------------
+
+
+async def test_a_load_with_a_lone_surrogate_is_refused_and_the_room_keeps_sending(presenter: Viewer):
+    """Before, it was accepted, and every later snapshot of the room failed to encode: silence
+    for good. Now an error frame names the field; the run goes on and snapshots still come."""
+    text = '{"type": "load", "document": ' + json.dumps(starter()).replace(
+        '"name": "', '"name": "\\ud800', 1) + "}"
+    await presenter.send(text)
+    error = await presenter.receive_type("error")
+    assert error["code"] == "invalid_document"
+    assert error["errors"][0]["path"] == "name" and "lone surrogate" in error["errors"][0]["message"]
+    await presenter.send({"type": "resync"})
+    snapshot = await presenter.receive_type("snapshot")
+    assert snapshot["document"]["name"] == starter()["name"]
+    await presenter.send({"type": "control", "action": "step"})
+    assert (await presenter.receive_type("frame"))["t"] > 0
+
+
+@pytest.mark.parametrize(("spoil", "path", "words"), [
+    (lambda d: d.update(nodes=json.loads("[" * 900 + "]" * 900)), "nodes[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]",
+     "nested too deeply"),
+    (lambda d: d["nodes"][0]["params"].update(rate=10**4000), "nodes[0].params.rate", "2**53"),
+    (lambda d: d["nodes"][0].update(label="a\udc00b"), "nodes[0].label", "lone surrogate"),
+])
+async def test_a_hostile_load_gets_an_error_frame_naming_the_field(presenter: Viewer, spoil, path, words):
+    document = starter()
+    spoil(document)
+    text = json.dumps({"type": "load", "document": document})
+    await presenter.send(text)
+    error = await presenter.receive_type("error")
+    assert error["code"] in ("invalid_document", "bad_message"), error
+    if error["code"] == "invalid_document":
+        assert any(e["path"] == path and words in e["message"] for e in error["errors"]), error
+    await presenter.send({"type": "resync"})
+    assert (await presenter.receive_type("snapshot"))["t"] == 0

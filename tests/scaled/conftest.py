@@ -91,6 +91,7 @@ def scaled_env(redis_url: str, prefix: str, tmp_path: Path) -> dict[str, str]:
             "FANOUT_LEASE_SECONDS": str(LEASE_SECONDS),
             "FANOUT_CHECKPOINT_SECONDS": "1",
             "FANOUT_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+            "FANOUT_SECRET_KEY": "tests-only-" + "k" * 50,
         }
     )
     return env
@@ -157,8 +158,22 @@ class Processes:
             client.close()
         return proc
 
+    def migrate(self) -> None:
+        """Migrate this test's SQLite file once (control keys are checked in the database)."""
+        if not getattr(self, "migrated", False):
+            subprocess.run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+                           cwd=ROOT, env=self.env, check=True, capture_output=True)
+            self.migrated = True
+
+    def issue_key(self, room: str, key: str) -> None:
+        """Issue ``key`` for ``room`` as the server would have (manage.py room_key)."""
+        self.migrate()
+        subprocess.run([str(BIN / "python"), "manage.py", "room_key", "--replace", "--key", key, room],
+                       cwd=ROOT, env=self.env, check=True, capture_output=True)
+
     def daphne(self, name: str) -> int:
         """A Daphne process in the scaled mode; returns its port once it listens."""
+        self.migrate()
         port = free_port()
         proc = self.start(
             name,

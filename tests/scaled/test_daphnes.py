@@ -27,7 +27,7 @@ WAIT = 30.0
 
 async def open_viewer(port: int, key: str | None = None) -> tuple[ClientConnection, dict[str, Any]]:
     url = f"ws://127.0.0.1:{port}/ws/rooms/{ROOM}/" + (f"?key={key}" if key else "")
-    ws = await connect(url, origin="http://127.0.0.1", compression=None, open_timeout=WAIT)
+    ws = await connect(url, origin=f"http://127.0.0.1:{port}", compression=None, open_timeout=WAIT)
     return ws, json.loads(await asyncio.wait_for(ws.recv(), WAIT))
 
 
@@ -53,6 +53,7 @@ async def test_viewers_on_two_daphnes_receive_identical_frame_sequences(processe
     """Service: Redis. The controller on Daphne A, viewers on A and B: the same frames, in order."""
     processes.worker("w1")
     port_a, port_b = processes.daphne("daphne-a"), processes.daphne("daphne-b")
+    processes.issue_key(ROOM, KEY)
     alice, hello = await open_viewer(port_a, KEY)
     assert hello["type"] == "hello" and hello["controller"] is True
     bob, _ = await open_viewer(port_b)
@@ -87,6 +88,7 @@ async def test_a_killed_worker_s_room_resumes_on_another_worker_and_viewers_see_
     processes.worker("w1")
     processes.worker("w2")
     port = processes.daphne("daphne-a")
+    processes.issue_key(ROOM, KEY)
     alice, _ = await open_viewer(port, KEY)
     bob, _ = await open_viewer(port)
     client = redis.Redis.from_url(scaled_env["REDIS_URL"])

@@ -107,7 +107,7 @@ def redis_url(private_redis: PrivateRedis) -> str:
 
 async def open_viewer(port: int, key: str | None = None) -> tuple[ClientConnection, dict[str, Any]]:
     url = f"ws://127.0.0.1:{port}/ws/rooms/{ROOM}/" + (f"?key={key}" if key else "")
-    ws = await connect(url, origin="http://127.0.0.1", compression=None, open_timeout=WAIT)
+    ws = await connect(url, origin=f"http://127.0.0.1:{port}", compression=None, open_timeout=WAIT)
     return ws, json.loads(await asyncio.wait_for(ws.recv(), WAIT))
 
 
@@ -139,6 +139,7 @@ async def test_after_a_redis_restart_the_room_goes_on_and_the_viewer_gets_frames
     ``HEAL`` seconds, with seq and t going on increasing."""
     worker = processes.worker("w1")
     port = processes.daphne("daphne-a")
+    processes.issue_key(ROOM, KEY)
     alice, hello = await open_viewer(port, KEY)
     assert hello["type"] == "hello" and hello["controller"] is True
     client = redis.Redis.from_url(private_redis.url, socket_connect_timeout=1)

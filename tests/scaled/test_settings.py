@@ -36,7 +36,8 @@ print(json.dumps({
 
 def probe(**env: str) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("FANOUT_", "REDIS_URL", "DATABASE_URL"))}
-    base.update(DJANGO_SETTINGS_MODULE="playground.settings", PYTHONPATH=str(ROOT), **env)
+    base.update(DJANGO_SETTINGS_MODULE="playground.settings", PYTHONPATH=str(ROOT),
+                FANOUT_SECRET_KEY="tests-only-" + "k" * 50, **env)
     done = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
     )

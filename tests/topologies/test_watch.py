@@ -28,7 +28,7 @@ def test_watch_page_renders_the_editor_in_watch_mode_for_the_room(client: Client
     assert config["mode"] == "watch" and config["room"] == ROOM
     assert config["socket_path"] == f"/ws/rooms/{ROOM}/"
     assert config["save_url"] is None and config["watch_url_template"] == "/rooms/ROOM/"
-    node_types = json_script(html, "node-types")
+    node_types = client.get(config["node_types_url"]).json()
     assert "producer" in [t["name"] for t in node_types]
 
 

@@ -62,31 +62,52 @@ export function randomId(bytes = 16) {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** This tab's room and control key: random, kept for the tab's life in sessionStorage. */
-export function tabRoom() {
-  const get = (k) => {
-    try {
-      return sessionStorage.getItem(k);
-    } catch {
-      return null;
-    }
-  };
-  const set = (k, v) => {
-    try {
-      sessionStorage.setItem(k, v);
-    } catch {
-      /* private mode: the ids last for this page only */
-    }
-  };
-  let room = get("fanout.room");
-  let key = get("fanout.key");
-  if (!room || !/^[A-Za-z0-9_-]{8,64}$/.test(room)) {
-    room = randomId(12);
-    set("fanout.room", room);
+const ROOM_ITEM = "fanout.room";
+const KEY_ITEM = "fanout.key";
+// Keys made by the browser before the server issued them control nothing: this marks issued ones.
+const ISSUED_ITEM = "fanout.keyIssued";
+
+function stored(k) {
+  try {
+    return sessionStorage.getItem(k);
+  } catch {
+    return null;
   }
-  if (!key) {
-    key = randomId(24);
-    set("fanout.key", key);
+}
+
+function store(k, v) {
+  try {
+    if (v == null) sessionStorage.removeItem(k);
+    else sessionStorage.setItem(k, v);
+  } catch {
+    /* private mode: the room lasts for this page only */
   }
-  return { room, key };
+}
+
+/**
+ * This tab's room and control key, kept for the tab's life in sessionStorage. The server issues
+ * both (POST to `createUrl`); the key is its proof of control and is never made here.
+ */
+export async function tabRoom(createUrl = "/rooms/") {
+  const room = stored(ROOM_ITEM);
+  const key = stored(KEY_ITEM);
+  if (room && key && stored(ISSUED_ITEM) === "1" && /^[A-Za-z0-9_-]{8,64}$/.test(room)) return { room, key };
+  const res = await fetch(createUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+  });
+  if (!res.ok) throw new Error(`the server refused a new room (HTTP ${res.status})`);
+  const data = await res.json();
+  store(ROOM_ITEM, data.room);
+  store(KEY_ITEM, data.key);
+  store(ISSUED_ITEM, "1");
+  return { room: data.room, key: data.key };
+}
+
+/** Drop this tab's room (its key is unknown to the server): the next tabRoom() asks for a new one. */
+export function forgetTabRoom() {
+  store(ROOM_ITEM, null);
+  store(KEY_ITEM, null);
+  store(ISSUED_ITEM, null);
 }

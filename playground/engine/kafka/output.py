@@ -41,7 +41,9 @@ import numpy as np
 from playground.engine.component import Runtime
 from playground.engine.kafka.partitioner import key_name
 from playground.engine.kafka.producer import producer_stream, sequence_gone
-from playground.engine.kafka.replication import APPENDED, DUPLICATE
+from playground.engine.kafka.accumulator import DROP_INVALID, DROP_INVALID_BATCH
+from playground.engine.kafka.compaction import records_without_key
+from playground.engine.kafka.replication import APPENDED, DUPLICATE, INVALID_RECORD
 
 if TYPE_CHECKING:
     from playground.engine.kafka.runtime import TopicRuntime
@@ -126,6 +128,20 @@ class GroupOutput(Runtime):
                 req.state = "sent"
                 self.sent[p] = req
                 return
+            if outcome == INVALID_RECORD:
+                # Not retriable (Sender.failBatch): the batch fails, its records are dropped with
+                # the reason, and the application's handler goes on with the next ones (Kafka
+                # Streams' ProductionExceptionHandler answering CONTINUE); retrying would hold
+                # everything after it back for ever.
+                queue.popleft()
+                self.waiting_n -= req.n
+                req.state = "done"
+                invalid = records_without_key(req.keys, req.flags)
+                self.dropped[DROP_INVALID] = self.dropped.get(DROP_INVALID, 0) + invalid
+                if req.n > invalid:
+                    self.dropped[DROP_INVALID_BATCH] = self.dropped.get(DROP_INVALID_BATCH, 0) + req.n - invalid
+                self._sequence_dropped(p, req.seq)
+                continue
             if outcome != APPENDED or batch is None:
                 self._retry_later(sim)
                 return

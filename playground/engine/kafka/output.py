@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from playground.engine.component import Runtime
-from playground.engine.kafka.partitioner import key_name
-from playground.engine.kafka.producer import producer_stream, sequence_gone
 from playground.engine.kafka.accumulator import DROP_INVALID, DROP_INVALID_BATCH
 from playground.engine.kafka.compaction import records_without_key
+from playground.engine.kafka.partitioner import key_name
+from playground.engine.kafka.producer import producer_stream, sequence_gone
 from playground.engine.kafka.replication import APPENDED, DUPLICATE, INVALID_RECORD
 
 if TYPE_CHECKING:

@@ -127,8 +127,9 @@ def status() -> dict[str, Any]:
 LOG = ROOT / "build" / "engine-build.log"
 LOCK = ROOT / "build" / "engine-build.lock"
 
-#: One C file per module (multi_file) compiled on every core: about a third less wall time on two
-#: cores than one C file for all of them, for the same speed at run time (bench/engine_bench.py).
+#: One C file per module (multi_file) compiled on every core: 43 s instead of 61 s of wall time on
+#: two cores (measured on a loaded machine), for the same code at run time: bench/engine_bench.py
+#: --messages 200000 under callgrind ran 2,669.0 M instructions against 2,673.1 M for one C file.
 _SETUP = """
 import os, sys
 from setuptools import setup

@@ -1,14 +1,13 @@
+from functools import partial
+
 import pytest
 
 from playground import engine
 from playground.engine.kafka.partitioner import partition_for_key
+from tests.conftest import run as run_for
 from tests.engine.factories import conserved, simulation
 
-
-def run(sim, seconds, step=0.1):
-    for _ in range(round(seconds / step)):
-        sim.advance(step)
-
+run = partial(run_for, step=0.1)
 
 def events_of(sim, kind):
     return [e for e in sim.drain_events() if e["k"] == kind]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground import engine
+from tests.conftest import run as run_for
 from tests.engine.factories import stream_conserved as conserved  # noqa: F401  (re-exported)
 
 
@@ -58,19 +59,9 @@ def sim(document: dict[str, Any], seed: int = 7) -> engine.Simulation:
     return engine.Simulation(engine.parse_document(document), seed)
 
 
-def run(document: dict[str, Any], seconds: float = 10.0, step: float = 0.25, seed: int = 7, check=None):
-    s = sim(document, seed)
-    t = 0.0
-    while t < seconds - 1e-9:
-        s.advance(step)
-        t += step
-        for st in s.streams():
-            assert conserved(st), st
-            assert min(st["acknowledged"], st["in_flight"], st["waiting"]) >= 0, st
-        if check:
-            check(s)
-    return s
-
+def run(document, seconds=10.0, step=0.25, seed=7, check=None):
+    """This package's defaults for tests.conftest.run."""
+    return run_for(document, seconds, step=step, seed=seed, check=check)
 
 def stream(s: engine.Simulation, sub: str) -> dict[str, Any]:
     return next(st for st in s.streams() if st.get("subscription") == sub)

@@ -8,6 +8,7 @@ broker (LogValidator, ProducerStateEntry, ProducerAppendInfo), cited per test.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from playground.engine.kafka.replication import (
     find_duplicate_batch,
 )
 from playground.examples import load
+from tests.conftest import run as run_for
 from tests.engine.factories import assert_restored_continues_identically, stream_conserved
 
 
@@ -69,11 +71,7 @@ def one_topic(*, cluster: bool, brokers: int = 3, producer: dict[str, Any] | Non
     return {"fanout": 1, "name": "producer test", "nodes": nodes, "edges": edges}
 
 
-def run(sim: engine.Simulation, seconds: float, step: float = 0.25) -> None:
-    for _ in range(round(seconds / step)):
-        sim.advance(step)
-        conserved(sim)
-
+run = partial(run_for, step=0.25)
 
 # -- the sender behind a network bottleneck, send() blocked on buffer.memory (issue 11, point 6) --
 

@@ -1,24 +1,17 @@
 """RabbitMQ behaviour during a run: delivery, acks, failures, dead letters, delays, replies."""
 
+
 import pytest
 
 from playground import engine
 from playground.engine.rabbitmq import flow, publisher
+from tests.conftest import run as run_for
 from tests.engine.rabbitmq.factories import conserved, edge, node, sim, work_queue_doc
 
 
 def run(document, seconds=5.0, seed=3, step=0.25, check=None):
-    s = engine.Simulation(engine.parse_document(document), seed)
-    t = 0.0
-    while t < seconds:
-        s.advance(step)
-        t += step
-        for stream in s.streams():
-            assert conserved(stream), stream
-        if check:
-            check(s)
-    return s
-
+    """This package's defaults for tests.conftest.run."""
+    return run_for(document, seconds, step=step, seed=seed, check=check)
 
 def stream(s, queue):
     return next(st for st in s.streams() if st.get("queue") == queue)

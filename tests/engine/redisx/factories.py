@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from playground import engine
 from playground.engine.redisx.group import GroupState
 from playground.engine.redisx.ids import make_id
 from playground.engine.redisx.stream import StreamLog
+from tests.conftest import run as run_for
 
 
 def stream_doc(*, rate: float = 100.0, maxlen: int = 0, trim: str = "exact", dlq: bool = True,
@@ -45,10 +47,7 @@ def sim_of(doc: dict[str, Any], seed: int = 7) -> engine.Simulation:
     return engine.Simulation(engine.parse_document(doc), seed)
 
 
-def run(sim: engine.Simulation, seconds: float, step: float = 0.1) -> None:
-    for _ in range(round(seconds / step)):
-        sim.advance(step)
-
+run = partial(run_for, step=0.1)
 
 def conserved(metrics: dict[str, Any]) -> bool:
     return metrics["produced"] == (metrics["acknowledged"] + metrics["in_flight"] + metrics["waiting"]

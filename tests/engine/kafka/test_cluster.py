@@ -1,6 +1,7 @@
 """Kafka cluster, replication and producer rules (playground/engine/kafka/cluster.py, replication.py,
 producer.py, compression.py, the sticky partitioner)."""
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from playground.engine.kafka.cluster import assign_replicas, elect_leader
 from playground.engine.kafka.compression import CODECS, records_per_second
 from playground.engine.kafka.partitioner import sticky_next_partition, sticky_switch_points
 from playground.engine.kafka.replication import DROP_ACKS1, DROP_UNCLEAN
+from tests.conftest import run as run_for
 from tests.engine.factories import conserved
 
 
@@ -35,11 +37,7 @@ def sim_of(seed=1, **kwargs):
     return engine.Simulation(engine.parse_document(cluster_doc(**kwargs)), seed)
 
 
-def run(sim, seconds, step=0.1):
-    for _ in range(round(seconds / step)):
-        sim.advance(step)
-        assert conserved(sim.metrics())
-
+run = partial(run_for, step=0.1)
 
 def test_replica_assignment_follows_kafkas_rack_unaware_layout():
     """AdminUtils.assignReplicasToBrokersRackUnaware, the case of Kafka's AdminTest

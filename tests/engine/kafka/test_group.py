@@ -1,17 +1,16 @@
 """The consumer group's protocols: eager against cooperative rebalancing, max.poll.interval.ms,
 the lag alert, retries with backoff. Each test names the Kafka rule it checks."""
 
+from functools import partial
+
 import pytest
 
 from playground import engine
 from playground.engine.registry import flow_kinds
+from tests.conftest import run as run_for
 from tests.engine.factories import conserved, simulation, stream_conserved
 
-
-def run(sim, seconds, step=0.1):
-    for _ in range(round(seconds / step)):
-        sim.advance(step)
-
+run = partial(run_for, step=0.1)
 
 def group_of(sim):
     return sim.metrics()["nodes"]["group"]

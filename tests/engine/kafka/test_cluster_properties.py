@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from playground import engine
-from tests.engine.test_cluster import cluster_doc
+from tests.engine.kafka.test_cluster import cluster_doc
 
 params = st.fixed_dictionaries({
     "brokers": st.integers(1, 4),

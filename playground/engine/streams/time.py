@@ -54,27 +54,35 @@ class BoundedOutOfOrderness:
 
 
 class WatermarkValve:
-    """StatusWatermarkValve: per-input watermarks and statuses; the output is the min over active
-    inputs, never decreasing; None while every input is idle (or none has a watermark yet)."""
+    """StatusWatermarkValve: per-input watermarks and statuses. The output is the minimum over
+    the inputs that are active and aligned, never decreasing; an idle input is left out (and is
+    no longer aligned); an input that becomes active again counts only once its watermark has
+    caught up with the output (it is aligned again). All idle: the output stays (no watermark)."""
 
     def __init__(self, inputs: int) -> None:
         self.marks = [LONG_MIN] * inputs
         self.idle = [False] * inputs
+        self.aligned = [True] * inputs
         self.output = LONG_MIN
 
     def input_watermark(self, i: int, mark: int) -> int:
-        """An input's watermark (an input's watermark only moves forward; a watermark makes it active)."""
-        self.idle[i] = False
+        """An input's watermark (ignored if idle: Flink drops watermarks of an idle channel)."""
+        if self.idle[i]:
+            return self.output
         if mark > self.marks[i]:
             self.marks[i] = mark
+            if not self.aligned[i] and mark >= self.output:
+                self.aligned[i] = True
         return self._recompute()
 
     def input_idle(self, i: int, idle: bool = True) -> int:
+        """An input's WatermarkStatus: IDLE (True) or ACTIVE (False)."""
         self.idle[i] = idle
+        self.aligned[i] = not idle and self.marks[i] >= self.output
         return self._recompute()
 
     def _recompute(self) -> int:
-        active = [m for m, idle in zip(self.marks, self.idle, strict=True) if not idle]
+        active = [m for m, ok, idle in zip(self.marks, self.aligned, self.idle, strict=True) if ok and not idle]
         if active:
             low = min(active)
             if low > self.output:

@@ -86,4 +86,5 @@ def test_cross_system_edge_is_refused_naming_both_ports():
 def test_palette_declaration_lists_ports_and_the_sources_they_accept():
     topic = engine.get_node_type("kafka_topic").to_dict()
     assert [p["title"] for p in topic["ports"]] == ["records (kafka)", "placement (kafka)", "records (kafka)"]
-    assert set(topic["accepts_from"]) == {"producer", "kafka_cluster", "consumer_group", "bridge"}
+    assert set(topic["accepts_from"]) == {"producer", "kafka_cluster", "consumer_group", "bridge",
+                                          "windowed_aggregate"}

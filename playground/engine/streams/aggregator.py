@@ -34,6 +34,8 @@ import heapq
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from playground.engine.streams import time as stime
 from playground.engine.streams import windows as win
 
@@ -160,6 +162,8 @@ class WindowedAggregator:
         self.updated_closed = 0  # Flink late firings: an element updated a window that had fired
         self.emitted = 0
         self.null_key = 0
+        self._codes: dict[str | None, int] = {None: -1}  # key -> code (the column path)
+        self._names: list[str] = []
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -208,6 +212,9 @@ class WindowedAggregator:
         """``process`` for many records; tumbling and hopping windows take an inlined loop (the
         same rules as _kafka_time / _flink_time, written out for speed); the rest go one by one."""
         s = self.spec
+        if s.kind == "tumbling" and s.emit == "close" and self.kafka and len(keys) >= 256:
+            self._kafka_tumbling_columns(keys, timestamps, values)
+            return
         if s.kind not in ("tumbling", "hopping") or s.emit == "update" or not self.kafka:
             for key, ts, v in zip(keys, timestamps, values, strict=True):
                 self.process(key, ts, v)
@@ -325,6 +332,76 @@ class WindowedAggregator:
         else:
             self.late_dropped += 1
         self._kafka_close(close, lambda end, c: end <= c)
+
+    def _kafka_tumbling_columns(self, keys: list, timestamps: list, values: list) -> None:
+        """Kafka Streams tumbling windows, emit on close, for a batch, column-wise (numpy): the
+        same rules as _kafka_time record by record. Stream time is the running max of the
+        timestamps; a record lands in its window iff that window's end > its stream time - grace;
+        the landed records are grouped by (key, window) in arrival order and merged into the
+        state; then the windows closed by the batch's last stream time are emitted in (end, key)
+        order, which is the order the record-by-record path emits them in (a window created
+        later always ends after every window already closed). Sums are added per batch, so a
+        float sum may differ from strictly sequential addition in its last bits."""
+        size, grace = self.spec.size_ms, self.spec.grace_ms
+        n = len(keys)
+        codes_of, names = self._codes, self._names
+        get = codes_of.get
+        code_list = [get(k, -2) for k in keys]  # None is in codes_of as -1
+        if -2 in code_list:
+            for i, c in enumerate(code_list):
+                if c == -2:
+                    k = keys[i]
+                    c = code_list[i] = codes_of.get(k, -2)
+                    if c == -2:
+                        c = code_list[i] = codes_of[k] = len(names)
+                        names.append(k)
+        codes = np.array(code_list, dtype=np.int64)
+        ts = np.array(timestamps, dtype=np.int64)
+        vals = np.array(values, dtype=np.float64)
+        null = codes < 0
+        # a null-key record is skipped before it can advance stream time (KStreamWindowAggregate)
+        st = np.maximum.accumulate(np.maximum(np.where(null, stime.LONG_MIN, ts), self.stream_time))
+        negative = (ts < 0) & ~null
+        start = ts - ts % size
+        ok = ~null & ~negative & (start + size > st - grace)
+        n_null, n_neg, n_ok = int(null.sum()), int(negative.sum()), int(ok.sum())
+        late = n - n_null - n_neg - n_ok
+        self.taken += n
+        self.null_key += n_null
+        self.unassigned += n_neg
+        self.in_window += n_ok
+        self.late_dropped += late
+        self.dropped_records += late + n_null
+        self.stream_time = int(st[-1])
+        if n_ok:
+            codes, ts, vals, start = codes[ok], ts[ok], vals[ok], start[ok]
+            gid = (start // size) * len(names) + codes if len(names) else codes
+            order = np.argsort(gid, kind="stable")
+            g = gid[order]
+            idx = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+            counts = np.diff(np.append(idx, len(g))).tolist()
+            sv, tv = vals[order], ts[order]
+            sums = np.add.reduceat(sv, idx).tolist()
+            mins = np.minimum.reduceat(sv, idx).tolist()
+            maxs = np.maximum.reduceat(sv, idx).tolist()
+            maxts = np.maximum.reduceat(tv, idx).tolist()
+            starts = start[order][idx].tolist()
+            gcodes = codes[order][idx].tolist()
+            cells, heap, push = self.cells, self.heap, heapq.heappush
+            for i in range(len(idx)):
+                key, st0 = names[gcodes[i]], starts[i]
+                k = (key, st0, st0 + size)
+                cell = cells.get(k)
+                if cell is None:
+                    cells[k] = [counts[i], sums[i], mins[i], maxs[i], maxts[i]]
+                    push(heap, (st0 + size, key, st0, st0 + size))
+                else:
+                    cell[0] += counts[i]
+                    cell[1] += sums[i]
+                    cell[2] = min(cell[2], mins[i])
+                    cell[3] = max(cell[3], maxs[i])
+                    cell[4] = max(cell[4], maxts[i])
+        self._close_until(self.stream_time - grace, self.stream_time)
 
     def _close_until(self, close: int, stream_time: int) -> int:
         """Emit (on window close) and forget the time windows with end <= close; the next end."""

@@ -71,6 +71,7 @@ class Spec:
     out_of_orderness_ms: int = 0  # Flink's bounded out-of-orderness watermark
     emit: str = "update"
     side_output: bool = False  # Flink's sideOutputLateData
+    idle_timeout_ms: int = 0  # Flink's WatermarkStrategy.withIdleness (0: never idle)
 
     def check(self) -> None:
         """The refusals of each engine (windows.py), plus the combinations a preset lacks."""
@@ -104,6 +105,8 @@ class Spec:
                                       "end (and on late elements); a per-element trigger is not modelled: use close")
             if self.allowed_lateness_ms < 0:
                 raise win.WindowError("allowed_lateness_ms", "The allowed lateness cannot be negative.")
+            if self.idle_timeout_ms < 0:
+                raise win.WindowError("idle_timeout_ms", "The idle timeout cannot be negative.")
             if self.out_of_orderness_ms < 0:
                 raise win.WindowError("out_of_orderness_ms", "maxOutOfOrderness cannot be negative")
 
@@ -142,7 +145,7 @@ def _merge(a: list, b: list) -> list:
 class WindowedAggregator:
     """One windowed aggregation (one task: all keys)."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, splits: int = 1) -> None:
         spec.check()
         self.spec = spec
         self.kafka = spec.framework == "kafka_streams"
@@ -154,7 +157,12 @@ class WindowedAggregator:
         self.fired: set[tuple[str | None, int, int]] = set()  # Flink: windows whose on-time firing happened
         self.sliding_ts: dict[str | None, list[tuple[int, float]]] = {}  # Kafka sliding: records per key
         self.stream_time = stime.LONG_MIN  # Kafka Streams
-        self.wm_gen = stime.BoundedOutOfOrderness(spec.out_of_orderness_ms)
+        # Flink: a watermark generator per source split (KafkaSource: per partition), combined
+        # by the valve (min over active splits); a split idle for idle_timeout_ms is left out
+        self.wm_gens = [stime.BoundedOutOfOrderness(spec.out_of_orderness_ms) for _ in range(max(1, splits))]
+        self.wm_gen = self.wm_gens[0]
+        self.valve = stime.WatermarkValve(len(self.wm_gens))
+        self.last_event_ms = [stime.LONG_MIN] * len(self.wm_gens)  # processing time of each split's last event
         self.watermark = stime.LONG_MIN  # Flink
         self.out: list[Result] = []
         self.taken = self.in_window = self.late_dropped = self.side_output = self.unassigned = 0
@@ -183,7 +191,7 @@ class WindowedAggregator:
 
     # -- input -----------------------------------------------------------------------------------
 
-    def process(self, key: str | None, ts: int, v: float) -> None:
+    def process(self, key: str | None, ts: int, v: float, split: int = 0, now_ms: int = 0) -> None:
         self.taken += 1
         if key is None:
             # KStream*Aggregate.process: "Skipping record due to null key" (dropped-records);
@@ -202,7 +210,10 @@ class WindowedAggregator:
             else:
                 self._kafka_time(key, ts, v)
         else:
-            self.wm_gen.on_event(ts)
+            self.wm_gens[split].on_event(ts)
+            self.last_event_ms[split] = now_ms
+            if self.valve.idle[split]:
+                self.valve.input_idle(split, False)  # an event makes the split active again
             if kind == "session":
                 self._flink_session(key, ts, v)
             else:
@@ -566,13 +577,23 @@ class WindowedAggregator:
             self._emit(key, merged[0], merged[1], cell, merged[1] - 1, True, late=True)
         self._flink_account(ts, False)
 
-    def periodic_emit(self) -> int:
-        """The watermark generator's periodic emit: the watermark moves to max ts - delay - 1
-        (never back); event-time timers up to it fire (EventTimeTrigger.onEventTime at
-        maxTimestamp) and windows past their cleanup time are cleared."""
-        mark = self.wm_gen.current()
-        if mark > self.watermark:
-            self.advance_watermark(mark)
+    def periodic_emit(self, now_ms: int | None = None) -> int:
+        """The watermark generators' periodic emit: each split's watermark is its max ts - delay
+        - 1; a split without events for idle_timeout_ms of processing time is marked idle
+        (WatermarksWithIdleness); the valve takes the min over active splits (a split that never
+        had a record holds it at Long.MIN_VALUE: the stalled watermark). The operator's
+        watermark moves to it (never back); event-time timers up to it fire
+        (EventTimeTrigger.onEventTime at maxTimestamp) and windows past cleanup are cleared."""
+        idle_after = self.spec.idle_timeout_ms
+        valve = self.valve
+        for i, gen in enumerate(self.wm_gens):
+            if idle_after and now_ms is not None and not valve.idle[i] and (
+                    now_ms - max(self.last_event_ms[i], 0) >= idle_after):
+                valve.input_idle(i)
+            elif not valve.idle[i]:
+                valve.input_watermark(i, gen.current())
+        if valve.output > self.watermark:
+            self.advance_watermark(valve.output)
         return self.watermark
 
     def advance_watermark(self, mark: int) -> None:

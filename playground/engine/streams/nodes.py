@@ -79,6 +79,10 @@ class WindowedAggregate(NodeType):
               "update: every change of a window (Kafka Streams' default, caching off); close: once, when the window "
               "closes (EmitStrategy.onWindowClose / suppress(untilWindowCloses); Flink's EventTimeTrigger, which "
               "flink requires).", choices=EMITS),
+        Param("idle_timeout_ms", "Idle timeout (Flink)", "int", 0,
+              "WatermarkStrategy.withIdleness: a source partition without records for this long (processing "
+              "time) is marked idle and no longer holds the watermark back; 0: never idle, so one empty "
+              "partition stalls the watermark (each Kafka partition has its own watermark).", **_MS),
         Param("side_output", "Late side output (Flink)", "bool", False,
               "Flink's sideOutputLateData: late records are counted in the side output instead of dropped."),
         Param("time", "Time", "enum", "event",
@@ -103,7 +107,8 @@ class WindowedAggregate(NodeType):
             source = src_adapter(sim, node.id, sources[0], node.params)
         if targets and (sink_adapter := sink_for(targets[0].type)) is not None:
             sink = sink_adapter(sim, node.id, targets[0], node.params)
-        return WindowedAggregateRuntime(sim, node.id, node.params, source, sink)
+        splits = int(sources[0].params.get("partitions", 1)) if sources and sources[0].type == "kafka_topic" else 1
+        return WindowedAggregateRuntime(sim, node.id, node.params, source, sink, splits)
 
     @classmethod
     def check_graph(cls, node: Any, edges: list[Any], paths: dict[str, str], nodes: dict[str, Any]) -> list[FieldError]:

@@ -6,8 +6,9 @@ consumer group, an AMQP queue, an SQS queue... through the source's adapter), ha
 to the aggregation (aggregator.py) with its timestamp (time.timestamp_of: the envelope's event
 time, or the task's clock for processing / ingestion time), write what it emits to the sink's
 adapter, and commit the source every commit interval. With the flink preset, the watermark
-generator's periodic emit happens after each poll (the poll interval plays
-autoWatermarkInterval).
+generators' periodic emit happens after each poll (the poll interval plays
+autoWatermarkInterval), one generator per partition of a Kafka topic source (KafkaSource's
+per-split watermarks), combined by the valve with idle partitions left out.
 
 Accounting, as one stream: produced = records taken; acknowledged = records that landed in a
 window; dead_lettered = Flink's late-data side output; dropped = late (Kafka Streams' expired
@@ -39,7 +40,7 @@ def spec_of(params: dict[str, Any]) -> Spec:
                 offset_ms=int(params["offset_ms"]), gap_ms=int(params["gap_ms"]), grace_ms=int(params["grace_ms"]),
                 allowed_lateness_ms=int(params["allowed_lateness_ms"]),
                 out_of_orderness_ms=int(params["out_of_orderness_ms"]), emit=params["emit"],
-                side_output=bool(params["side_output"]))
+                side_output=bool(params["side_output"]), idle_timeout_ms=int(params["idle_timeout_ms"]))
 
 
 def in_partition_group_order(batch: Sequence[tuple[Record, Any]]) -> list[tuple[Record, Any]]:
@@ -59,11 +60,11 @@ class WindowedAggregateRuntime(Runtime):
     auto_ack = False  # an AMQP source delivers to it with manual acks
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], source: Source | None,
-                 sink: Sink | None) -> None:
+                 sink: Sink | None, splits: int = 1) -> None:
         self.id = node_id
         self.source = source
         self.sink = sink
-        self.agg = WindowedAggregator(spec_of(params))
+        self.agg = WindowedAggregator(spec_of(params), splits)
         self.field = params["value_field"]
         self.time_kind = params["time"]
         self.poll_s = params["poll_interval_ms"] / 1000.0
@@ -128,7 +129,9 @@ class WindowedAggregateRuntime(Runtime):
         batch = self.source.poll(sim, self.max_records)
         if agg.kafka:
             batch = in_partition_group_order(batch)
-        for record, _view in batch:
+        now_ms = round(now * 1000)
+        splits = len(agg.wm_gens)
+        for record, view in batch:
             if count_only:
                 v = 1.0
             else:
@@ -137,9 +140,10 @@ class WindowedAggregateRuntime(Runtime):
                     self.invalid += 1
                     continue
                 v = float(raw)
-            agg.process(record.key, timestamp_of(self.time_kind, record.event_time, now, now), v)
+            split = getattr(view, "partition", 0) % splits
+            agg.process(record.key, timestamp_of(self.time_kind, record.event_time, now, now), v, split, now_ms)
         if not agg.kafka:
-            agg.periodic_emit()
+            agg.periodic_emit(now_ms)
         self._write(sim, agg.drain())
 
     def _write(self, sim: Simulation, results: list[Result]) -> None:

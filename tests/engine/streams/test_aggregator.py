@@ -192,3 +192,18 @@ def test_the_column_path_computes_what_the_record_path_computes(seed, grace, siz
         many.process_many([e[0] for e in part], [e[1] for e in part], [e[2] for e in part])
     assert from_one == many.drain() and one.counts() == many.counts() and one.cells == many.cells
     assert one.unassigned > 0 or min(e[1] for e in evs) >= 0
+
+
+def test_flink_idle_splits_leave_the_valve_and_come_back():
+    """WatermarksWithIdleness + StatusWatermarkValve: split 1 without events holds the watermark
+    at Long.MIN_VALUE; after the idle timeout (processing time) it is left out; an event makes it
+    active again (it counts once it has caught up)."""
+    agg = WindowedAggregator(Spec(framework="flink", emit="close", size_ms=10, idle_timeout_ms=100), splits=2)
+    agg.process("a", 50, 1, split=0, now_ms=10)
+    assert agg.periodic_emit(now_ms=50) < 0  # split 1 has no watermark yet: stalled
+    agg.process("a", 55, 1, split=0, now_ms=120)
+    assert agg.periodic_emit(now_ms=150) == 54  # split 1 idle since 0 + 100: left out
+    agg.process("a", 40, 1, split=1, now_ms=160)  # active again, behind the output: not aligned
+    agg.process("a", 80, 1, split=0, now_ms=170)
+    assert agg.periodic_emit(now_ms=180) == 79
+    assert agg.periodic_emit(now_ms=400) == 79  # both idle: the watermark stays

@@ -78,3 +78,17 @@ def test_a_source_without_an_adapter_is_refused():
         engine.parse_document(d)
     assert "edges[1]: topic's output 'messages (redis-pubsub)' cannot feed win's input" in str(e.value)
     assert "a windowed aggregate reads only what has a record adapter" in str(e.value)
+
+
+def test_an_empty_partition_stalls_the_flink_watermark_until_it_is_marked_idle():
+    """KafkaSource: one watermark per partition, the min over them (StatusWatermarkValve); with 3
+    partitions and one key, two partitions get no record and hold the watermark at Long.MIN_VALUE
+    (nothing fires); withIdleness(1 s) leaves them out and the windows fire."""
+    def flink(idle):
+        d = doc({"framework": "flink", "emit": "close", "size_ms": 1000, "idle_timeout_ms": idle})
+        d["nodes"][0]["params"]["keys"] = 1
+        return run(d, 4.0).metrics()["nodes"]["win"]
+
+    stalled, moving = flink(0), flink(1000)
+    assert stalled["time_ms"] is None and stalled["emitted"] == 0 and stalled["open_windows"] >= 3
+    assert moving["time_ms"] > 2000 and moving["emitted"] >= 2

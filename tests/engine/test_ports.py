@@ -30,7 +30,9 @@ def connections():
 
 
 def test_ports_allow_exactly_the_connections_type_names_allowed_within_each_system():
-    assert {pair for pair in connections() if "bridge" not in pair} == BEFORE_PORTS
+    # nodes speaking any protocol (the bridge, the windowed aggregate) connect across systems
+    any_nodes = {"bridge", "windowed_aggregate"}
+    assert {pair for pair in connections() if not any_nodes & set(pair)} == BEFORE_PORTS
 
 
 def test_every_type_declares_its_ports():
@@ -86,4 +88,5 @@ def test_cross_system_edge_is_refused_naming_both_ports():
 def test_palette_declaration_lists_ports_and_the_sources_they_accept():
     topic = engine.get_node_type("kafka_topic").to_dict()
     assert [p["title"] for p in topic["ports"]] == ["records (kafka)", "placement (kafka)", "records (kafka)"]
-    assert set(topic["accepts_from"]) == {"producer", "kafka_cluster", "consumer_group", "bridge"}
+    assert set(topic["accepts_from"]) == {"producer", "kafka_cluster", "consumer_group", "bridge",
+                                          "windowed_aggregate"}

@@ -35,6 +35,7 @@ Not modelled: $ref, allOf/oneOf/not beyond a type list, dependencies, unevaluate
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -83,15 +84,23 @@ def parse(text: str) -> Parsed:
     if not isinstance(data, (dict, bool)):
         raise SchemaError("schema", "a JSON Schema is an object or a boolean", 1, 1)
     validator = jsonschema.validators.validator_for(data, default=jsonschema.Draft7Validator)
-    try:
-        validator.check_schema(data)
-    except jsonschema.exceptions.SchemaError as err:
+    # check_schema's check (the first error of the metaschema's validation), with the validator kept
+    err = next(iter(_metaschema_validator(validator).iter_errors(data)), None)
+    if err is not None:
         where = "/".join(str(p) for p in err.absolute_path)
         line, column = _locate(text, list(err.absolute_path))
         raise SchemaError("schema", f"not a valid JSON Schema at '#/{where}': {err.message}", line, column) from None
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     title = data.get("title") if isinstance(data, dict) else None
     return Parsed("JSON", canonical, data, title if isinstance(title, str) else None)
+
+
+@lru_cache(maxsize=16)
+def _metaschema_validator(validator: Any) -> Any:
+    """The validator of a dialect's metaschema, made once (what Validator.check_schema makes at
+    every call, with the same format checker)."""
+    meta = jsonschema.validators.validator_for(validator.META_SCHEMA, default=validator)
+    return meta(validator.META_SCHEMA, format_checker=validator.FORMAT_CHECKER)
 
 
 def _locate(text: str, path: list[Any]) -> tuple[int | None, int | None]:
@@ -136,6 +145,8 @@ class _Diff:
         self.found.append((rule, "#/" + "/".join(path)))
 
     def compare(self, original: Any, update: Any, path: list[str]) -> None:
+        if original == update:
+            return  # the same schema: no difference anywhere below
         original, update = _norm(original), _norm(update)
         if update == {} or original is False:
             return

@@ -215,6 +215,8 @@ class _Diff:
         self.types(old.nested_type, new.nested_type, path)
 
     def field(self, old: Any, new: Any, path: list[str]) -> None:
+        if old == new and self.old_proto2 == self.new_proto2 and self.old.package == self.new.package:
+            return  # the same declaration: nothing differs (and equality is C, the walk is Python)
         old_label = _wire_label(old, self.old_proto2)
         new_label = _wire_label(new, self.new_proto2)
         self.typed(old, new, old_label, new_label, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.engine.ports import In, Out
 from playground.engine.registry import FieldError, NodeType, Param, register
 from playground.engine.schemas.model import DEFAULT_LEVEL, LEVELS, SchemaError
 from playground.engine.schemas.registry_model import STRATEGIES, SchemaRegistry
@@ -29,9 +30,13 @@ class SchemaRegistryNode(NodeType):
             "it against the subject's versions with the real libraries (Apache Avro's compatibility checker, protoc "
             "descriptors with Confluent's Protobuf rules, jsonschema with Confluent's JSON Schema rules) and refuses "
             "an incompatible one with the registry's reasons: which field, which rule.")
-    ports = ()
-    max_in = 0
-    max_out = 0
+    # What serializers and deserializers will call (REST: register, look up by id); nothing
+    # speaks this protocol yet (issue 14, point 3), so no edge connects to it today.
+    ports = (
+        In("lookups", "requests", protocol="schema-registry",
+           help="serializers register schemas and deserializers fetch them by id (REST requests)"),
+        Out("schemas", "replies", protocol="schema-registry", help="the ids and schemas it answers with"),
+    )
     build_order = 5
     runtime_class = SchemaRegistryRuntime
     params = (

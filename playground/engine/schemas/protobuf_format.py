@@ -83,6 +83,7 @@ _SCALAR_KINDS = {
     FDP.TYPE_FIXED32: "FIXED32", FDP.TYPE_SFIXED32: "FIXED32", FDP.TYPE_FIXED64: "FIXED64",
     FDP.TYPE_SFIXED64: "FIXED64", FDP.TYPE_FLOAT: "FLOAT", FDP.TYPE_DOUBLE: "DOUBLE",
 }
+_NESTED = (FDP.TYPE_MESSAGE, FDP.TYPE_GROUP)  # a map's declaration stays equal when its entry changes
 _NUMERIC = {"GENERAL_NUMBER", "SIGNED_NUMBER", "FIXED32", "FIXED64", "FLOAT", "DOUBLE"}
 
 #: Confluent's protobuf/diff/Difference.error(): the first %s is the reader's role, the second the writer's
@@ -215,8 +216,9 @@ class _Diff:
         self.types(old.nested_type, new.nested_type, path)
 
     def field(self, old: Any, new: Any, path: list[str]) -> None:
-        if old == new and self.old_proto2 == self.new_proto2 and self.old.package == self.new.package:
-            return  # the same declaration: nothing differs (and equality is C, the walk is Python)
+        if old == new and old.type not in _NESTED and self.old_proto2 == self.new_proto2 \
+                and self.old.package == self.new.package:
+            return  # the same scalar declaration: nothing differs (equality is C, the walk is Python)
         old_label = _wire_label(old, self.old_proto2)
         new_label = _wire_label(new, self.new_proto2)
         self.typed(old, new, old_label, new_label, path)

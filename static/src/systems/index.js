@@ -30,6 +30,7 @@ import * as gcp_pubsub from "./gcp_pubsub.js";
 import * as pulsar from "./pulsar.js";
 import * as sqs from "./sqs.js";
 import * as bridge from "./bridge.js";
+import * as schemas from "./schemas.js";
 
 export const SYSTEMS = [
   kafka,
@@ -39,6 +40,7 @@ export const SYSTEMS = [
   redis,
   sqs,
   bridge,
+  schemas,
 ];
 
 const resolved = new Map();

@@ -89,3 +89,11 @@ def test_unknown_type_names_its_line():
         parse('{"type": "record", "name": "A",\n "fields": [{"name": "a",\n   "type": "strng"}]}')
     assert err.value.line == 3
     assert "strng" in str(err.value)
+
+
+def test_the_same_mismatch_in_two_fields_is_reported_at_both():
+    """Java's SchemaCompatibility memoises pairs of schema objects; each field's type is its own
+    object, so two fields with the same change are two incompatibilities, each at its path."""
+    writer = parse(record({"name": "a", "type": "string"}, {"name": "b", "type": "string"}))
+    reader = parse(record({"name": "a", "type": "int"}, {"name": "b", "type": "int"}))
+    assert [r.path for r in compatible(reader, writer)] == ["/fields/0/type", "/fields/1/type"]

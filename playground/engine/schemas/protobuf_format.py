@@ -122,6 +122,7 @@ class _Info:
         self.package = fd.package
         self.messages: dict[str, Any] = {}
         self.enums: set[str] = set()
+        self._fields: dict[int, tuple[dict[int, Any], dict[int, str]]] = {}  # by id(): fd keeps them alive
         prefix = f".{fd.package}" if fd.package else ""
         self._collect(fd.message_type, fd.enum_type, prefix)
 
@@ -132,6 +133,17 @@ class _Info:
             full = f"{prefix}.{message.name}"
             self.messages[full] = message
             self._collect(message.nested_type, message.enum_type, full)
+
+    def fields_of(self, message: Any) -> tuple[dict[int, Any], dict[int, str]]:
+        """A message's fields by number and the oneof each member belongs to (a proto3 optional's
+        synthetic oneof is none), worked out once per parsed message."""
+        known = self._fields.get(id(message))
+        if known is None:
+            by_number = {f.number: f for f in message.field}
+            oneof = {f.number: message.oneof_decl[f.oneof_index].name for f in message.field
+                     if f.HasField("oneof_index") and not f.proto3_optional}
+            known = self._fields[id(message)] = (by_number, oneof)
+        return known
 
     def local(self, type_name: str) -> str:
         prefix = f".{self.package}." if self.package else "."
@@ -178,12 +190,8 @@ class _Diff:
                 self.message(message, other, [*path, message.name])
 
     def message(self, old: Any, new: Any, path: list[str]) -> None:
-        old_fields = {f.number: f for f in old.field}
-        new_fields = {f.number: f for f in new.field}
-        old_oneof = {f.number: old.oneof_decl[f.oneof_index].name for f in old.field
-                     if f.HasField("oneof_index") and not f.proto3_optional}
-        new_oneof = {f.number: new.oneof_decl[f.oneof_index].name for f in new.field
-                     if f.HasField("oneof_index") and not f.proto3_optional}
+        old_fields, old_oneof = self.old.fields_of(old)
+        new_fields, new_oneof = self.new.fields_of(new)
         new_oneof_names = set(new_oneof.values())
         deleted = {name for name in set(old_oneof.values()) - new_oneof_names
                    if not any(n in new_fields for n, o in old_oneof.items() if o == name)}

@@ -220,8 +220,9 @@ export class Controls {
     const numeric = arg.kind === "int" || arg.kind === "float";
     const initial = numeric && arg.default ? String(arg.default) : "";
     if (initial) this.argValues.set(arg.name, initial);
-    const input = h(arg.kind === "map" ? "textarea" : "input", {
-      ...(arg.kind === "map" ? { rows: "2" } : { type: numeric ? "number" : "text" }),
+    const area = arg.kind === "map" || (arg.kind === "string" && arg.max_length > 1000); // a schema: many lines
+    const input = h(area ? "textarea" : "input", {
+      ...(area ? { rows: arg.kind === "map" ? "2" : "6" } : { type: numeric ? "number" : "text" }),
       ...(numeric ? { min: arg.min ?? null, max: arg.max ?? null, step: arg.kind === "int" ? "1" : "any" } : {}),
       value: initial,
       placeholder: arg.kind === "map" ? "key=value" : numeric ? "" : "default",

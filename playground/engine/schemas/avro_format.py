@@ -131,6 +131,13 @@ def _locate(text: str, message: str) -> tuple[int | None, int | None]:
     return line, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
+def _traversal_order(encoded: str) -> tuple[tuple[int, int | str], ...]:
+    """Order by path, numbers as numbers (/fields/2 before /fields/10): the order the checker walks
+    the fields in, which its set of messages does not keep."""
+    path = encoded.split(_SEP, 2)[1]
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in path.split("/"))  # type: ignore[misc]
+
+
 def compatible(reader: Parsed, writer: Parsed, roles: tuple[str, str] = ("reader", "writer")) -> list[Incompatibility]:
     """What stops ``reader`` from reading data written with ``writer`` (empty: it can), decided by
     avro.compatibility.ReaderWriterCompatibilityChecker (Java: SchemaCompatibility)."""
@@ -138,7 +145,7 @@ def compatible(reader: Parsed, writer: Parsed, roles: tuple[str, str] = ("reader
     if result.compatibility is avro_compat.SchemaCompatibilityType.compatible:
         return []
     found = []
-    for encoded in sorted(result.messages):
+    for encoded in sorted(result.messages, key=_traversal_order):
         kind, path, info = encoded.split(_SEP, 2)
         rule = kind.upper()
         text = _DESCRIPTIONS[rule].format(path=path, info=info, reader=roles[0], writer=roles[1])

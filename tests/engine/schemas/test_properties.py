@@ -42,3 +42,27 @@ def test_full_refuses_exactly_what_backward_or_forward_refuses(new, old):
     backward, forward = check("BACKWARD", new, [old]), check("FORWARD", new, [old])
     assert check("FULL", new, [old]) == backward + forward
     assert check("FULL", new, [old]) == check("FULL", new, [old])
+
+
+JSON_TYPES = ["integer", "number", "string", "boolean"]
+json_props = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(JSON_TYPES), max_size=4)
+json_schemas = st.tuples(json_props, st.sampled_from([None, False, True])).map(
+    lambda pair: parse("JSON", json.dumps({"type": "object", "properties": {k: {"type": t} for k, t in pair[0].items()},
+                                           **({} if pair[1] is None else {"additionalProperties": pair[1]})})))
+
+
+@settings(max_examples=60, deadline=None)
+@given(json_schemas, json_schemas)
+def test_json_schema_is_compatible_with_itself_and_full_is_backward_plus_forward(new, old):
+    assert check("FULL_TRANSITIVE", new, [new]) == []
+    assert check("FULL", new, [old]) == check("BACKWARD", new, [old]) + check("FORWARD", new, [old])
+
+
+def test_record_with_many_fields_reports_in_field_order():
+    """Paths sort numerically (/fields/2 before /fields/10), the order the checker walks fields."""
+    fields = [{"name": f"f{i}", "type": "string"} for i in range(12)]
+    writer = parse("AVRO", json.dumps({"type": "record", "name": "R", "fields": fields}))
+    reader = parse("AVRO", json.dumps({"type": "record", "name": "R",
+                                       "fields": [{"name": f["name"], "type": "int"} for f in fields]}))
+    paths = [r.path for r in check("BACKWARD", reader, [writer])]
+    assert paths == [f"/fields/{i}/type" for i in range(12)]

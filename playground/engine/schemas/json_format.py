@@ -85,11 +85,11 @@ def parse(text: str) -> Parsed:
         raise SchemaError("schema", "a JSON Schema is an object or a boolean", 1, 1)
     validator = jsonschema.validators.validator_for(data, default=jsonschema.Draft7Validator)
     # check_schema's check (the first error of the metaschema's validation), with the validator kept
-    err = next(iter(_metaschema_validator(validator).iter_errors(data)), None)
-    if err is not None:
-        where = "/".join(str(p) for p in err.absolute_path)
-        line, column = _locate(text, list(err.absolute_path))
-        raise SchemaError("schema", f"not a valid JSON Schema at '#/{where}': {err.message}", line, column) from None
+    first = next(iter(_metaschema_validator(validator).iter_errors(data)), None)
+    if first is not None:
+        where = "/".join(str(p) for p in first.absolute_path)
+        line, column = _locate(text, list(first.absolute_path))
+        raise SchemaError("schema", f"not a valid JSON Schema at '#/{where}': {first.message}", line, column)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     title = data.get("title") if isinstance(data, dict) else None
     return Parsed("JSON", canonical, data, title if isinstance(title, str) else None)

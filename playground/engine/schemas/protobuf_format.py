@@ -247,6 +247,7 @@ class _Diff:
                 self.add("FIELD_NAMED_TYPE_CHANGED", path)
         else:
             old_entry, new_entry = self.old.map_entry(old), self.new.map_entry(new)
+            assert old_entry is not None and new_entry is not None  # both kinds are MAP
             for i in (0, 1):  # key, then value
                 self.typed(old_entry.field[i], new_entry.field[i], None, None, path)
 

@@ -23,7 +23,7 @@ function subjectRow(s) {
   const versions = s.versions.map((v) => `v${v.version}·#${v.id}`).join(" ");
   return h(
     "div",
-    { class: "sch-subject" },
+    { class: "sch-subject", "data-testid": "schema-subject", "data-subject": s.subject },
     h("span", { class: "sch-name" }, s.subject),
     h("span", { class: `sch-level${s.own_level ? " is-own" : ""}` }, s.compatibility),
     h("span", { class: "sch-versions" }, versions || "no versions"),
@@ -37,12 +37,12 @@ function historyRow(e) {
   }
   if (e.ok) {
     const what = e.new === false ? "already v" : "v";
-    return h("li", { class: "sch-entry is-ok" }, `${when} ${e.subject} ${e.schemaType} → ${what}${e.version} (id ${e.id})`);
+    return h("li", { class: "sch-entry is-ok", "data-testid": "schema-history", "data-ok": "true" }, `${when} ${e.subject} ${e.schemaType} → ${what}${e.version} (id ${e.id})`);
   }
   const first = e.reasons[0] || {};
   const row = h(
     "li",
-    { class: "sch-entry is-refused", title: e.reasons.map((r) => r.message).join("\n") },
+    { class: "sch-entry is-refused", "data-testid": "schema-history", "data-ok": "false", title: e.reasons.map((r) => r.message).join("\n") },
     `${when} ${e.subject} refused (${e.level}): ${first.rule || ""} at ${first.path || "/"}`,
     e.reasons.length > 1 ? ` +${e.reasons.length - 1} more` : "",
   );

@@ -12,7 +12,8 @@ KafkaSchemaRegistry.register implements it:
   level (else the global one; BACKWARD by default) and refused with every reason (HTTP 409,
   "Schema being registered is incompatible with an earlier schema for subject ...") or stored as
   the next version;
-- reading an unknown subject is error 40401 "Subject 'x' not found.".
+- reading an unknown subject, or testing a schema against it (POST /compatibility/subjects/
+  {subject}/versions), is error 40401 "Subject 'x' not found.".
 
 Subject names come from the serializer's subject name strategy (io.confluent.kafka.serializers
 .subject: TopicNameStrategy ``<topic>-value`` / ``<topic>-key``, RecordNameStrategy the record's
@@ -128,6 +129,14 @@ class SchemaRegistry:
             self._ids[key] = known
         entry.versions.append(known)
         return known, len(entry.versions), True
+
+    def test_compatibility(self, subject: str, schema_type: str, text: str) -> list[Incompatibility]:
+        """POST /compatibility/subjects/{subject}/versions: the reasons registering ``text`` would be
+        refused, registering nothing; an unknown subject is error 40401 (SchemaError)."""
+        entry = self.subject(subject)
+        parsed = parse(schema_type, text)
+        previous = [parse(s.schema_type, s.text) for s in (self.schema(i) for i in entry.versions)]
+        return check(self.level_of(subject), parsed, previous)
 
     def to_dict(self) -> dict[str, Any]:
         return {"compatibility": self.level, "schemas": len(self.schemas),

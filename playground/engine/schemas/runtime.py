@@ -81,12 +81,19 @@ def _subject_of(entry: dict[str, Any], strategy: str, schema_type: str, schema: 
 
 
 class SchemaRegistryRuntime(Runtime):
-    commands = {"register_schema": "cmd_register", "set_compatibility": "cmd_set_compatibility"}
-    command_labels = {"register_schema": "Register schema", "set_compatibility": "Set compatibility"}
+    commands = {"register_schema": "cmd_register", "set_compatibility": "cmd_set_compatibility",
+                "test_compatibility": "cmd_test"}
+    command_labels = {"register_schema": "Register schema", "set_compatibility": "Set compatibility",
+                      "test_compatibility": "Test compatibility"}
     command_specs = {
         "register_schema": CommandSpec(args=(
             Param("subject", "Subject", "string", "", "The subject (empty: named from the topic by the strategy)."),
             Param("topic", "Topic", "string", "", "The topic, for the subject name strategy."),
+            Param("schema_type", "Schema type", "enum", "AVRO", "AVRO, PROTOBUF or JSON.", choices=SCHEMA_TYPES),
+            Param("schema", "Schema", "string", "", "The schema text.", max_length=MAX_SCHEMA_CHARS),
+        )),
+        "test_compatibility": CommandSpec(args=(
+            Param("subject", "Subject", "string", "", "The subject to test against."),
             Param("schema_type", "Schema type", "enum", "AVRO", "AVRO, PROTOBUF or JSON.", choices=SCHEMA_TYPES),
             Param("schema", "Schema", "string", "", "The schema text.", max_length=MAX_SCHEMA_CHARS),
         )),
@@ -132,6 +139,20 @@ class SchemaRegistryRuntime(Runtime):
                              "schemaType": schema_type, "ok": True, "new": new, "reasons": []})
         sim.emit({"k": "schema_registered", "t": sim.now, "node": self.id, "subject": subject, "version": version,
                   "id": schema_id, "new": new})
+
+    def cmd_test(self, sim: Simulation, command: dict[str, Any]) -> None:
+        """Test a schema against a subject's versions at its level without registering it
+        (POST /compatibility/subjects/{subject}/versions); the answer goes into the history."""
+        schema_type = command.get("schema_type") or "AVRO"
+        subject = command.get("subject") or ""
+        try:
+            if not isinstance(command.get("schema"), str) or not command["schema"].strip():
+                raise SchemaError("schema", "the schema text is missing")
+            reasons = self.registry.test_compatibility(subject, schema_type, command["schema"])
+        except SchemaError as err:
+            raise CommandError(f"test_compatibility: {err}") from None
+        self._remember(sim, {"op": "test", "subject": subject, "schemaType": schema_type, "ok": not reasons,
+                             "level": self.registry.level_of(subject), "reasons": [r.to_dict() for r in reasons]})
 
     def cmd_set_compatibility(self, sim: Simulation, command: dict[str, Any]) -> None:
         """Set the compatibility level of a subject, or the global one (PUT /config/{subject}, PUT /config)."""

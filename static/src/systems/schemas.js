@@ -35,6 +35,12 @@ function historyRow(e) {
   if (e.op === "set_compatibility") {
     return h("li", { class: "sch-entry" }, `${when} ${e.subject || "global"} → ${e.level}`);
   }
+  if (e.op === "test") {
+    const verdict = e.ok ? "compatible" : `not compatible: ${(e.reasons[0] || {}).rule || ""}`;
+    return h("li", { class: `sch-entry ${e.ok ? "is-ok" : "is-refused"}`, "data-testid": "schema-history",
+      "data-ok": String(e.ok), title: e.reasons.map((r) => r.message).join("\n") || null },
+      `${when} test ${e.subject} (${e.level}): ${verdict}`);
+  }
   if (e.ok) {
     const what = e.new === false ? "already v" : "v";
     return h("li", { class: "sch-entry is-ok", "data-testid": "schema-history", "data-ok": "true" }, `${when} ${e.subject} ${e.schemaType} → ${what}${e.version} (id ${e.id})`);

@@ -24,7 +24,7 @@ def test_node_type_declares_params_with_help_and_commands():
     nt = engine.get_node_type("schema_registry").to_dict()
     assert {p["name"] for p in nt["params"]} == {"compatibility", "subject_strategy", "schemas"}
     assert all(p["help"] for p in nt["params"])
-    assert nt["commands"] == ["register_schema", "set_compatibility"]
+    assert nt["commands"] == ["register_schema", "set_compatibility", "test_compatibility"]
     assert [a["name"] for a in nt["command_info"]["register_schema"]["args"]] == [
         "subject", "topic", "schema_type", "schema"]
 
@@ -95,3 +95,21 @@ def test_snapshot_restores_the_registry():
     assert restored.metrics()["nodes"]["sr"] == sim.metrics()["nodes"]["sr"]
     restored.apply({"op": "register_schema", "node": "sr", "subject": "third", "schema": json.dumps(ORDER)})
     assert restored.metrics()["nodes"]["sr"]["schemas"] == 1
+
+
+def test_test_compatibility_answers_without_registering():
+    """POST /compatibility/subjects/{subject}/versions: the answer, and no new version."""
+    sim = sim_with([{"subject": "orders-value", "versions": [{"schema": ORDER}]}])
+    v2 = {**ORDER, "fields": [*ORDER["fields"], {"name": "note", "type": "string"}]}
+    sim.apply({"op": "test_compatibility", "node": "sr", "subject": "orders-value", "schema": json.dumps(v2)})
+    state = sim.metrics()["nodes"]["sr"]
+    assert state["history"][-1]["op"] == "test" and state["history"][-1]["ok"] is False
+    assert len(state["subjects"][0]["versions"]) == 1
+
+
+def test_testing_against_an_unknown_subject_names_it():
+    """Error 40401: Subject 'x' not found."""
+    sim = sim_with()
+    with pytest.raises(engine.CommandError) as err:
+        sim.apply({"op": "test_compatibility", "node": "sr", "subject": "ghost-value", "schema": json.dumps(ORDER)})
+    assert "subject: Subject 'ghost-value' not found." in str(err.value)

@@ -392,7 +392,7 @@ def get_node_type(name: str) -> type[NodeType]:
 
 
 #: the system packages, in the order the palette, the schema and the comparison matrix show them
-SYSTEM_PACKAGES = ("kafka", "rabbitmq", "redisx", "sqs", "gcp_pubsub", "pulsar", "bridge", "streams")
+SYSTEM_PACKAGES = ("kafka", "rabbitmq", "redisx", "sqs", "gcp_pubsub", "pulsar", "bridge", "streams", "schemas")
 
 
 def _load_systems() -> None:

@@ -60,6 +60,10 @@ class ImportForm(forms.Form):
         return self["text"].value() or self.uploaded_text
 
 
+#: a text parameter allowed more characters than this is edited in a text area
+LONG_TEXT = 1000
+
+
 @dataclass(frozen=True)
 class InspectorField:
     param: Any  # engine.Param
@@ -69,6 +73,8 @@ class InspectorField:
 
     @property
     def widget(self) -> str:
+        if self.param.kind == "string" and self.param.max_length > LONG_TEXT:
+            return "textarea"  # a schema, a list of them: text of many lines
         kinds = {"bool": "checkbox", "enum": "select", "string": "text", "map": "textarea"}
         return kinds.get(self.param.kind, "number")
 

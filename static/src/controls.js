@@ -221,6 +221,7 @@ export class Controls {
     const initial = numeric && arg.default ? String(arg.default) : "";
     if (initial) this.argValues.set(arg.name, initial);
     const testid = `arg-${arg.name.replace(/_/g, "-")}`;
+    const area = arg.kind === "map" || (arg.kind === "string" && arg.max_length > 1000); // a schema: many lines
     const input =
       arg.kind === "enum" || arg.kind === "bool"
         ? h(
@@ -229,8 +230,8 @@ export class Controls {
             h("option", { value: "" }, `${arg.default} (default)`),
             (arg.kind === "bool" ? ["true", "false"] : arg.choices).map((c) => h("option", { value: c }, c)),
           )
-        : h(arg.kind === "map" ? "textarea" : "input", {
-            ...(arg.kind === "map" ? { rows: "2" } : { type: numeric ? "number" : "text" }),
+        : h(area ? "textarea" : "input", {
+            ...(area ? { rows: arg.kind === "map" ? "2" : "6" } : { type: numeric ? "number" : "text" }),
             ...(numeric ? { min: arg.min ?? null, max: arg.max ?? null, step: arg.kind === "int" ? "1" : "any" } : {}),
             value: initial,
             placeholder: arg.kind === "map" ? "key=value" : numeric ? "" : "default",

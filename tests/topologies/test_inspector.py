@@ -7,6 +7,7 @@ from django.test import Client
 
 from playground import engine
 from playground.engine.registry import NodeType, Param
+from playground.topologies.forms import LONG_TEXT
 
 
 class Elements(HTMLParser):
@@ -103,12 +104,22 @@ def test_inspector_has_one_field_per_declared_param(client: Client, node_type: A
             assert float(attrs["value"] or "nan") == param.default
         elif param.kind == "bool":
             assert attrs["type"] == "checkbox"
+        elif param.kind == "string" and param.max_length > LONG_TEXT:
+            assert any(tag == "textarea" for tag, _ in page.fields(param.name))
         elif param.kind == "string":
             assert attrs["type"] == "text"
         elif param.kind == "map":
             assert any(tag == "textarea" for tag, _ in page.fields(param.name))
         else:
             assert any(tag == "select" for tag, _ in page.fields(param.name))
+
+
+def test_schema_text_is_edited_in_a_text_area_and_a_bad_schema_is_named_under_it(client: Client) -> None:
+    bad = '[{"subject": "s", "versions": [{"schemaType": "AVRO", "schema": "{\\"type\\": \\"recrd\\"}"}]}]'
+    page = inspect(client, "schema_registry", node_id="sr", schemas=bad)
+    assert "schemas" in page.textareas
+    assert "schemas[0].versions[0].schema" in page.errors["schemas"]
+    assert "recrd" in page.errors["schemas"]
 
 
 def test_inspector_shows_labels_units_and_help(client: Client) -> None:

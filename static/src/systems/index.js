@@ -31,6 +31,7 @@ import * as pulsar from "./pulsar.js";
 import * as sqs from "./sqs.js";
 import * as bridge from "./bridge.js";
 import * as streams from "./streams.js";
+import * as schemas from "./schemas.js";
 
 export const SYSTEMS = [
   kafka,
@@ -41,6 +42,7 @@ export const SYSTEMS = [
   sqs,
   bridge,
   streams,
+  schemas,
 ];
 
 const resolved = new Map();

@@ -2,7 +2,7 @@
 // duplicates written again after a crash, what is written but not committed yet, its state, and
 // the newest record it wrote (id, key and the hops of its origin).
 import { h, fmtInt } from "../dom.js";
-import { put } from "./widgets.js";
+import { put } from "../widgets.js";
 
 function stat(label) {
   const value = h("span", { class: "brg-num" }, "0");

@@ -5,7 +5,7 @@
 // subscription with a filter shows it and how many messages Pub/Sub acked for not matching;
 // after a seek, what was replayed and what was marked acknowledged; a snapshot, when taken.
 import { h, fmtInt, fmtCompact } from "../dom.js";
-import { bar, put } from "./widgets.js";
+import { bar, put } from "../widgets.js";
 
 function note(cls = "", text = "") {
   return h("div", { class: `gps-note ${cls}` }, text);

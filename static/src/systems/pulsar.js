@@ -5,7 +5,7 @@
 // duplicates, delayed messages held, geo-replication (replicator backlog, cluster down), replicated
 // subscription syncs, priority levels.
 import { h, fmtInt, fmtCompact } from "../dom.js";
-import { bar, put } from "./widgets.js";
+import { bar, put } from "../widgets.js";
 
 function note(cls = "", text = "") {
   return h("div", { class: `pls-note ${cls}` }, text);

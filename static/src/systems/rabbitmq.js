@@ -4,7 +4,7 @@
 // uses. Built once per node and updated in place every frame.
 import { h, fmtCompact, fmtInt } from "../dom.js";
 import { partitionColor, DEAD_COLOR } from "../colors.js";
-import { bar } from "./widgets.js";
+import { bar } from "../widgets.js";
 
 const TYPE_HELP = {
   direct: "key = binding key",

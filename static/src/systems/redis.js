@@ -4,7 +4,7 @@
 // has read up to, a group's Pending Entries List per consumer with its oldest idle time (past
 // min-idle-time it is up for XAUTOCLAIM). See index.js for the API.
 import { h, fmtInt, fmtCompact } from "../dom.js";
-import { put } from "./widgets.js";
+import { put } from "../widgets.js";
 
 const MAX_CONSUMER_ROWS = 12;
 const MAX_SUB_ROWS = 8;

@@ -5,7 +5,7 @@
 // its filter policy; a queue's edge to its dead-letter queue says after how many receives.
 import { h, fmtCompact, fmtInt, fmtSeconds } from "../dom.js";
 import { DEAD_COLOR } from "../colors.js";
-import { bar } from "./widgets.js";
+import { bar } from "../widgets.js";
 
 function chip(text, cls = "") {
   return h("span", { class: `sqs-chip ${cls}` }, text);

@@ -1,6 +1,6 @@
 // The small pieces every system's card module draws with: text that changes only when it must,
 // and a labelled fill bar. Each system styles them under its own class prefix (gps-, pls-, ...).
-import { fmtCompact, h } from "../dom.js";
+import { fmtCompact, h } from "./dom.js";
 
 /** Set an element's text only when it changed (a frame re-renders every card 10 times a second). */
 export function put(el, text) {

@@ -124,6 +124,7 @@ class EmbeddedRunner:
         self._document_dict: dict[str, Any] | None = None
         self._seed = default_seed
         self._running = False
+        self._watched = True  # False: nobody watches, so the run is suspended (costs nothing)
         self._speed = 1.0
         self._tick = 0
         self._seq = 0
@@ -218,6 +219,14 @@ class EmbeddedRunner:
             except asyncio.CancelledError:
                 pass
 
+    async def set_watched(self, watched: bool) -> None:
+        """Nobody watches (False): suspend the run at once, it costs nothing; someone is back
+        (True): resume where it was. ``running`` is unchanged, so viewers see the run as left."""
+        self._watched = watched
+        if watched:
+            self._last_tick_at = None
+            self._wake.set()
+
     # -- controls ---------------------------------------------------------------------------
 
     async def load(self, document: engine.Document, seed: int | None = None) -> None:
@@ -279,7 +288,7 @@ class EmbeddedRunner:
     async def tick(self) -> None:
         """One tick, as the loop runs it: advance within the budget and publish a frame."""
         async with self._lock:
-            if self._sim is None or not self._running:
+            if self._sim is None or not self._running or not self._watched:
                 return
             started = clock()
             wanted = SIM_SECONDS_PER_TICK * self._speed
@@ -302,7 +311,7 @@ class EmbeddedRunner:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
-            if self._sim is None or not self._running:
+            if self._sim is None or not self._running or not self._watched:
                 self._wake.clear()
                 await self._wake.wait()
                 next_at = loop.time()

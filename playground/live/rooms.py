@@ -311,3 +311,7 @@ async def reset_registry() -> None:
     registry, _registry = _registry, None
     if registry is not None:
         await registry.close()
+    from playground.live import procrunner, runner
+
+    await procrunner.reset_host()
+    runner._scheduler = None

@@ -20,6 +20,9 @@ from tests.live.helpers import KEY, ROOM, TICK_SECONDS, Viewer, starter
 @pytest.fixture(autouse=True)
 async def live_env(settings: Any) -> AsyncIterator[None]:
     settings.FANOUT_TICK_SECONDS = TICK_SECONDS
+    # The rooms simulate on the test's loop (EmbeddedRunner), so tests can look inside them;
+    # tests/live/test_simhost.py runs them in the simulation process.
+    settings.FANOUT_SIM_PROCESS = False
     await rooms.reset_registry()
     layer = get_channel_layer()
     await layer.flush()

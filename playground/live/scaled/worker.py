@@ -115,6 +115,7 @@ class WorkerRunner(EmbeddedRunner):
         self._tick = int(progress.get("tick", 0))
         self._speed = float(progress.get("speed", 1.0))
         self._running = bool(progress.get("running", False))
+        self._set_active()
         if self._running:
             self._wake.set()
         return True

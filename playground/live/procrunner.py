@@ -219,35 +219,46 @@ class ProcessRunner:
         state = {"running": False, "speed": 1.0, "tick": 0, "effective_speed": 0.0, "limited": None}
         return protocol.hello(self.room, state=state, seq=self._seq, controller=controller)
 
+    async def _call(self, op: str, **fields: Any) -> Any:
+        """A request to the room in the simulation process. If that process died meanwhile, a
+        load is sent again to its successor; anything else finds no simulation there."""
+        for attempt in range(2):
+            try:
+                return _raise_for(await self.host.request(self.room, op, **fields))
+            except HostError:
+                if op not in ("load", "open") or attempt:
+                    raise NoSimulation("the simulation stopped on the server; load the topology again") from None
+        return None  # pragma: no cover - the loop returns or raises
+
     async def start(self) -> None:
         self.host.runners[self.room] = self
-        _raise_for(await self.host.request(self.room, "open"))
+        await self._call("open")
 
     async def stop(self) -> None:
         if self.host.runners.get(self.room) is self:
             del self.host.runners[self.room]
         try:
             await self.host.request(self.room, "close")
-        except (HostError, asyncio.CancelledError):
+        except HostError:
             pass
 
     async def load(self, document: engine.Document, seed: int | None = None) -> None:
-        _raise_for(await self.host.request(self.room, "load", document=document.to_dict(), seed=seed))
+        await self._call("load", document=document.to_dict(), seed=seed)
 
     async def control(self, action: str, value: float | None = None) -> None:
         if not self._has_simulation:
             raise NoSimulation("no topology is loaded in this room yet")
-        _raise_for(await self.host.request(self.room, "control", action=action, value=value))
+        await self._call("control", action=action, value=value)
 
     async def command(self, command: dict[str, Any]) -> None:
         if not self._has_simulation:
             raise NoSimulation("no topology is loaded in this room yet")
-        _raise_for(await self.host.request(self.room, "command", command=command))
+        await self._call("command", command=command)
 
     async def set_watched(self, watched: bool) -> None:
         try:
-            await self.host.request(self.room, "watched", watched=watched)
-        except HostError:
+            await self._call("watched", watched=watched)
+        except NoSimulation:
             pass
 
     async def snapshot_body(self) -> tuple[int, str | None]:
@@ -256,8 +267,8 @@ class ProcessRunner:
         if self._snapshot is not None and self._snapshot[0] == self._seq:
             return self._snapshot  # nothing happened since: no round trip, no new text
         try:
-            seq, body = _raise_for(await self.host.request(self.room, "snapshot"))
-        except HostError:
+            seq, body = await self._call("snapshot")
+        except NoSimulation:
             return self._seq, None
         if body is not None:
             self._snapshot = (seq, body)

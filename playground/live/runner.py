@@ -199,6 +199,8 @@ class EmbeddedRunner:
         self._last_tick_at: float | None = None
         self._wall_per_sim = 0.0  # measured cost of one simulated second, for slice sizing
         self._snapshot_cache: tuple[int, str] | None = None
+        self._frame_metrics: dict[str, Any] | None = None  # the last frame's, for deltas
+        self.delta_frames = True
         self.last_frame: str | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -470,6 +472,7 @@ class EmbeddedRunner:
         self._sim = sim if sim is not None else engine.Simulation(self._document, self._seed)
         self._running = False
         self._limited = None
+        self._frame_metrics = None
         self._set_active()
         self._tick = 0
         self._effective_speed = 0.0
@@ -485,13 +488,17 @@ class EmbeddedRunner:
         assert sim is not None
         events, sampled = protocol.sample_events(sim.drain_events(), max_flow=self.scheduler.max_flow())
         self._seq += 1
+        metrics = protocol.frame_metrics(sim.metrics())
+        delta = protocol.metrics_delta(self._frame_metrics, metrics) if self.delta_frames else None
+        self._frame_metrics = metrics
         text = protocol.frame(
             seq=self._seq,
             t=sim.now,
             events=events,
-            metrics=protocol.frame_metrics(sim.metrics()),
+            metrics=metrics if delta is None else delta,
             state=self.state(),
             sampled=sampled,
+            delta=delta is not None,
         )
         self.last_frame = text
         await self._publish({"type": "room.frame", "seq": self._seq, "text": text})
@@ -501,6 +508,7 @@ class EmbeddedRunner:
         if self._sim is not None:
             self._sim.drain_events()
         self._snapshot_cache = None
+        self._frame_metrics = None  # the next frame is complete
         body = self._snapshot_body()
         assert body is not None
         await self._publish({"type": "room.snapshot", "seq": self._seq, "text": body})

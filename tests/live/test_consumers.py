@@ -8,11 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from playground.live import protocol, rooms
-from tests.live.helpers import KEY, ROOM, Viewer, starter
+from tests.live.helpers import KEY, ROOM, Viewer, complete_frames, merge_metrics, starter
 
 
 def frames(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if m["type"] == "frame"]
+    """The frames, with the complete metrics a browser holds after each (deltas merged)."""
+    return complete_frames(messages)
 
 
 async def test_first_viewer_of_an_empty_room_gets_hello_and_the_controls(viewers):
@@ -60,8 +61,9 @@ async def test_run_streams_frames_with_increasing_seq_and_rising_produced(presen
     assert produced == sorted(produced) and produced[-1] > produced[0]
     assert all(f["state"]["running"] for f in got)
     assert all(
-        set(f) == {"v", "type", "seq", "t", "events", "metrics", "state", "sampled"} for f in got
+        set(f) - {"delta"} == {"v", "type", "seq", "t", "events", "metrics", "state", "sampled"} for f in got
     )
+    assert got[0].get("delta") is None and all(f["delta"] for f in got[1:])  # complete after a load
 
 
 async def test_pause_sends_one_frame_then_silence(presenter: Viewer):
@@ -240,9 +242,11 @@ async def test_reset_goes_back_to_t0_paused_with_a_snapshot(presenter: Viewer):
 async def test_reset_replays_the_same_run(presenter: Viewer):
     async def five_steps() -> list[int]:
         out = []
+        held = None
         for _ in range(5):  # 11 messages in all: inside the rate limit's burst
             await presenter.send({"type": "control", "action": "step"})
-            out.append((await presenter.receive_type("frame"))["metrics"]["produced"])
+            held = merge_metrics(held, await presenter.receive_type("frame"))
+            out.append(held["produced"])
         return out
 
     first = await five_steps()

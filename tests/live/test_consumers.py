@@ -104,7 +104,7 @@ async def test_add_consumer_gives_rebalance_start_and_end(presenter: Viewer):
             and m["t"] > 0.5
         )
     )
-    events = [e for f in frames(seen) for e in f["events"]]
+    events = [e for f in seen if f["type"] == "frame" for e in f["events"]]
     member = [e for e in events if e["k"] == "member" and e["change"] == "added"]
     start = [e for e in events if e["k"] == "rebalance_start" and e["t"] > 0.5]
     end = [e for e in events if e["k"] == "rebalance_end" and e["t"] > 0.5]

@@ -13,11 +13,12 @@ interval). When the budget cuts a tick short the run falls behind the asked spee
 the loop falling behind: ``state.effective_speed`` says what the run achieved.
 
 Fairness (issue 19 point 2): every runner of a process shares one ``Scheduler``, a CPU budget
-for the whole process (``CPU_SHARE`` of one core). A tick's budget is the smaller of the room's
-own budget and an even split of the process budget between the rooms running now, scaled down
-when the process as a whole spent more than its share over the last second (frames, metrics and
-encoding included). So a saturated process slows every room evenly: lower simulated speed and
-fewer flow events per frame, and ``state.limited`` tells the viewers why (``"server_busy"``, or
+for the whole process (``CPU_SHARE`` of one core). A tick's budget is the room's own budget,
+scaled down when the process as a whole spent more than its share over the last second (frames,
+metrics and encoding included; CPU time, so other processes on the machine do not count). So a
+saturated process slows every room evenly (every tick's budget scaled by one factor: the rooms
+that cost most give most back, a light one is not slowed): lower simulated speed and fewer flow
+events per frame, and ``state.limited`` tells the viewers why (``"server_busy"``, or
 ``"topology"`` when the room's own topology costs more than real time allows). Building a
 simulation (load, reset) runs in a thread, so no single call holds the loop for the length of
 a big document's build.
@@ -74,7 +75,7 @@ class Scheduler:
         self._adjusted = 0.0
 
     def record(self, seconds: float) -> None:
-        """A room spent ``seconds`` of wall time on a tick (simulating, measuring, encoding)."""
+        """A room spent ``seconds`` of CPU on a tick (simulating, measuring, encoding)."""
         now = clock()
         self._spent.append((now, seconds))
         self._total += seconds
@@ -88,9 +89,11 @@ class Scheduler:
                 self.factor = min(1.0, max(MIN_FACTOR, wanted))
 
     def tick_budget(self, own: float, tick_seconds: float) -> float:
-        """Wall seconds one room's tick may spend advancing its simulation."""
-        fair = self.share * tick_seconds / max(1, len(self.active))
-        return min(own, fair) * self.factor
+        """Wall seconds one room's tick may spend advancing its simulation: its own budget while
+        the process keeps within its share; past it, every room's budget scaled by the same
+        factor (the process's share over what it spent, smoothed). A room that needs less than
+        its budget (a light topology) is not slowed; the rooms that cost most give most back."""
+        return own * self.factor
 
     @property
     def busy(self) -> bool:
@@ -365,6 +368,7 @@ class EmbeddedRunner:
             if self._sim is None or not self._running or not self._watched:
                 return
             started = clock()
+            cpu_started = time.thread_time()
             wanted = SIM_SECONDS_PER_TICK * self._speed
             budget = self.scheduler.tick_budget(self.budget_seconds, self.tick_seconds)
             done = await self._advance(wanted, budget=budget)
@@ -388,7 +392,8 @@ class EmbeddedRunner:
                 self._limited = None
             self._tick_ms = round((clock() - started) * 1000, 2)
             await self._publish_frame()
-            self.scheduler.record(clock() - started)
+            # CPU, not wall time: a machine busy with other processes is not this one's load.
+            self.scheduler.record(time.thread_time() - cpu_started)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

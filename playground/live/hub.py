@@ -252,9 +252,12 @@ class RoomFeed:
                     viewer.state = BEHIND  # the newest snapshot goes once its socket drained
                     continue
                 viewer.state = LIVE
-                viewer.last_seq = max(viewer.last_seq, seq)
+                # A new run's snapshot is where the sequence goes on from, even backwards (a
+                # room resumed from its checkpoint): frames carry only what changed since the
+                # frame before, so none after it may be skipped as "already seen".
+                viewer.last_seq = seq
                 if viewer.acked is not None:
-                    viewer.acked = max(viewer.acked, viewer.last_seq)
+                    viewer.acked = seq
                 viewer.snapshots += 1
                 await viewer.write(protocol.with_controller(text, viewer.controller))
         else:

@@ -276,7 +276,10 @@ class ProcessRunner:
 
     async def deliver(self, message: Message) -> None:
         """A message the room published in the simulation process: to every subscriber."""
-        self._seq = max(self._seq, int(message.get("seq", self._seq)))
+        if message.get("type") == "room.snapshot":
+            self._seq = int(message["seq"])  # a new run (a restarted process counts from 0)
+        else:
+            self._seq = max(self._seq, int(message.get("seq", self._seq)))
         if message.get("type") == "room.snapshot":
             self._has_simulation = True
             self._snapshot = (message["seq"], message["text"])

@@ -93,12 +93,18 @@ class ScaledRunner:
                 pass
         seen = self._seq
         seq, text = await self._read_snapshot()
-        if text is not None and seq < seen:
+        if (text is None and seen > 0) or (text is not None and seq < seen):
+            # Stale, or gone while frames flowed (Redis restarted empty): ask the worker.
             try:
                 await self._ask("snapshot", {}, needs_simulation=False)
             except (RoomFull, NoSimulation, RateLimited) as exc:
                 logger.info("room %s: no fresh snapshot (%s); the stored one will do", self.room, exc)
             seq, text = await self._read_snapshot()
+            deadline = asyncio.get_running_loop().time() + conf.REPLY_SECONDS
+            while text is None and asyncio.get_running_loop().time() < deadline:
+                # The worker writes one when it takes its lease again (a Redis restart).
+                await asyncio.sleep(0.2)
+                seq, text = await self._read_snapshot()
         return seq, text
 
     async def _read_snapshot(self) -> tuple[int, str | None]:

@@ -6,8 +6,11 @@ The task is thin: it passes a room id to ``worker.host_room``, which holds the l
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -21,6 +24,10 @@ from playground.live.scaled import conf, fleet, worker
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
+
+# `kill -USR1 <worker pid>` prints every thread's stack to the worker's log (a stuck shutdown).
+if hasattr(signal, "SIGUSR1"):
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
 
 @shared_task(name="fanout.run_room", ignore_result=True)

@@ -518,6 +518,7 @@ def main() -> None:
                 if not cpu0 and time.time() >= window_start:
                     cpu0["daphne"] = cpu_seconds(daphne) or 0.0
                     cpu0["sim"] = sum(cpu_seconds(k) or 0.0 for k in kids)
+                    cpu0["workers"] = sum(cpu_seconds(p.pid) or 0.0 for n, p in procs.items() if n.startswith("worker"))
                     cpu0["t"] = time.monotonic()
                 memory.append((round(time.time() - window_start, 1), rss_mib(daphne) or 0.0,
                                sum(rss_mib(k) or 0.0 for k in kids)))
@@ -534,6 +535,8 @@ def main() -> None:
             kids = children(daphne)
             result["daphne_cpu_share"] = round(((cpu_seconds(daphne) or 0) - cpu0["daphne"]) / wall, 2)
             result["sim_process_cpu_share"] = round((sum(cpu_seconds(k) or 0 for k in kids) - cpu0["sim"]) / wall, 2)
+            workers = sum(cpu_seconds(p.pid) or 0.0 for n, p in procs.items() if n.startswith("worker"))
+            result["workers_cpu_share"] = round((workers - cpu0["workers"]) / wall, 2)
         inside = [m for m in memory if m[0] >= 0]
         if inside:
             first, last = inside[0], inside[-1]
@@ -557,7 +560,8 @@ def main() -> None:
             except Exception as exc:
                 result["redis_cleanup"] = repr(exc)
     for key in ("fps_min", "fps_min_starter", "fps_min_reference", "rooms_below_9fps", "get_p99_ms", "pause_p99_ms",
-                "daphne_cpu_share", "sim_process_cpu_share", "daphne_rss_mib", "daphne_rss_growth", "attack"):
+                "daphne_cpu_share", "sim_process_cpu_share", "workers_cpu_share", "daphne_rss_mib",
+                "daphne_rss_growth", "attack"):
         if key in result:
             print(f"{key:>22}: {result[key]}")
     print(json.dumps(result))

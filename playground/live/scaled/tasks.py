@@ -95,6 +95,6 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 def _stop_rooms(**_: Any) -> None:
     # Rooms hand their leases back and return, so a warm shutdown does not wait for them
     # forever and other workers resume them at once.
-    worker.shutting_down.set()
+    worker.stop_every_room()
     if _heartbeat is not None:
         _heartbeat.halt.set()

@@ -57,6 +57,24 @@ BACKOFF_MAX = 2.0
 # Set by the worker's shutdown signal: every room hands its lease back and returns.
 shutting_down = threading.Event()
 
+# The rooms running in this process, each with its own event loop (one per task thread), so a
+# shutdown reaches every one at once rather than at its next lease refresh.
+_running: set[tuple[asyncio.AbstractEventLoop, RoomHost]] = set()
+_running_lock = threading.Lock()
+
+
+def stop_every_room(reason: str = "shutdown") -> int:
+    """From any thread (the shutdown signal): stop every room of this process now."""
+    shutting_down.set()
+    with _running_lock:
+        hosts = list(_running)
+    for loop, host in hosts:
+        try:
+            loop.call_soon_threadsafe(host.stop, reason)
+        except RuntimeError:  # its loop closed meanwhile: it stopped already
+            pass
+    return len(hosts)
+
 
 def owner_id() -> str:
     """Who holds a lease: host, process, and this task instance (two tasks never share one)."""
@@ -160,6 +178,11 @@ class RoomHost:
         if not await self._acquire():
             return "taken"
         tasks: list[asyncio.Task[None]] = []
+        entry = (asyncio.get_running_loop(), self)
+        with _running_lock:
+            _running.add(entry)
+        if shutting_down.is_set():
+            self.stop("shutdown")
         try:
             await self._restore()
             await self.runner.start()
@@ -178,6 +201,8 @@ class RoomHost:
                     pass
             await self.runner.stop()
             await self._release()
+            with _running_lock:
+                _running.discard(entry)
         return self.stop_reason
 
     def stop(self, reason: str) -> None:

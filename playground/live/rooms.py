@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -290,6 +291,14 @@ def room_bucket() -> TokenBucket:
 _registry: RoomRegistry | None = None
 
 
+def _setting(name: str, default: int) -> int:
+    """A Django setting, else the environment variable of the same name, else ``default``."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name) or default
+    return int(value)
+
+
 def get_registry() -> RoomRegistry:
     global _registry
     if _registry is None:
@@ -297,10 +306,8 @@ def get_registry() -> RoomRegistry:
             max_rooms=int(getattr(settings, "FANOUT_MAX_ROOMS", MAX_ROOMS)),
             idle_grace=float(getattr(settings, "FANOUT_ROOM_IDLE_SECONDS", IDLE_GRACE_SECONDS)),
             runner_factory=backends.runner_factory(),
-            max_sockets_per_client=int(
-                getattr(settings, "FANOUT_MAX_SOCKETS_PER_CLIENT", MAX_SOCKETS_PER_CLIENT)
-            ),
-            max_rooms_per_client=int(getattr(settings, "FANOUT_MAX_ROOMS_PER_CLIENT", MAX_ROOMS_PER_CLIENT)),
+            max_sockets_per_client=_setting("FANOUT_MAX_SOCKETS_PER_CLIENT", MAX_SOCKETS_PER_CLIENT),
+            max_rooms_per_client=_setting("FANOUT_MAX_ROOMS_PER_CLIENT", MAX_ROOMS_PER_CLIENT),
         )
     return _registry
 

@@ -22,6 +22,7 @@ Run as ``python -m playground.live.simhost TICK_SECONDS``; ``procrunner.SimHost`
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -56,22 +57,41 @@ async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
         return None
 
 
-class Host:
-    """The rooms of this process and the requests that reach them, one queue per room."""
+MAX_BACKLOG_BYTES = 32 * 1024 * 1024  # frames waiting for Daphne to read them; past it, dropped
+F_SETPIPE_SZ = 1031  # Linux: fcntl to resize a pipe's buffer
 
-    def __init__(self, out_fd: int, tick_seconds: float) -> None:
-        self.out_fd = out_fd
+
+class Host:
+    """The rooms of this process and the requests that reach them, one queue per room.
+
+    Writes never block the simulations: they go to an asyncio write transport (the pipe's buffer
+    enlarged to 1 MiB, then memory). If Daphne falls behind by more than MAX_BACKLOG_BYTES,
+    frames are dropped (never replies or snapshots): the viewers see a gap in seq and resync.
+    """
+
+    def __init__(self, out: asyncio.WriteTransport | int, tick_seconds: float) -> None:
+        self.out = out
         self.tick_seconds = tick_seconds
+        self.dropped = 0
         self.scheduler = Scheduler()
         self.runners: dict[str, EmbeddedRunner] = {}
         self.queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self.workers: dict[str, asyncio.Task[None]] = {}
 
     def write(self, message: dict[str, Any]) -> None:
-        data = memoryview(encode(message))
-        while data:
-            written = os.write(self.out_fd, data)
-            data = data[written:]
+        if isinstance(self.out, int):  # a plain descriptor (tests): blocking writes
+            data = memoryview(encode(message))
+            while data:
+                data = data[os.write(self.out, data) :]
+            return
+        if (
+            message.get("op") == "pub"
+            and message["msg"].get("type") == "room.frame"
+            and self.out.get_write_buffer_size() > MAX_BACKLOG_BYTES
+        ):
+            self.dropped += 1
+            return
+        self.out.write(encode(message))
 
     def submit(self, request: dict[str, Any]) -> None:
         room = request["room"]
@@ -153,7 +173,12 @@ async def serve(tick_seconds: float, out_fd: int) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=MAX_MESSAGE)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
-    host = Host(out_fd, tick_seconds)
+    try:
+        fcntl.fcntl(out_fd, F_SETPIPE_SZ, 1024 * 1024)
+    except OSError:  # not Linux, or over pipe-max-size: the default buffer will do
+        pass
+    transport, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(out_fd, "wb", buffering=0))
+    host = Host(transport, tick_seconds)
     while True:
         request = await read_message(reader)
         if request is None:

@@ -296,7 +296,7 @@ class Attacker:
     def __init__(self, base: str, origin: str, root: Path) -> None:
         self.base, self.origin, self.root = base, origin, root
         self.counts = {"heavy_cycles": 0, "rooms_100x": 0, "rooms_refused": 0, "flood_sent": 0,
-                       "flood_closed_1008": 0, "resyncs": 0}
+                       "flood_closed_4008": 0, "resyncs": 0}
 
     async def run(self, window: Window) -> None:
         await asyncio.gather(
@@ -363,8 +363,8 @@ class Attacker:
                     if self.counts["flood_sent"] % 50 == 0:
                         await asyncio.sleep(0.01)  # ~5,000 a second: the rest of the attack runs too
             except Exception:
-                if ws.close_code == 1008:
-                    self.counts["flood_closed_1008"] += 1
+                if ws.close_code == 4008:
+                    self.counts["flood_closed_4008"] += 1
             finally:
                 reader.cancel()
                 await ws.close()

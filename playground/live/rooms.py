@@ -241,7 +241,7 @@ MAX_REFUSED_IN_BURST = 200  # a flood that never pauses is closed after this man
 ALLOW = "allow"
 NOTIFY = "notify"  # refused, and the first refusal of a burst: tell the client once
 DROP = "drop"  # refused silently (the client was told at the start of the burst)
-CLOSE = "close"  # repeated abuse: close the connection (1008, policy violation)
+CLOSE = "close"  # repeated abuse: close the connection (4008: policy violation)
 
 
 class MessageLimiter:

@@ -499,6 +499,16 @@ def main() -> None:
                      "--without-gossip", "--without-mingle"],
                     cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / f"worker{w}.log", "w"),
                 )
+        if args.mode == "scaled":
+            import redis
+
+            client = redis.Redis.from_url(args.redis_url)
+            deadline = time.monotonic() + 90
+            while len(list(client.scan_iter(match=f"{prefix}:worker:*", count=100))) < args.workers:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the Celery workers did not register in time; see {workdir}")
+                time.sleep(0.3)
+            client.close()
         port = free_port()
         procs["daphne"] = subprocess.Popen(
             [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0", "playground.asgi:application"],

@@ -112,6 +112,8 @@ def stop(proc: subprocess.Popen | None, wait: float = 10) -> float | None:
         proc.wait(timeout=wait)
         return round(time.monotonic() - started, 2)
     except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # a Celery worker prints its threads' stacks to its log
+        time.sleep(1)
         proc.kill()
         proc.wait(timeout=5)
         return None
@@ -558,6 +560,7 @@ def main() -> None:
         result["daphne_stop_s"] = stop(procs.pop("daphne", None))
         for name, proc in procs.items():
             result[f"{name}_stop_s"] = stop(proc, wait=10)
+        result["logs"] = str(workdir)
         if args.mode == "scaled":
             try:
                 import redis

@@ -204,6 +204,7 @@ class EmbeddedRunner:
         self._snapshot_cache: tuple[int, str] | None = None
         self._frame_metrics: dict[str, Any] | None = None  # the last frame's, for deltas
         self.delta_frames = True
+        self.build_in_thread = True  # False where the loop has a thread of its own (a worker room)
         self.last_frame: str | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -468,6 +469,9 @@ class EmbeddedRunner:
         """``_rebuild`` with the engine's build in a thread: a big document's build (a second
         or more) never holds the event loop. Runs under the lock, so nothing sees it half done."""
         assert self._document is not None
+        if not self.build_in_thread:
+            self._rebuild()
+            return
         document, seed = self._document, self._seed
         sim = await asyncio.to_thread(engine.Simulation, document, seed)
         self._rebuild(sim)

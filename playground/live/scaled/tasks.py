@@ -33,7 +33,18 @@ if hasattr(signal, "SIGUSR1"):
 @shared_task(name="fanout.run_room", ignore_result=True)
 def run_room(room: str) -> str:
     """Run a room's simulation on this worker until it stops (see ``worker.RoomHost``)."""
-    reason = asyncio.run(worker.host_room(room))
+    loop = asyncio.new_event_loop()
+    try:
+        reason = loop.run_until_complete(worker.host_room(room))
+    finally:
+        # Not asyncio.run: its shutdown waits without bound for every task left, and one stuck
+        # in a Redis read kept a worker from stopping on SIGTERM. Cancel, wait 2 s, close.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=2.0))
+        loop.close()
     logger.info("room %s: stopped here (%s)", room, reason)
     return reason
 

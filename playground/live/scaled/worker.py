@@ -53,6 +53,7 @@ CONTROL_BATCH = 50
 CONTROL_BLOCK_MS = 1000
 BACKOFF_START = 0.1
 BACKOFF_MAX = 2.0
+STOP_SECONDS = 2.0  # each step of a room's stop waits at most this long
 
 # Set by the worker's shutdown signal: every room hands its lease back and returns.
 shutting_down = threading.Event()
@@ -86,6 +87,9 @@ class WorkerRunner(EmbeddedRunner):
 
     def __init__(self, room: str, publish: Any) -> None:
         super().__init__(room, publish=publish)
+        # Each room has a thread and a loop of its own here: no executor (asyncio.run's shutdown
+        # of one kept a worker from stopping on SIGTERM).
+        self.build_in_thread = False
         self.commands_since: list[tuple[float, dict[str, Any]]] = []
 
     async def command(self, command: dict[str, Any]) -> None:
@@ -192,15 +196,16 @@ class RoomHost:
             ]
             await self.stopped.wait()
         finally:
+            # Bounded: a task stuck in a Redis read must not keep the worker from stopping.
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_SECONDS)
             await self.runner.stop()
-            await self._release()
+            try:
+                await asyncio.wait_for(self._release(), STOP_SECONDS)
+            except TimeoutError:
+                logger.warning("room %s: lease not released in time; it expires", self.room)
             with _running_lock:
                 _running.discard(entry)
         return self.stop_reason
@@ -481,4 +486,7 @@ async def host_room(room: str) -> str:
         host = RoomHost(room, client)
         return await host.run()
     finally:
-        await client.aclose()
+        try:
+            await asyncio.wait_for(client.aclose(), STOP_SECONDS)
+        except (TimeoutError, RedisError):
+            pass

@@ -129,6 +129,11 @@ class RoomRegistry:
             if client is not None:
                 created = sum(1 for r in self.rooms.values() if r.creator == client)
                 if created >= self.max_rooms_per_client:
+                    # The client's own rooms nobody watches any more make space first (a tab
+                    # that moved on to another topology, a reload).
+                    await self._make_space(creator=client)
+                    created = sum(1 for r in self.rooms.values() if r.creator == client)
+                if created >= self.max_rooms_per_client:
                     raise ClientLimit(
                         f"this address already runs {created} rooms (the limit is "
                         f"{self.max_rooms_per_client}); close one and try again"
@@ -154,9 +159,13 @@ class RoomRegistry:
             room.key = key
         return room, room.is_controller(key)
 
-    async def _make_space(self) -> None:
-        """Forget the room unwatched for longest, if any, to make space for a new one."""
-        idle = [r for r in self.rooms.values() if r.viewers == 0 and r.unwatched_since is not None]
+    async def _make_space(self, creator: str | None = None) -> None:
+        """Forget the room unwatched for longest (of ``creator``, if given) to make space."""
+        idle = [
+            r
+            for r in self.rooms.values()
+            if r.viewers == 0 and r.unwatched_since is not None and (creator is None or r.creator == creator)
+        ]
         if not idle:
             return
         oldest = min(idle, key=lambda r: r.unwatched_since or 0.0)

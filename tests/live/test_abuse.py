@@ -169,8 +169,12 @@ async def test_per_client_limits_on_sockets_and_rooms():
     await registry.join("room-aaaaaa", None, "10.0.0.1")
     with pytest.raises(ClientLimit, match="already runs 1 rooms"):
         await registry.join("room-bbbbbb", None, "10.0.0.1")
-    await registry.join("room-aaaaaa", None, "10.0.0.1")  # joining an existing room is fine
+    room, _ = await registry.join("room-aaaaaa", None, "10.0.0.1")  # joining an existing room is fine
     await registry.join("room-bbbbbb", None, "10.0.0.2")
+    registry.leave(room)
+    registry.leave(room)  # nobody watches 10.0.0.1's room now: it makes space for its next one
+    await registry.join("room-cccccc", None, "10.0.0.1")
+    assert "room-aaaaaa" not in registry.rooms
     await registry.close()
 
 

@@ -1,6 +1,8 @@
 """Which runner backend rooms get: chosen by settings, imported only when chosen.
 
-``FANOUT_RUNNER`` is ``embedded`` (the default: an asyncio task in this process) or ``celery``
+``FANOUT_RUNNER`` is ``embedded`` (the default: the rooms of this Daphne simulate in a child
+process of its own, ``procrunner.ProcessRunner``; with ``FANOUT_SIM_PROCESS=0`` an asyncio task
+in this process, ``EmbeddedRunner``) or ``celery``
 (``ScaledRunner``: the simulation runs on a Celery worker, frames and controls through Redis).
 settings.py makes it ``celery`` when ``REDIS_URL`` is set, unless ``FANOUT_RUNNER`` says otherwise.
 The scaled package (and with it Redis and Celery) is imported only in the scaled mode.
@@ -28,6 +30,10 @@ def runner_name() -> str:
 def runner_factory() -> Callable[[str], Runner]:
     name = runner_name()
     if name == EMBEDDED:
+        from playground.live import procrunner
+
+        if procrunner.enabled():
+            return procrunner.ProcessRunner
         from playground.live.runner import EmbeddedRunner
 
         return EmbeddedRunner

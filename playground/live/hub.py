@@ -24,6 +24,11 @@ Slow viewers never slow the others, and nothing waits for one without bound:
   it gets the room's latest snapshot and continues with the frames after it.
 - While a viewer waits for its snapshot (on joining, on ``resync``, on catching up) the frames
   that arrive are held in a short backlog and written after the snapshot, in order.
+- Snapshots obey the same transport cap as frames (``fits``): a snapshot that would take the
+  socket's buffer past MAX_BUFFERED_BYTES is not written, the viewer is behind and gets the
+  newest one once its socket drained. A ``resync`` while one is pending (or while the viewer is
+  behind, or sooner than RESYNC_INTERVAL after the last) collapses into that one: a client asking
+  for snapshots in a loop without reading costs one snapshot per interval, never unbounded memory.
 
 Every write to a viewer goes through its ``Viewer``, which keeps ``last_seq``: a viewer never
 gets a frame twice or out of order.
@@ -45,6 +50,7 @@ WINDOW = 30  # frames written past the client's last ack (3 s at 10 frames/s)
 RESUME_BELOW = 15  # a behind viewer resumes once its ack is this close to the last written frame
 MAX_BUFFERED_BYTES = 1024 * 1024  # bytes Twisted may hold for one socket before frames are skipped
 BACKLOG = 50  # frames held for a viewer while its snapshot is on the way
+RESYNC_INTERVAL = 1.0  # seconds: resyncs closer than this are answered by one snapshot
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -68,6 +74,8 @@ class Viewer:
         self.resyncing: asyncio.Task[None] | None = None
         self.sending_state = False
         self.closed = False
+        self.last_resync = -RESYNC_INTERVAL
+        self.resync_timer: asyncio.TimerHandle | None = None
         # Counters, for tests and the load test.
         self.frames_written = 0
         self.bytes_written = 0
@@ -80,6 +88,11 @@ class Viewer:
         if self.acked is None:
             return 0
         return max(0, self.last_seq - self.acked)
+
+    def fits(self, size: int) -> bool:
+        """May ``size`` more bytes go to this socket now? Always when its buffer is empty."""
+        held = transport_backlog(self.send)
+        return not held or held + size <= MAX_BUFFERED_BYTES
 
     async def write(self, text: str) -> None:
         self.bytes_written += len(text)
@@ -137,6 +150,23 @@ class Viewer:
         if self.state == BEHIND and self.last_seq - self.acked <= RESUME_BELOW:
             await self.send_state()
 
+    def request_resync(self) -> None:
+        """The client asked for a snapshot. Collapses: one pending, a behind viewer (it gets one
+        when it caught up), or one scheduled already, answers this one too."""
+        if self.closed or self.state != LIVE or self.sending_state or self.resync_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self.last_resync + RESYNC_INTERVAL - loop.time()
+        if wait <= 0:
+            self.start_resync()
+        else:
+            self.resync_timer = loop.call_later(wait, self._resync_due)
+
+    def _resync_due(self) -> None:
+        self.resync_timer = None
+        if not self.closed and self.state == LIVE and not self.sending_state:
+            self.start_resync()
+
     def start_resync(self) -> None:
         """``send_state`` in a task of its own (from inside a publication, which holds the lock)."""
         self.state = PENDING  # now, so nothing else starts a second resync meanwhile
@@ -160,11 +190,21 @@ class Viewer:
     async def _send_state(self) -> None:
         self.state = PENDING
         self.backlog = []
+        try:
+            self.last_resync = asyncio.get_running_loop().time()
+        except RuntimeError:  # pragma: no cover - always called from the loop
+            pass
         runner = self.feed.runner
         seq, body = await runner.snapshot_body()
         if self.closed:
             return
         text = runner.hello(self.controller) if body is None else protocol.with_controller(body, self.controller)
+        if not self.fits(len(text)):
+            # Same cap as frames: the newest snapshot goes once the socket drained.
+            self.state = BEHIND
+            self.backlog = []
+            self.frames_skipped += 1
+            return
         self.last_seq = max(self.last_seq, seq)
         if self.acked is not None:
             self.acked = max(self.acked, self.last_seq)  # a fresh start for the window
@@ -208,10 +248,16 @@ class RoomFeed:
                 if viewer.state == PENDING:
                     viewer.backlog.clear()  # its own snapshot is on the way and is at least as new
                     continue
+                if not viewer.fits(len(text)):
+                    viewer.state = BEHIND  # the newest snapshot goes once its socket drained
+                    continue
                 viewer.state = LIVE
-                viewer.last_seq = max(viewer.last_seq, seq)
+                # A new run's snapshot is where the sequence goes on from, even backwards (a
+                # room resumed from its checkpoint): frames carry only what changed since the
+                # frame before, so none after it may be skipped as "already seen".
+                viewer.last_seq = seq
                 if viewer.acked is not None:
-                    viewer.acked = max(viewer.acked, viewer.last_seq)
+                    viewer.acked = seq
                 viewer.snapshots += 1
                 await viewer.write(protocol.with_controller(text, viewer.controller))
         else:
@@ -244,6 +290,9 @@ class Hub:
         viewer.closed = True
         if viewer.resyncing is not None:
             viewer.resyncing.cancel()
+        if viewer.resync_timer is not None:
+            viewer.resync_timer.cancel()
+            viewer.resync_timer = None
         feed = viewer.feed
         if viewer in feed.viewers:
             feed.viewers.remove(viewer)

@@ -8,7 +8,15 @@ refused with a ProtocolError whose code and message name the problem.
 Frames stay bounded whatever the simulated rate: the engine reports flow (produce, fetch,
 process, commit) per batch, and a frame keeps a deterministic, evenly spread sample of at most
 MAX_FLOW_EVENTS of them, plus at most MAX_OTHER_EVENTS of each other kind; ``sampled`` says how
-many of each kind there were in all. Metrics are always complete.
+many of each kind there were in all.
+
+Frames carry only the metrics that changed since the previous frame (``"delta": true``; issue 19:
+most of a frame's metrics did not change, and encoding them was a quarter of the server's CPU):
+top-level fields whose value changed, and per node only the fields of its state that changed.
+The browser merges them into what it holds (``static/src/live/view.js``). Seq numbers have no
+gaps, and a viewer that misses a frame gets a snapshot (complete metrics) before any further
+frame, so a delta always applies to the frame before it. A frame is complete (no ``delta``)
+after a snapshot of a new run, and whenever a field disappeared (a merge cannot remove one).
 """
 
 from __future__ import annotations
@@ -145,22 +153,67 @@ def frame(
     state: dict[str, Any],
     sampled: dict[str, int],
     ts: float | None = None,
+    delta: bool = False,
 ) -> str:
     """One tick's frame. ``state.ts`` is the server's wall clock (Unix seconds) when the frame
     was built, for measuring tick-to-client latency; browsers do not depend on it (clocks
-    differ between machines)."""
-    return dumps(
-        {
-            "v": PROTOCOL_VERSION,
-            "type": "frame",
-            "seq": seq,
-            "t": t,
-            "events": events,
-            "metrics": metrics,
-            "state": {**state, "ts": round(wall_time() if ts is None else ts, 3)},
-            "sampled": sampled,
+    differ between machines). ``delta``: ``metrics`` holds only what changed (``metrics_delta``)."""
+    body = {
+        "v": PROTOCOL_VERSION,
+        "type": "frame",
+        "seq": seq,
+        "t": t,
+        "events": events,
+        "metrics": metrics,
+        "state": {**state, "ts": round(wall_time() if ts is None else ts, 3)},
+        "sampled": sampled,
+    }
+    if delta:
+        body["delta"] = True
+    return dumps(body)
+
+
+SET = "$set"  # a delta's value that replaces (a dict that lost keys cannot be merged into)
+LIST = "$list"  # a delta of a list of the same length: {index: delta of that element}
+
+
+def metrics_delta(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any] | None:
+    """What changed from ``previous`` to ``current`` (both as ``frame_metrics`` returns them),
+    for a browser that holds ``previous``; None when only a complete frame will do.
+
+    Recursive, and only into what changed (equal branches are skipped at C speed): a dict
+    carries its changed keys (merged into the held dict), a list of the same length
+    of dicts ``{"$list": {"i": delta}}`` (a topic's partitions: the fields that moved), anything
+    else its new value; a dict that lost keys is sent whole as ``{"$set": value}``.
+    """
+    if previous is None:
+        return None
+    delta = _delta(previous, current)
+    if isinstance(delta, dict) and SET in delta:
+        return None
+    return delta
+
+
+def _delta(before: Any, after: Any) -> Any:
+    if isinstance(after, dict):
+        if not isinstance(before, dict):
+            return {SET: after}
+        if any(key not in after for key in before):
+            return {SET: after}
+        return {
+            key: (_delta(before[key], value) if key in before else value)
+            for key, value in after.items()
+            if key not in before or before[key] != value
         }
-    )
+    if (
+        isinstance(after, list)
+        and isinstance(before, list)
+        and len(before) == len(after)
+        and after
+        and isinstance(after[0], dict)
+    ):
+        return {LIST: {str(i): _delta(b, a) for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a}}
+    return after
 
 
 def notice(code: str, message: str) -> str:

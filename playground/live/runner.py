@@ -11,6 +11,17 @@ time each, gives the event loop back between slices (other rooms' frames and eve
 on time), and stops a tick's work once it has used its budget (``TICK_BUDGET_SHARE`` of the tick
 interval). When the budget cuts a tick short the run falls behind the asked speed rather than
 the loop falling behind: ``state.effective_speed`` says what the run achieved.
+
+Fairness (issue 19 point 2): every runner of a process shares one ``Scheduler``, a CPU budget
+for the whole process (``CPU_SHARE`` of one core). A tick's budget is the room's own budget,
+scaled down when the process as a whole spent more than its share over the last second (frames,
+metrics and encoding included; CPU time, so other processes on the machine do not count). So a
+saturated process slows every room evenly (every tick's budget scaled by one factor: the rooms
+that cost most give most back, a light one is not slowed): lower simulated speed and fewer flow
+events per frame, and ``state.limited`` tells the viewers why (``"server_busy"``, or
+``"topology"`` when the room's own topology costs more than real time allows). Building a
+simulation (load, reset) runs in a thread, so no single call holds the loop for the length of
+a big document's build.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -38,6 +50,9 @@ MIN_SUBSTEP = 0.0001
 DEFAULT_SEED = 1
 RECENT_DLQ = 50
 RECENT_HISTORY = 20
+CPU_SHARE = 0.85  # of one core: what the rooms of one process may spend together
+MIN_FACTOR = 0.05
+MIN_FLOW_EVENTS = 20
 
 # Wall time, for pacing and budgets only (the engine never sees it); tests may replace it.
 clock = time.perf_counter
@@ -45,6 +60,57 @@ clock = time.perf_counter
 Message = dict[str, Any]
 Publish = Callable[[Message], Awaitable[None]]
 Listener = Callable[[Message], Awaitable[None]]
+
+
+class Scheduler:
+    """The CPU budget all the rooms of one process share (see the module's docstring)."""
+
+    def __init__(self, share: float = CPU_SHARE, window: float = 1.0) -> None:
+        self.share = share
+        self.window = window
+        self.active: set[int] = set()  # ids of the runners running now
+        self._spent: deque[tuple[float, float]] = deque()
+        self._total = 0.0
+        self.factor = 1.0  # 1: no pressure; less: every room does that share of its work
+        self._adjusted = 0.0
+
+    def record(self, seconds: float) -> None:
+        """A room spent ``seconds`` of CPU on a tick (simulating, measuring, encoding)."""
+        now = clock()
+        self._spent.append((now, seconds))
+        self._total += seconds
+        while self._spent and now - self._spent[0][0] > self.window:
+            self._total -= self._spent.popleft()[1]
+        if now - self._adjusted >= self.window / 5:
+            self._adjusted = now
+            load = max(self._total, 0.0) / self.window
+            if load > 0:
+                wanted = self.factor * (self.share / load) ** 0.5
+                self.factor = min(1.0, max(MIN_FACTOR, wanted))
+
+    def tick_budget(self, own: float, tick_seconds: float) -> float:
+        """Wall seconds one room's tick may spend advancing its simulation: its own budget while
+        the process keeps within its share; past it, every room's budget scaled by the same
+        factor (the process's share over what it spent, smoothed). A room that needs less than
+        its budget (a light topology) is not slowed; the rooms that cost most give most back."""
+        return own * self.factor
+
+    @property
+    def busy(self) -> bool:
+        return self.factor < 0.99
+
+    def max_flow(self) -> int:
+        return max(MIN_FLOW_EVENTS, int(protocol.MAX_FLOW_EVENTS * self.factor))
+
+
+_scheduler: Scheduler | None = None
+
+
+def get_scheduler() -> Scheduler:
+    global _scheduler
+    if _scheduler is None:
+        _scheduler = Scheduler()
+    return _scheduler
 
 
 class NoSimulation(RuntimeError):
@@ -108,8 +174,10 @@ class EmbeddedRunner:
         publish: Publish | None = None,
         tick_seconds: float | None = None,
         default_seed: int = DEFAULT_SEED,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.room = room
+        self.scheduler = scheduler or get_scheduler()
         self._publish_to_layer = publish or _nowhere
         self.tick_seconds = tick_seconds if tick_seconds is not None else tick_seconds_setting()
         self.budget_seconds = self.tick_seconds * TICK_BUDGET_SHARE
@@ -124,14 +192,19 @@ class EmbeddedRunner:
         self._document_dict: dict[str, Any] | None = None
         self._seed = default_seed
         self._running = False
+        self._watched = True  # False: nobody watches, so the run is suspended (costs nothing)
         self._speed = 1.0
         self._tick = 0
         self._seq = 0
         self._effective_speed = 0.0
         self._tick_ms = 0.0
+        self._limited: str | None = None
         self._last_tick_at: float | None = None
         self._wall_per_sim = 0.0  # measured cost of one simulated second, for slice sizing
         self._snapshot_cache: tuple[int, str] | None = None
+        self._frame_metrics: dict[str, Any] | None = None  # the last frame's, for deltas
+        self.delta_frames = True
+        self.build_in_thread = True  # False where the loop has a thread of its own (a worker room)
         self.last_frame: str | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -160,6 +233,7 @@ class EmbeddedRunner:
             "effective_speed": self._effective_speed,
             "tick_ms": self._tick_ms,
             "seed": self._seed,
+            "limited": self._limited,
         }
 
     def hello(self, controller: bool) -> str:
@@ -211,12 +285,22 @@ class EmbeddedRunner:
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._running = False
+        self._set_active()
         if task is not None:
             task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
                 pass
+
+    async def set_watched(self, watched: bool) -> None:
+        """Nobody watches (False): suspend the run at once, it costs nothing; someone is back
+        (True): resume where it was. ``running`` is unchanged, so viewers see the run as left."""
+        self._watched = watched
+        self._set_active()
+        if watched:
+            self._last_tick_at = None
+            self._wake.set()
 
     # -- controls ---------------------------------------------------------------------------
 
@@ -226,7 +310,7 @@ class EmbeddedRunner:
             self._seed = self.default_seed if seed is None else seed
             self._document = document
             self._document_dict = document.to_dict()
-            self._rebuild()
+            await self._rebuild_off_loop()
             await self._publish_snapshot()
 
     async def control(self, action: str, value: float | None = None) -> None:
@@ -236,21 +320,24 @@ class EmbeddedRunner:
             self._snapshot_cache = None
             if action == "run":
                 self._running = True
+                self._set_active()
                 self._last_tick_at = None
                 self._wake.set()
             elif action == "pause":
                 self._running = False
+                self._set_active()
                 await self._publish_frame()
             elif action == "step":
                 # One tick of simulated time exactly, whatever the speed and the budget.
                 self._running = False
+                self._set_active()
                 started = clock()
                 await self._advance(SIM_SECONDS_PER_TICK, budget=None)
                 self._tick += 1
                 self._tick_ms = round((clock() - started) * 1000, 2)
                 await self._publish_frame()
             elif action == "reset":
-                self._rebuild()
+                await self._rebuild_off_loop()
                 await self._publish_snapshot()
             elif action == "speed":
                 if value is None or not protocol.MIN_SPEED <= value <= protocol.MAX_SPEED:
@@ -279,13 +366,16 @@ class EmbeddedRunner:
     async def tick(self) -> None:
         """One tick, as the loop runs it: advance within the budget and publish a frame."""
         async with self._lock:
-            if self._sim is None or not self._running:
+            if self._sim is None or not self._running or not self._watched:
                 return
             started = clock()
+            cpu_started = time.thread_time()
             wanted = SIM_SECONDS_PER_TICK * self._speed
-            done = await self._advance(wanted, budget=self.budget_seconds)
+            budget = self.scheduler.tick_budget(self.budget_seconds, self.tick_seconds)
+            done = await self._advance(wanted, budget=budget)
             if not self._running:  # stopped meanwhile (the lock keeps the simulation itself)
                 return
+            short = done < wanted * 0.95
             self._tick += 1
             # Achieved speed: the share of the asked simulated time done, and the share of the
             # tick interval the loop kept to (a late loop slows the run as much as a short tick).
@@ -295,14 +385,22 @@ class EmbeddedRunner:
             self._last_tick_at = started
             achieved = (done / SIM_SECONDS_PER_TICK) * (self.tick_seconds / interval)
             self._effective_speed = _round_sig(achieved)
+            if short and budget >= self.budget_seconds * 0.95:
+                self._limited = "topology"  # its own cost: more than real time allows
+            elif short or achieved < self._speed * 0.9:
+                self._limited = "server_busy"  # shared with other rooms, or a late loop
+            else:
+                self._limited = None
             self._tick_ms = round((clock() - started) * 1000, 2)
             await self._publish_frame()
+            # CPU, not wall time: a machine busy with other processes is not this one's load.
+            self.scheduler.record(time.thread_time() - cpu_started)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
-            if self._sim is None or not self._running:
+            if self._sim is None or not self._running or not self._watched:
                 self._wake.clear()
                 await self._wake.wait()
                 next_at = loop.time()
@@ -315,6 +413,7 @@ class EmbeddedRunner:
                 # A bug must not take the room down silently: stop the run, keep the room.
                 logger.exception("room %s: tick failed; run paused", self.room)
                 self._running = False
+                self._set_active()
                 try:
                     async with self._lock:
                         await self._publish_frame()
@@ -360,10 +459,30 @@ class EmbeddedRunner:
             return MIN_SUBSTEP * 10
         return min(MAX_SUBSTEP, max(MIN_SUBSTEP, SUBSTEP_SECONDS / self._wall_per_sim))
 
-    def _rebuild(self) -> None:
+    def _set_active(self) -> None:
+        if self._running and self._watched and self._sim is not None:
+            self.scheduler.active.add(id(self))
+        else:
+            self.scheduler.active.discard(id(self))
+
+    async def _rebuild_off_loop(self) -> None:
+        """``_rebuild`` with the engine's build in a thread: a big document's build (a second
+        or more) never holds the event loop. Runs under the lock, so nothing sees it half done."""
         assert self._document is not None
-        self._sim = engine.Simulation(self._document, self._seed)
+        if not self.build_in_thread:
+            self._rebuild()
+            return
+        document, seed = self._document, self._seed
+        sim = await asyncio.to_thread(engine.Simulation, document, seed)
+        self._rebuild(sim)
+
+    def _rebuild(self, sim: engine.Simulation | None = None) -> None:
+        assert self._document is not None
+        self._sim = sim if sim is not None else engine.Simulation(self._document, self._seed)
         self._running = False
+        self._limited = None
+        self._frame_metrics = None
+        self._set_active()
         self._tick = 0
         self._effective_speed = 0.0
         self._tick_ms = 0.0
@@ -376,15 +495,19 @@ class EmbeddedRunner:
     async def _publish_frame(self) -> None:
         sim = self._sim
         assert sim is not None
-        events, sampled = protocol.sample_events(sim.drain_events())
+        events, sampled = protocol.sample_events(sim.drain_events(), max_flow=self.scheduler.max_flow())
         self._seq += 1
+        metrics = protocol.frame_metrics(sim.metrics())
+        delta = protocol.metrics_delta(self._frame_metrics, metrics) if self.delta_frames else None
+        self._frame_metrics = metrics
         text = protocol.frame(
             seq=self._seq,
             t=sim.now,
             events=events,
-            metrics=protocol.frame_metrics(sim.metrics()),
+            metrics=metrics if delta is None else delta,
             state=self.state(),
             sampled=sampled,
+            delta=delta is not None,
         )
         self.last_frame = text
         await self._publish({"type": "room.frame", "seq": self._seq, "text": text})
@@ -394,6 +517,7 @@ class EmbeddedRunner:
         if self._sim is not None:
             self._sim.drain_events()
         self._snapshot_cache = None
+        self._frame_metrics = None  # the next frame is complete
         body = self._snapshot_body()
         assert body is not None
         await self._publish({"type": "room.snapshot", "seq": self._seq, "text": body})

@@ -5,6 +5,11 @@
 import { h, fmtInt } from "./dom.js";
 import { partitionChip, shortMember } from "./live/chips.js";
 
+const LIMITED = { server_busy: "slowed, server busy", topology: "slowed, too heavy for real time" };
+const LIMITED_HELP = {
+  server_busy: "The server shares its CPU evenly between every running room; this one runs slower than asked until the load drops.",
+  topology: "This topology costs more to simulate than real time allows: it runs as fast as it can.",
+};
 const isLive = (m) => !/killed|dead|expired|left|removed|stopped/i.test(m.state || "");
 
 // What each op acts on and carries comes from the node types' declarations (`command_info[op]`:
@@ -135,7 +140,14 @@ export class Controls {
       this.btn("step").disabled = running;
     }
     this.btn("run").classList.toggle("is-active", running);
-    if (this.status) this.status.textContent = running ? "Running" : this.state.tick ? "Paused" : "Ready";
+    if (this.status) {
+      this.status.textContent = running ? "Running" : this.state.tick ? "Paused" : "Ready";
+      // The server slows a run rather than freezing (issue 19): say why and how fast it goes.
+      const why = running && LIMITED[this.state.limited];
+      if (why) this.status.textContent += ` (${why}: ${fmtSpeed(this.state.effective_speed || 0)})`;
+      this.status.dataset.limited = (running && this.state.limited) || "";
+      this.status.title = why ? LIMITED_HELP[this.state.limited] : "";
+    }
     this.status?.classList.toggle("is-running", running);
   }
 

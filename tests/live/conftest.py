@@ -21,6 +21,9 @@ from tests.live.helpers import KEY, ROOM, TICK_SECONDS, Viewer, starter
 async def live_env(settings: Any, transactional_db: Any) -> AsyncIterator[None]:
     """Also the database: control keys are checked against it (RoomKey) on connect."""
     settings.FANOUT_TICK_SECONDS = TICK_SECONDS
+    # The rooms simulate on the test's loop (EmbeddedRunner), so tests can look inside them;
+    # tests/live/test_simhost.py runs them in the simulation process.
+    settings.FANOUT_SIM_PROCESS = False
     await rooms.reset_registry()
     layer = get_channel_layer()
     await layer.flush()

@@ -77,6 +77,40 @@ async def issue_key(room: str, key: str) -> None:
         room=room, defaults={"key_hash": hash_token(key)})
 
 
+def merge_metrics(held: dict[str, Any] | None, frame: dict[str, Any]) -> dict[str, Any]:
+    """The metrics after ``frame``, as the browser computes them (static/src/live/view.js):
+    a complete frame replaces them, a delta frame is merged in (protocol.metrics_delta)."""
+    if not frame.get("delta") or held is None:
+        return frame["metrics"]
+    return _merge(held, frame["metrics"])
+
+
+def _merge(held: Any, delta: Any) -> Any:
+    if not isinstance(delta, dict):
+        return delta
+    if "$set" in delta:
+        return delta["$set"]
+    if "$list" in delta:
+        out = list(held)
+        for index, item in delta["$list"].items():
+            out[int(index)] = _merge(out[int(index)], item)
+        return out
+    base = held if isinstance(held, dict) else {}
+    return {**base, **{key: _merge(base.get(key), value) for key, value in delta.items()}}
+
+
+def complete_frames(messages: list[dict[str, Any]], held: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The frames among ``messages``, each with its complete metrics (snapshots reset them)."""
+    out = []
+    for message in messages:
+        if message["type"] == "snapshot":
+            held = message["metrics"]
+        elif message["type"] == "frame":
+            held = merge_metrics(held, message)
+            out.append({**message, "metrics": held})
+    return out
+
+
 class Viewer:
     """A websocket client of one room, with JSON helpers that wait for conditions."""
 

@@ -47,7 +47,7 @@ def probe(**env: str) -> dict:
 
 def test_the_default_is_embedded_and_imports_no_redis_celery_or_postgres_driver():
     result = probe()
-    assert result["runner"] == "embedded" and result["factory"] == "EmbeddedRunner"
+    assert result["runner"] == "embedded" and result["factory"] == "ProcessRunner"
     assert result["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert result["db"] == "django.db.backends.sqlite3"
     assert result["imported"] == []
@@ -66,7 +66,7 @@ def test_redis_url_selects_the_celery_runner_and_the_pubsub_layer_with_a_large_p
 
 def test_fanout_runner_can_keep_the_embedded_runner_beside_redis():
     result = probe(REDIS_URL="redis://cache:6379/0", FANOUT_RUNNER="embedded")
-    assert result["factory"] == "EmbeddedRunner"
+    assert result["factory"] == "ProcessRunner"
 
 
 def test_database_url_selects_postgresql():

@@ -13,8 +13,8 @@ DEFAULT_ROOM_CONTROL_RATE = 30.0  # control messages a second, per room, all vie
 DEFAULT_ROOM_CONTROL_BURST = 30
 REPLY_SECONDS = 5.0  # how long a Daphne waits for the worker to answer a control
 START_REPLY_SECONDS = 15.0  # the same when a worker must first pick the room's task up
-UNWATCHED_GRACE = 15.0  # a room no Daphne has watched for this long is stopped
-WATCHED_REFRESH = 2.0
+UNWATCHED_GRACE = 3.0  # a room no Daphne has watched for this long is stopped (its slot freed)
+WATCHED_REFRESH = 1.0
 WATCHDOG_SECONDS = 0.5  # how often each worker looks for rooms whose lease expired
 
 
@@ -49,6 +49,11 @@ def room_control_rate() -> tuple[float, int]:
     rate = float(getattr(settings, "FANOUT_ROOM_CONTROL_RATE", DEFAULT_ROOM_CONTROL_RATE))
     burst = int(getattr(settings, "FANOUT_ROOM_CONTROL_BURST", DEFAULT_ROOM_CONTROL_BURST))
     return rate, burst
+
+
+def room_idle_seconds() -> float:
+    """How long a stopped room's checkpoint and snapshot stay, for a viewer coming back."""
+    return float(getattr(settings, "FANOUT_ROOM_IDLE_SECONDS", 120.0))
 
 
 def queue() -> str:

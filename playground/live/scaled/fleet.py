@@ -70,13 +70,20 @@ return 0
 """
 
 # KEYS: rooms. ARGV: key prefix, starting ttl ms. Returns the rooms to queue again.
+# A room that never ran (no checkpoint: its task was queued but no worker took it in time, e.g.
+# every slot was busy) is forgotten, not queued again and again: its viewer was told the server
+# is busy, and the next load admits it afresh.
 _WATCHDOG = """
 local out = {}
 for _, room in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local base = ARGV[1] .. ':room:' .. room
   if redis.call('EXISTS', base .. ':lease') == 0 and redis.call('EXISTS', base .. ':starting') == 0 then
-    redis.call('SET', base .. ':starting', 'watchdog', 'PX', ARGV[2])
-    table.insert(out, room)
+    if redis.call('EXISTS', base .. ':checkpoint') == 0 then
+      redis.call('SREM', KEYS[1], room)
+    else
+      redis.call('SET', base .. ':starting', 'watchdog', 'PX', ARGV[2])
+      table.insert(out, room)
+    end
   end
 end
 return out

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from playground import engine
 from playground.live import protocol
-from playground.live.rooms import RoomFull
+from playground.live.rooms import RateLimited, RoomFull
 from playground.live.runner import DEFAULT_SEED, Listener, Message, NoSimulation
 from playground.live.scaled import conf, fleet, keys
 
@@ -82,12 +82,32 @@ class ScaledRunner:
         return self._redis
 
     async def snapshot_body(self) -> tuple[int, str | None]:
+        """The room's snapshot. The worker stores one only for a new run or when asked: if the
+        stored one is older than the frames this process has seen, ask for a fresh one (frames
+        carry only what changed, so a viewer must start from the frame before the next)."""
         if self._subscriber is not None and not self._subscribed.is_set():
             # A snapshot read before the subscription is live could miss the frames between.
             try:
                 await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_WAIT)
             except TimeoutError:
                 pass
+        seen = self._seq
+        seq, text = await self._read_snapshot()
+        if (text is None and seen > 0) or (text is not None and seq < seen):
+            # Stale, or gone while frames flowed (Redis restarted empty): ask the worker.
+            try:
+                await self._ask("snapshot", {}, needs_simulation=False)
+            except (RoomFull, NoSimulation, RateLimited) as exc:
+                logger.info("room %s: no fresh snapshot (%s); the stored one will do", self.room, exc)
+            seq, text = await self._read_snapshot()
+            deadline = asyncio.get_running_loop().time() + conf.REPLY_SECONDS
+            while text is None and asyncio.get_running_loop().time() < deadline:
+                # The worker writes one when it takes its lease again (a Redis restart).
+                await asyncio.sleep(0.2)
+                seq, text = await self._read_snapshot()
+        return seq, text
+
+    async def _read_snapshot(self) -> tuple[int, str | None]:
         try:
             raw = await self.redis.get(keys.snapshot(self.room))
         except RedisError as exc:
@@ -132,6 +152,22 @@ class ScaledRunner:
     async def start(self) -> None:
         if not self._tasks:
             self._tasks.append(asyncio.create_task(self._keep_watched(), name=f"watched-{self.room}"))
+
+    async def set_watched(self, watched: bool) -> None:
+        """Nobody here watches (False): stop saying so, and the worker frees the room's slot a
+        few seconds after the presence key expires (unless another Daphne still has viewers).
+        Someone is back (True): say so again, and resume the room on a worker if it stopped."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        if not watched:
+            return
+        await self.start()
+        try:
+            if await self.redis.exists(keys.checkpoint(self.room)):
+                await self._ensure_worker()
+        except (RedisError, RoomFull) as exc:
+            logger.info("room %s: not resumed on return (%s)", self.room, exc)
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._subscriber] if self._subscriber else [])]
@@ -193,8 +229,6 @@ class ScaledRunner:
         if code == "bad_command":
             raise engine.CommandError(message)
         if code == "rate_limited":
-            from playground.live.rooms import RateLimited
-
             raise RateLimited(message)
         # What this process validated already (documents, actions): a refusal here is a bug.
         logger.error("room %s: the worker refused a %s (%s: %s)", self.room, kind, code, message)

@@ -6,8 +6,11 @@ The task is thin: it passes a room id to ``worker.host_room``, which holds the l
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -22,11 +25,26 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
 
+# `kill -USR1 <worker pid>` prints every thread's stack to the worker's log (a stuck shutdown).
+if hasattr(signal, "SIGUSR1"):
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+
 
 @shared_task(name="fanout.run_room", ignore_result=True)
 def run_room(room: str) -> str:
     """Run a room's simulation on this worker until it stops (see ``worker.RoomHost``)."""
-    reason = asyncio.run(worker.host_room(room))
+    loop = asyncio.new_event_loop()
+    try:
+        reason = loop.run_until_complete(worker.host_room(room))
+    finally:
+        # Not asyncio.run: its shutdown waits without bound for every task left, and one stuck
+        # in a Redis read kept a worker from stopping on SIGTERM. Cancel, wait 2 s, close.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=2.0))
+        loop.close()
     logger.info("room %s: stopped here (%s)", room, reason)
     return reason
 
@@ -88,6 +106,6 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 def _stop_rooms(**_: Any) -> None:
     # Rooms hand their leases back and return, so a warm shutdown does not wait for them
     # forever and other workers resume them at once.
-    worker.shutting_down.set()
+    worker.stop_every_room()
     if _heartbeat is not None:
         _heartbeat.halt.set()

@@ -8,12 +8,19 @@ thread). It
    replaying the commands applied since the last engine snapshot, and tells the viewers
    (a ``notice`` with code ``resumed``, then a snapshot);
 3. runs the same ``EmbeddedRunner`` tick loop as the embedded mode (same pacing, budgets,
-   frames), publishing every message once to ``keys.frames`` and the latest snapshot to
-   ``keys.snapshot``, with the checkpoint's progress in the same MULTI;
-4. applies the control stream (``keys.control``) between ticks, answering each entry;
+   frames: only what changed), publishing every message once to ``keys.frames`` with the
+   checkpoint's progress in the same MULTI. The snapshot at ``keys.snapshot`` is written only
+   when needed (issue 19: serialising one per frame was a third of a worker's time): for a new
+   run (load, reset, resume), and when a Daphne asks for one (a ``snapshot`` control: a viewer
+   joins or resyncs and the stored one is older than the frames it has seen);
+4. applies the control stream (``keys.control``) between ticks, answering each entry; the
+   stream is read with a long block, so a paused room costs nothing (XREAD returns as soon
+   as an entry arrives);
 5. refreshes the lease a few times per TTL; stops when the lease is lost (another worker took
-   the room), when no Daphne has watched the room for ``UNWATCHED_GRACE`` (then deletes it), or
-   when the worker shuts down (then hands the lease back, so another worker resumes at once).
+   the room), when no Daphne has watched the room for ``UNWATCHED_GRACE`` (a few seconds: its
+   slot is free for another room; its checkpoint and snapshot stay for
+   ``FANOUT_ROOM_IDLE_SECONDS``, so a viewer coming back resumes the run), or when the worker
+   shuts down (then hands the lease back, so another worker resumes at once).
 
 Redis outages: every loop retries with backoff and the simulation keeps its state in memory;
 when Redis is back the lease is taken again if it is free, and a full checkpoint is written.
@@ -43,12 +50,31 @@ from playground.live.scaled import conf, fleet, keys
 logger = logging.getLogger(__name__)
 
 CONTROL_BATCH = 50
-CONTROL_BLOCK_MS = 50
+CONTROL_BLOCK_MS = 1000
 BACKOFF_START = 0.1
 BACKOFF_MAX = 2.0
+STOP_SECONDS = 2.0  # each step of a room's stop waits at most this long
 
 # Set by the worker's shutdown signal: every room hands its lease back and returns.
 shutting_down = threading.Event()
+
+# The rooms running in this process, each with its own event loop (one per task thread), so a
+# shutdown reaches every one at once rather than at its next lease refresh.
+_running: set[tuple[asyncio.AbstractEventLoop, RoomHost]] = set()
+_running_lock = threading.Lock()
+
+
+def stop_every_room(reason: str = "shutdown") -> int:
+    """From any thread (the shutdown signal): stop every room of this process now."""
+    shutting_down.set()
+    with _running_lock:
+        hosts = list(_running)
+    for loop, host in hosts:
+        try:
+            loop.call_soon_threadsafe(host.stop, reason)
+        except RuntimeError:  # its loop closed meanwhile: it stopped already
+            pass
+    return len(hosts)
 
 
 def owner_id() -> str:
@@ -61,6 +87,9 @@ class WorkerRunner(EmbeddedRunner):
 
     def __init__(self, room: str, publish: Any) -> None:
         super().__init__(room, publish=publish)
+        # Each room has a thread and a loop of its own here: no executor (asyncio.run's shutdown
+        # of one kept a worker from stopping on SIGTERM).
+        self.build_in_thread = False
         self.commands_since: list[tuple[float, dict[str, Any]]] = []
 
     async def command(self, command: dict[str, Any]) -> None:
@@ -115,6 +144,7 @@ class WorkerRunner(EmbeddedRunner):
         self._tick = int(progress.get("tick", 0))
         self._speed = float(progress.get("speed", 1.0))
         self._running = bool(progress.get("running", False))
+        self._set_active()
         if self._running:
             self._wake.set()
         return True
@@ -152,6 +182,11 @@ class RoomHost:
         if not await self._acquire():
             return "taken"
         tasks: list[asyncio.Task[None]] = []
+        entry = (asyncio.get_running_loop(), self)
+        with _running_lock:
+            _running.add(entry)
+        if shutting_down.is_set():
+            self.stop("shutdown")
         try:
             await self._restore()
             await self.runner.start()
@@ -161,15 +196,18 @@ class RoomHost:
             ]
             await self.stopped.wait()
         finally:
+            # Bounded: a task stuck in a Redis read must not keep the worker from stopping.
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_SECONDS)
             await self.runner.stop()
-            await self._release()
+            try:
+                await asyncio.wait_for(self._release(), STOP_SECONDS)
+            except TimeoutError:
+                logger.warning("room %s: lease not released in time; it expires", self.room)
+            with _running_lock:
+                _running.discard(entry)
         return self.stop_reason
 
     def stop(self, reason: str) -> None:
@@ -225,10 +263,16 @@ class RoomHost:
     async def _release(self) -> None:
         try:
             if self.stop_reason == "unwatched":
-                # Gone for good: out of the fleet's set first, so the watchdog never sees a
-                # room without a lease that nobody should resume.
+                # Out of the fleet's set first, so the watchdog never sees a room without a
+                # lease that nobody should resume; the slot is free now. What a returning viewer
+                # needs to resume (checkpoint, snapshot, controls) stays for a while.
                 await self.redis.srem(keys.rooms(), self.room)
-                await self.redis.delete(*keys.room_keys(self.room))
+                idle = conf.room_idle_seconds()
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    for key in keys.room_keys(self.room):
+                        pipe.expire(key, max(1, int(idle)))
+                    pipe.delete(keys.lease(self.room), keys.watched(self.room))
+                    await pipe.execute()
             elif self.stop_reason != "lost":
                 await fleet.release_lease(self.redis, self.room, self.owner)
         except RedisError as exc:
@@ -294,6 +338,11 @@ class RoomHost:
                         await self._answer(reply.decode(), answer)
 
     async def _apply(self, fields: dict[bytes, bytes]) -> dict[str, Any]:
+        if fields.get(b"kind") == b"snapshot":
+            # A Daphne needs the current snapshot (not rate-limited: Daphne asks at most once
+            # per frame it saw, for every viewer of the room together).
+            await self._store_snapshot()
+            return {"ok": True}
         if not self.bucket.allow():
             return {"error": "rate_limited", "message": "too many controls for this room; wait a moment"}
         kind = fields.get(b"kind", b"").decode()
@@ -329,15 +378,19 @@ class RoomHost:
 
     # -- publishing and checkpoints ---------------------------------------------------------
 
+    async def _store_snapshot(self) -> None:
+        async with self.runner._lock:
+            body = self.runner._snapshot_body()
+            if body is not None:
+                await self.redis.set(keys.snapshot(self.room), body)
+
     async def _publish(self, message: Message) -> None:
-        """The runner's publisher: one PUBLISH of the text, the snapshot and the checkpoint in
-        one MULTI. Runs under the runner's lock, after the change it publishes."""
-        runner = self.runner
-        snapshot = runner._snapshot_body()
+        """The runner's publisher: one PUBLISH of the text and the checkpoint (and, for a new
+        run, the snapshot) in one MULTI. Runs under the runner's lock, after the change."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.publish(keys.frames(self.room), message["text"])
-        if snapshot is not None:
-            pipe.set(keys.snapshot(self.room), snapshot)
+        if message.get("type") == "room.snapshot":
+            pipe.set(keys.snapshot(self.room), message["text"])
         self._add_checkpoint(pipe)
         try:
             await pipe.execute()
@@ -433,4 +486,7 @@ async def host_room(room: str) -> str:
         host = RoomHost(room, client)
         return await host.run()
     finally:
-        await client.aclose()
+        try:
+            await asyncio.wait_for(client.aclose(), STOP_SECONDS)
+        except (TimeoutError, RedisError):
+            pass

@@ -4,6 +4,7 @@
 // it. A node's type comes from the document being simulated, never from the shape of its state.
 import { liveSlot, cardType, restorePreview } from "../editor/cards.js";
 import { cardFor } from "../systems/index.js";
+import { frameMetrics } from "./delta.js";
 
 export class LiveView {
   /**
@@ -49,7 +50,8 @@ export class LiveView {
       if (e.k === "rebalance_start") this.overlay.flash(e.g, "#f59e0b");
       else if (e.k === "member" && (e.change === "killed" || e.change === "expired")) this.overlay.flash(e.g, "#dc2626");
     }
-    this.apply(msg.metrics, msg.t);
+    // A frame carries only what changed (msg.delta): merged into the metrics held.
+    this.apply(frameMetrics(this.metrics, msg), msg.t);
     if (msg.state) {
       this.state = msg.state;
       this.onState?.(this.state);

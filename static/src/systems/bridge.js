@@ -3,6 +3,7 @@
 // the newest record it wrote (id, key and the hops of its origin).
 import { h, fmtInt } from "../dom.js";
 import { put } from "../widgets.js";
+import "./bridge.css";
 
 function stat(label) {
   const value = h("span", { class: "brg-num" }, "0");

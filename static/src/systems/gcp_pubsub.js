@@ -6,6 +6,7 @@
 // after a seek, what was replayed and what was marked acknowledged; a snapshot, when taken.
 import { h, fmtInt, fmtCompact } from "../dom.js";
 import { bar, put } from "../widgets.js";
+import "./gcp_pubsub.css";
 
 function note(cls = "", text = "") {
   return h("div", { class: `gps-note ${cls}` }, text);

@@ -6,6 +6,7 @@ import { TopicLog } from "./kafka/topic.js";
 import { SEGMENTS_CARD_WIDTH, SEGMENTS_PANEL_HEIGHT, showsSegments } from "./kafka/segments.js";
 import { GroupMembers, memberBadges } from "./kafka/group.js";
 import { clusterCard, ReplicationStrip } from "./kafka/cluster.js";
+import "./kafka.css";
 
 const MAX_PARTITION_ROWS = 24;
 const MAX_MEMBER_ROWS = 16;

@@ -6,6 +6,7 @@
 // subscription syncs, priority levels.
 import { h, fmtInt, fmtCompact } from "../dom.js";
 import { bar, put } from "../widgets.js";
+import "./pulsar.css";
 
 function note(cls = "", text = "") {
   return h("div", { class: `pls-note ${cls}` }, text);

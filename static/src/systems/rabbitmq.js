@@ -5,6 +5,7 @@
 import { h, fmtCompact, fmtInt } from "../dom.js";
 import { partitionColor, DEAD_COLOR } from "../colors.js";
 import { bar } from "../widgets.js";
+import "./rabbitmq.css";
 
 const TYPE_HELP = {
   direct: "key = binding key",

@@ -5,6 +5,7 @@
 // min-idle-time it is up for XAUTOCLAIM). See index.js for the API.
 import { h, fmtInt, fmtCompact } from "../dom.js";
 import { put } from "../widgets.js";
+import "./redis.css";
 
 const MAX_CONSUMER_ROWS = 12;
 const MAX_SUB_ROWS = 8;

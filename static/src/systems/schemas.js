@@ -2,6 +2,7 @@
 // versions (version -> global id), and the history of registrations: accepted ones with the
 // version and id they got, refused ones in red with the registry's reasons (rule, path, message).
 import { h, fmtInt } from "../dom.js";
+import "./schemas.css";
 
 function put(el, text) {
   const s = String(text);

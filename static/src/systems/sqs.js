@@ -6,6 +6,7 @@
 import { h, fmtCompact, fmtInt, fmtSeconds } from "../dom.js";
 import { DEAD_COLOR } from "../colors.js";
 import { bar } from "../widgets.js";
+import "./sqs.css";
 
 function chip(text, cls = "") {
   return h("span", { class: `sqs-chip ${cls}` }, text);

@@ -3,6 +3,7 @@
 // clock, and where every record went: in a window, late (dropped, side output), a late firing that
 // updated a window already emitted, or in no window.
 import { h, fmtInt } from "../dom.js";
+import "./streams.css";
 
 const MAX_ROWS = 8;
 

@@ -43,4 +43,5 @@ async def test_a_run_slowed_by_the_server_says_so():
     for _ in range(3):
         await room.tick()
     frame = out.frames()[-1]
-    assert frame["state"]["limited"] == "server_busy" and frame["state"]["effective_speed"] < 1
+    # far below the 100x asked for (how far depends on the machine and the engine build)
+    assert frame["state"]["limited"] == "server_busy" and frame["state"]["effective_speed"] < 10

@@ -143,7 +143,8 @@ def first_drain(req: Req, next_seq: list[int]) -> None:
 def sequences_after_gone(requests: Iterable[Req], gone: Req) -> None:
     """``gone`` will never be in the log: each later batch of its partition (made after it) that
     has a sequence takes ``gone``'s record count less, wrapping like the producer's counter
-    (TransactionManager.adjustSequencesDueToFailedBatch, with decrementSequence). Batches not
+    (TransactionManager.adjustSequencesDueToFailedBatch, in newer clients TxnPartitionEntry
+    .adjustSequencesDueToFailedBatch, with decrementSequence). Batches not
     drained yet have no sequence and take theirs when they are."""
     for req in requests:
         if req.number > gone.number and req.epoch == gone.epoch and req.seq != NO_SEQUENCE:

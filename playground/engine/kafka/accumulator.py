@@ -5,8 +5,13 @@ Rules followed (Kafka's clients: RecordAccumulator, Sender, BufferPool, DefaultR
 
 - Sequence numbers are 32-bit: after Integer.MAX_VALUE (2^31 - 1) comes 0
   (``DefaultRecordBatch.incrementSequence`` / ``decrementSequence``), and the broker takes 0
-  after Integer.MAX_VALUE as the next one (``ProducerAppendInfo.inSequence``). Kafka numbers
-  records; the playground numbers batches (one sequence number per batch), with the same wrap.
+  after Integer.MAX_VALUE as the next one (``ProducerAppendInfo.inSequence``).
+- Sequence numbers count records: a batch gets the partition's next sequence as its base when it
+  is first drained to the sender (RecordAccumulator.drain sets the producer id, epoch and base
+  sequence of a batch with none yet), and the next one starts ``record count`` later
+  (TransactionManager.incrementSequenceNumber). A batch never sent has none (``NO_SEQUENCE``),
+  so it may still grow (``may_append_to``); its last sequence is base + count - 1, wrapping
+  (``last_sequence``, DefaultRecordBatch.lastSequence).
 - Records join the open batch of their partition while it has room (batch.size) and has not
   been sent (``may_append_to``, RecordAccumulator.tryAppend); the playground makes one batch
   per partition per linger.ms when the sender keeps up.
@@ -54,6 +59,12 @@ def decrement_sequence(sequence: int, decrement: int) -> int:
     return sequence - decrement
 
 
+def last_sequence(base: int, count: int) -> int:
+    """The sequence of the last record of a batch of ``count`` records starting at ``base``
+    (DefaultRecordBatch.lastSequence: incrementSequence(baseSequence, lastOffsetDelta))."""
+    return increment_sequence(base, count - 1)
+
+
 def in_sequence(last_seq: int, next_seq: int) -> bool:
     """Whether the broker takes ``next_seq`` after ``last_seq`` (ProducerAppendInfo.inSequence):
     the next number, or 0 after Integer.MAX_VALUE."""
@@ -88,6 +99,7 @@ class Req:
 
     def __init__(self, number: int, p: int, keys: np.ndarray, tombs: np.ndarray | None, seq: int,
                  created: float) -> None:
+        """``seq`` is its base sequence, NO_SEQUENCE until it is first drained (``first_drain``)."""
         self.number = number  # rises with every batch the producer makes: its order within a partition
         self.n = len(keys)
         self.p = p
@@ -107,21 +119,36 @@ class Req:
         self.base_offset = -1  # the offset its answer gave (RecordMetadata.offset of its first record)
 
 
-def sequence_gone(requests: Iterable[Any], seq: int) -> None:
-    """A request with sequence number ``seq`` will never be in the log: the later ``requests`` of
-    its partition take one number less (TransactionManager.adjustSequencesDueToFailedBatch)."""
+def sequence_gone(requests: Iterable[Any], seq: int, count: int) -> None:
+    """A request with base sequence ``seq`` and ``count`` records will never be in the log: the
+    later ``requests`` of its partition that have a sequence take ``count`` less
+    (TransactionManager.adjustSequencesDueToFailedBatch: baseSequence - failed recordCount)."""
     for req in requests:
         if req.seq is not None and req.seq > seq:
-            req.seq -= 1
+            req.seq -= count
+
+
+def first_drain(req: Req, next_seq: list[int]) -> None:
+    """``req`` is drained for the first time: it takes its partition's next sequence as its base,
+    and the next batch will start ``req.n`` later (RecordAccumulator.drain: ``batch.setProducerState
+    (producerIdAndEpoch, transactionManager.sequenceNumber(tp), ...)`` then
+    ``transactionManager.incrementSequenceNumber(tp, batch.recordCount)``). A retried batch keeps
+    the sequence it has."""
+    if req.seq == NO_SEQUENCE:
+        p = req.p
+        req.seq = next_seq[p]
+        next_seq[p] = increment_sequence(next_seq[p], req.n)
 
 
 def sequences_after_gone(requests: Iterable[Req], gone: Req) -> None:
-    """``gone`` will never be in the log: each later batch of its partition (made after it) takes
-    the sequence number before its own, wrapping like the producer's counter
-    (TransactionManager.adjustSequencesDueToFailedBatch, with decrementSequence)."""
+    """``gone`` will never be in the log: each later batch of its partition (made after it) that
+    has a sequence takes ``gone``'s record count less, wrapping like the producer's counter
+    (TransactionManager.adjustSequencesDueToFailedBatch, in newer clients TxnPartitionEntry
+    .adjustSequencesDueToFailedBatch, with decrementSequence). Batches not
+    drained yet have no sequence and take theirs when they are."""
     for req in requests:
-        if req.number > gone.number and req.epoch == gone.epoch:
-            req.seq = decrement_sequence(req.seq, 1)
+        if req.number > gone.number and req.epoch == gone.epoch and req.seq != NO_SEQUENCE:
+            req.seq = decrement_sequence(req.seq, gone.n)
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)

@@ -13,7 +13,7 @@ followers, acknowledged once the high watermark passes them. Rules followed:
   leader's log settles nothing by itself (an idempotent retry of it would be answered
   DUPLICATE_SEQUENCE once it is committed), so the copy's fate decides.
 - A copy that will never be written (cut away, and its transaction aborted meanwhile) gives its
-  sequence number to the requests after it (adjustSequencesDueToFailedBatch), so the leader
+  sequence numbers (one per record) to the requests after it (adjustSequencesDueToFailedBatch), so the leader
   does not refuse them as out of order.
 - commitTransaction() flushes first, then ends the transaction (KafkaProducer.commitTransaction:
   TransactionManager.beginCommit queues EndTxn(COMMIT) behind every record sent in the
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from playground.engine.component import Runtime
-from playground.engine.kafka.accumulator import DROP_INVALID, DROP_INVALID_BATCH
+from playground.engine.kafka.accumulator import DROP_INVALID, DROP_INVALID_BATCH, decrement_sequence, increment_sequence
 from playground.engine.kafka.compaction import records_without_key
 from playground.engine.kafka.partitioner import key_name
 from playground.engine.kafka.producer import producer_stream, sequence_gone
@@ -114,8 +114,8 @@ class GroupOutput(Runtime):
                     req.keys = np.concatenate([req.keys, more.keys])
                     req.origins = None if req.origins is None else np.concatenate([req.origins, more.origins])
                     req.flags = None if req.flags is None else np.concatenate([req.flags, more.flags])
-                req.seq = self.seq[p]
-                self.seq[p] += 1
+                req.seq = self.seq[p]  # records are numbered: the next request starts req.n later
+                self.seq[p] = increment_sequence(self.seq[p], req.n)
             outcome, batch = topic.produce(sim, p, req.keys, req.flags, self.id, "all", req.seq, req)
             if outcome == DUPLICATE:  # the leader has it already: answered when it is committed
                 queue.popleft()
@@ -140,7 +140,7 @@ class GroupOutput(Runtime):
                 self.dropped[DROP_INVALID] = self.dropped.get(DROP_INVALID, 0) + invalid
                 if req.n > invalid:
                     self.dropped[DROP_INVALID_BATCH] = self.dropped.get(DROP_INVALID_BATCH, 0) + req.n - invalid
-                self._sequence_dropped(p, req.seq)
+                self._sequence_dropped(p, req.seq, req.n)
                 continue
             if outcome != APPENDED or batch is None:
                 self._retry_later(sim)
@@ -201,7 +201,7 @@ class GroupOutput(Runtime):
                 self.waiting_n -= req.n
                 self.dropped[DROP_ABORTED_UNSENT] = self.dropped.get(DROP_ABORTED_UNSENT, 0) + req.n
                 if req.seq is not None:  # sent once, cut away by a new leader, never written again
-                    self._sequence_dropped(req.p, req.seq)
+                    self._sequence_dropped(req.p, req.seq, req.n)
         if any(r is not None and r.txn == txn for r in self.sent):
             self.aborted.add(txn)
         topic: TopicRuntime = sim.components[self.topic]
@@ -273,21 +273,22 @@ class GroupOutput(Runtime):
         if req.txn in self.aborted:
             req.state = "done"
             self.dropped[DROP_ABORTED_UNSENT] = self.dropped.get(DROP_ABORTED_UNSENT, 0) + n
-            self._sequence_dropped(req.p, req.seq)
+            self._sequence_dropped(req.p, req.seq, req.n)
         else:
             req.state = "queued"
             self.queues[req.p].appendleft(req)
             self.waiting_n += n
         self._retry_later(sim)
 
-    def _sequence_dropped(self, p: int, seq: int | None) -> None:
-        """A request that had a sequence number will never be written: the requests after it take
-        one sequence number less, as the Java producer's adjustSequencesDueToFailedBatch does, so
+    def _sequence_dropped(self, p: int, seq: int | None, count: int) -> None:
+        """A request of ``count`` records that had a sequence number will never be written: the
+        requests after it take ``count`` less, as the Java producer's
+        TransactionManager.adjustSequencesDueToFailedBatch does (baseSequence - recordCount), so
         that the leader does not refuse them as OutOfOrderSequence for ever."""
         if seq is None:
             return
-        sequence_gone(self.queues[p], seq)
-        self.seq[p] -= 1
+        sequence_gone(self.queues[p], seq, count)
+        self.seq[p] = decrement_sequence(self.seq[p], count)
 
     def lost(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
         self.pending_n -= n

@@ -49,10 +49,11 @@ from playground.engine.kafka.accumulator import (
     DROP_BLOCKED,
     DROP_INVALID,
     DROP_INVALID_BATCH,
+    NO_SEQUENCE,
     BlockedSends,
     Req,
     decrement_sequence,
-    increment_sequence,
+    first_drain,
     may_append_to,
     sender_may_start,
     sequence_gone,
@@ -334,11 +335,9 @@ class ProducerRuntime(Runtime):
             tombs = None if tombs is None else tombs[room:]
             origins = None if origins is None else origins[room:]
         self.number += 1
-        next_seq = self.next_seq
-        req = Req(self.number, p, keys, tombs, next_seq[p], now)
+        req = Req(self.number, p, keys, tombs, NO_SEQUENCE, now)  # its sequence comes when first drained
         req.origins = origins
         req.epoch = self.epoch
-        next_seq[p] = increment_sequence(next_seq[p], 1)
         if self.transactional:
             req.txn = txn
             self.txn_records.setdefault(txn, []).append((p, keys, tombs, origins))
@@ -443,6 +442,7 @@ class ProducerRuntime(Runtime):
         now = sim.kernel.now
         if req.attempts == 0:
             self._compress(req.n, now)
+            first_drain(req, self.next_seq)
         else:
             self.send_retries += 1
             self.busy_until += req.n / self.capacity if self.capacity != INF else 0.0
@@ -496,7 +496,7 @@ class ProducerRuntime(Runtime):
         if outcome == DUPLICATE:
             # The leader has it already (DUPLICATE_SEQUENCE), and answers with the offsets of the
             # copy it has (ProducerStateEntry's batch metadata), once that copy is committed.
-            original = find_duplicate_batch(topic.parts[p].retained.get(self.id), req.seq)  # type: ignore[index]
+            original = find_duplicate_batch(topic.parts[p].retained.get(self.id), req.seq, req.n)  # type: ignore[index]
             if original is not None:
                 req.base_offset = original[1]
             self.duplicate_answers += 1
@@ -633,16 +633,17 @@ class ProducerRuntime(Runtime):
 
     def _sequence_gone(self, gone: Req) -> None:
         """``gone`` will never be in the log: the batches after it in its partition take one
-        sequence number less (the Java producer's TransactionManager.adjustSequencesDueToFailedBatch),
-        or the leader would refuse every one of them as OutOfOrderSequence for ever."""
+        sequence number less per record of ``gone`` (the Java producer's
+        TransactionManager.adjustSequencesDueToFailedBatch), or the leader would refuse every one
+        of them as OutOfOrderSequence for ever. A batch never drained had no sequence: nothing moves."""
         if not self.idempotent:
             return
         p = gone.p
-        if gone.epoch != self.epoch:
+        if gone.epoch != self.epoch or gone.seq == NO_SEQUENCE:
             return
         sequences_after_gone(self.queues[p], gone)
         sequences_after_gone((req for req in self.outstanding.values() if req.p == p), gone)
-        self.next_seq[p] = decrement_sequence(self.next_seq[p], 1)
+        self.next_seq[p] = decrement_sequence(self.next_seq[p], gone.n)
 
     def _drop(self, sim: Simulation, n: int, reason: str, topic: str, p: int) -> None:
         if self.transactional:

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from playground.engine._mypyc import mypyc_attr
-from playground.engine.kafka.accumulator import NO_SEQUENCE, decrement_sequence, in_sequence
+from playground.engine.kafka.accumulator import (
+    NO_SEQUENCE,
+    decrement_sequence,
+    in_sequence,
+    increment_sequence,
+    last_sequence,
+)
 from playground.engine.kafka.compaction import records_without_key
 
 if TYPE_CHECKING:
@@ -75,7 +81,7 @@ class PartitionState:
         self.hw = 0
         self.pending: deque[Batch] = deque()
         self.epoch = 0
-        self.seqs: dict[str, int] = {}  # idempotent producer state: last sequence appended per producer
+        self.seqs: dict[str, int] = {}  # idempotent producer state: last sequence (of the last record) per producer
         self.lost = 0  # records truncated away, counted
         # ProducerStateEntry: the metadata (sequence, first offset, end offset) of the last
         # NUM_BATCHES_TO_RETAIN batches of each producer, and each producer's epoch
@@ -93,7 +99,7 @@ class PartitionState:
         pending.append(batch)
         self.leo[self.leader] = batch.end  # type: ignore[index]
         if producer is not None and seq is not None:
-            self.seqs[producer] = seq
+            self.seqs[producer] = last_sequence(seq, len(keys))
             self.retain(producer, seq, batch.first, batch.end)
         return batch
 
@@ -144,13 +150,17 @@ DROP_ACKS0: Final = "acks=0 and the leader died before followers copied it"
 NUM_BATCHES_TO_RETAIN: Final = 5  # ProducerStateEntry.NUM_BATCHES_TO_RETAIN
 
 
-def find_duplicate_batch(entries: Any, seq: int) -> tuple[int, int, int] | None:
-    """The retained batch with this sequence number, or None (ProducerStateEntry.findDuplicateBatch,
-    batchWithSequenceRange: one sequence number per batch here). The leader answers a duplicate
-    with that batch's offsets (DUPLICATE_SEQUENCE, the original base offset), writing nothing."""
+def find_duplicate_batch(entries: Any, seq: int, count: int) -> tuple[int, int, int] | None:
+    """The retained batch with the same first and last sequence as a batch of ``count`` records
+    starting at ``seq``, or None (ProducerStateEntry.findDuplicateBatch, batchWithSequenceRange:
+    ``firstSeq == batch.firstSeq() && lastSeq == batch.lastSeq()``; entries are (base sequence,
+    first offset, end offset), so an entry's record count is end - first). The leader answers a
+    duplicate with that batch's offsets (DUPLICATE_SEQUENCE, the original base offset), writing
+    nothing."""
     if entries:
+        last = last_sequence(seq, count)
         for entry in entries:
-            if entry[0] == seq:
+            if entry[0] == seq and last_sequence(entry[0], entry[2] - entry[1]) == last:
                 return entry  # type: ignore[no-any-return]
     return None
 
@@ -158,8 +168,9 @@ def find_duplicate_batch(entries: Any, seq: int) -> tuple[int, int, int] | None:
 def check_producer_sequence(known_epoch: int | None, last_seq: int | None, epoch: int, seq: int) -> str | None:
     """ProducerAppendInfo.checkProducerEpoch and checkSequence, for a batch that is no duplicate:
     an epoch older than the last seen is refused (InvalidProducerEpochException, the producer is
-    fenced); a newer epoch must start at sequence 0; within an epoch the batch must follow the
-    last one (``in_sequence``, wrapping after Integer.MAX_VALUE). A producer with no state yet
+    fenced); a newer epoch must start at sequence 0; within an epoch the batch's first sequence
+    must follow ``last_seq``, the last record's sequence of the last batch (base + count - 1:
+    ``in_sequence``, wrapping after Integer.MAX_VALUE). A producer with no state yet
     may start anywhere. Returns the error outcome, or None to append."""
     if known_epoch is not None and epoch < known_epoch:
         return INVALID_PRODUCER_EPOCH
@@ -254,7 +265,7 @@ class ReplicatedTopic:
         if seq is not None:
             known = part.producer_epochs.get(producer)
             if known is None or producer_epoch == known:
-                duplicate = find_duplicate_batch(part.retained.get(producer), seq)
+                duplicate = find_duplicate_batch(part.retained.get(producer), seq, len(keys))
                 if duplicate is not None:
                     return DUPLICATE, part.find_seq(producer, seq)
             error = check_producer_sequence(known, part.seqs.get(producer), producer_epoch, seq)
@@ -263,7 +274,7 @@ class ReplicatedTopic:
             if known is None or producer_epoch > known:
                 part.producer_epochs[producer] = producer_epoch
                 part.retained.pop(producer, None)
-            part.seqs[producer] = seq
+            part.seqs[producer] = last_sequence(seq, len(keys))
         # PartitionState.append, inline (once per produced batch)
         pending = part.pending
         batch = Batch(pending[-1].end if pending else part.hw, keys, tombs, producer, seq, acks, req, part.epoch)
@@ -374,8 +385,9 @@ class ReplicatedTopic:
                 n -= keep
             if batch.producer is None:
                 continue
-            if batch.seq is not None:
-                removed_seq[batch.producer] = batch.seq
+            if batch.seq is not None:  # the sequence of its first record cut away (records are numbered)
+                removed_seq[batch.producer] = (batch.seq if batch.first >= new_leo
+                                               else increment_sequence(batch.seq, new_leo - batch.first))
             producer = sim.components[batch.producer]
             if batch.req is not None and batch.first >= new_leo:
                 producer.copy_truncated(sim, batch.req, n)

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from playground.engine.kafka.accumulator import DROP_BLOCKED, DROP_INVALID, DROP_INVALID_BATCH, Req, increment_sequence
+from playground.engine.kafka.accumulator import (
+    DROP_BLOCKED,
+    DROP_INVALID,
+    DROP_INVALID_BATCH,
+    Req,
+    increment_sequence,
+    last_sequence,
+)
 from playground.engine.kafka.compaction import records_without_key
 from playground.engine.kafka.compression import RECORD_BATCH_OVERHEAD
 from playground.engine.kafka.partitioner import sticky_next_partition, sticky_switch_points
@@ -106,7 +113,7 @@ def send_at_once(producer: ProducerRuntime, sim: Simulation, topic: TopicRuntime
             req.attempts = 1
             req.in_log = True
             req.epoch = epoch
-            next_seq[p] = increment_sequence(seq, 1)
+            next_seq[p] = increment_sequence(seq, n)  # records are numbered (incrementSequenceNumber)
             # _compress
             cost = costs.get(n)
             if cost is None:
@@ -121,7 +128,7 @@ def send_at_once(producer: ProducerRuntime, sim: Simulation, topic: TopicRuntime
                     producer.busy_until += n / capacity  # not before now: set above
             # the leader appends (ReplicatedTopic.produce, PartitionState.append)
             if idempotent:
-                part.seqs[producer_id] = seq
+                part.seqs[producer_id] = last_sequence(seq, n)
                 if producer_id not in part.producer_epochs:
                     part.producer_epochs[producer_id] = epoch
             pending = part.pending

@@ -194,11 +194,13 @@ def test_a_compacted_topic_refuses_batches_holding_a_record_without_a_key(cluste
 
 def test_a_duplicate_is_found_among_the_producers_last_five_batches():
     """ProducerStateEntry keeps the metadata of the last NUM_BATCHES_TO_RETAIN (5) batches;
-    findDuplicateBatch matches a batch's sequence against them."""
-    entries = [(s, s * 10, s * 10 + 10) for s in range(5)]
-    assert find_duplicate_batch(entries, 3) == (3, 30, 40)
-    assert find_duplicate_batch(entries, 5) is None
-    assert find_duplicate_batch(None, 0) is None
+    findDuplicateBatch matches a batch's first and last sequence against them
+    (batchWithSequenceRange); records are numbered, so batches of 10 start 10 apart."""
+    entries = [(s * 10, s * 100, s * 100 + 10) for s in range(5)]
+    assert find_duplicate_batch(entries, 30, 10) == (30, 300, 310)
+    assert find_duplicate_batch(entries, 30, 4) is None  # same first sequence, another last one
+    assert find_duplicate_batch(entries, 50, 10) is None
+    assert find_duplicate_batch(None, 0, 1) is None
 
 
 def test_a_retried_batch_already_committed_is_answered_with_the_original_offsets():
@@ -220,7 +222,7 @@ def test_a_retried_batch_already_committed_is_answered_with_the_original_offsets
     assert topic.parts[p].leader_leo == leo  # not written again
     answer = [e for e in sim.drain_events() if e["k"] == "duplicate_sequence"]
     assert answer[-1]["o"] == first and answer[-1]["committed"]
-    outcome, _ = topic.produce(sim, p, np.zeros(1, dtype=np.int32), None, "p", "all", seq, None)
+    outcome, _ = topic.produce(sim, p, np.zeros(end - first, dtype=np.int32), None, "p", "all", seq, None)
     assert outcome == DUPLICATE
     older = decrement_sequence(seq, 1)
     outcome, _ = topic.produce(sim, p, np.zeros(1, dtype=np.int32), None, "p", "all", older, None)

@@ -54,6 +54,47 @@ class Source:
         return {}
 
 
+class ReadsThroughSource:
+    """A node that reads any system through a Source adapter (the bridge, a stream processor): the
+    source's system calls these on its reader (a push, a lease extension, a trim, the position it
+    must keep...), and they go to the adapter, which knows that system."""
+
+    source: Source | None
+
+    def receive(self, sim: Simulation, *delivery: Any) -> None:
+        """A push from the source (AMQP basic.deliver, a Pub/Sub streaming-pull message)."""
+        self.source.receive(sim, *delivery)  # type: ignore[union-attr]
+
+    def alive(self) -> list[Any]:
+        return self.source.alive()  # type: ignore[union-attr]
+
+    def extends(self, member_key: str, held_for: float) -> bool:
+        return bool(self.source.extends(member_key, held_for))  # type: ignore[union-attr]
+
+    def deliver(self, sim: Simulation, worker: str, token: int, picks: Any) -> None:
+        self.source.deliver(sim, worker, token, picks)  # type: ignore[union-attr]
+
+    def keep_from(self, *where: Any) -> int:
+        return self.source.keep_from(*where)  # type: ignore[union-attr]
+
+    @property
+    def state(self) -> Any:
+        """A Redis stream reads its readers' consumer-group state (last-delivered position)."""
+        return getattr(self.source, "group", None)
+
+    def oldest_pending_pos(self) -> int | None:
+        return self.source.oldest_pending_pos()  # type: ignore[union-attr]
+
+    def on_added(self, n: int, redriven_by: str | None) -> None:
+        self.source.on_added(n, redriven_by)  # type: ignore[union-attr]
+
+    def on_trim(self, sim: Simulation, start: int, end: int) -> None:
+        self.source.on_trim(sim, start, end)  # type: ignore[union-attr]
+
+    def marker_floor(self, topic: str, partition: int) -> int:
+        return self.source.marker_floor(topic, partition)  # type: ignore[union-attr]
+
+
 class Sink:
     """Base of sink adapters: ``owner`` is the writing node's id, ``node`` the entity written to."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from playground.engine.adapters import Sink, Source
+from playground.engine.adapters import ReadsThroughSource, Sink, Source
 from playground.engine.component import CommandError, Runtime
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ POLL: Final = 91
 COMMIT: Final = 92
 
 
-class BridgeRuntime(Runtime):
+class BridgeRuntime(ReadsThroughSource, Runtime):
     commands = {"crash_bridge": "cmd_crash", "restart_bridge": "cmd_restart"}
     command_labels = {"crash_bridge": "Crash", "restart_bridge": "Restart"}
     auto_ack = False  # an AMQP source delivers to it with manual acks
@@ -51,41 +51,6 @@ class BridgeRuntime(Runtime):
         if source is not None and sink is not None:
             sim.kernel.schedule(self.poll_s, POLL, self.id, self.token)
             sim.kernel.schedule(self.commit_s, COMMIT, self.id, self.token)
-
-    # -- what a source's system calls on the reading node (forwarded to the adapter) -------------
-
-    def receive(self, sim: Simulation, *delivery: Any) -> None:
-        """A push from the source (AMQP basic.deliver, a Pub/Sub streaming-pull message)."""
-        self.source.receive(sim, *delivery)  # type: ignore[union-attr]
-
-    def alive(self) -> list[Any]:
-        return self.source.alive()  # type: ignore[union-attr]
-
-    def extends(self, member_key: str, held_for: float) -> bool:
-        return bool(self.source.extends(member_key, held_for))  # type: ignore[union-attr]
-
-    def deliver(self, sim: Simulation, worker: str, token: int, picks: Any) -> None:
-        self.source.deliver(sim, worker, token, picks)  # type: ignore[union-attr]
-
-    def keep_from(self, *where: Any) -> int:
-        return self.source.keep_from(*where)  # type: ignore[union-attr]
-
-    @property
-    def state(self) -> Any:
-        """A Redis stream reads its readers' consumer-group state (last-delivered position)."""
-        return getattr(self.source, "group", None)
-
-    def oldest_pending_pos(self) -> int | None:
-        return self.source.oldest_pending_pos()  # type: ignore[union-attr]
-
-    def on_added(self, n: int, redriven_by: str | None) -> None:
-        self.source.on_added(n, redriven_by)  # type: ignore[union-attr]
-
-    def on_trim(self, sim: Simulation, start: int, end: int) -> None:
-        self.source.on_trim(sim, start, end)  # type: ignore[union-attr]
-
-    def marker_floor(self, topic: str, partition: int) -> int:
-        return self.source.marker_floor(topic, partition)  # type: ignore[union-attr]
 
     def on_append(self, sim: Simulation, *where: Any) -> None:
         """The bridge polls on its own clock: new records wait for its next poll."""

@@ -21,7 +21,7 @@ import heapq
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from playground.engine.adapters import Sink, Source
+from playground.engine.adapters import ReadsThroughSource, Sink, Source
 from playground.engine.component import Runtime
 from playground.engine.record import Hop, Record
 from playground.engine.streams.aggregator import Result, Spec, WindowedAggregator
@@ -56,7 +56,7 @@ def in_partition_group_order(batch: Sequence[tuple[Record, Any]]) -> list[tuple[
     return list(heapq.merge(*parts.values(), key=lambda item: item[0].event_time))
 
 
-class WindowedAggregateRuntime(Runtime):
+class WindowedAggregateRuntime(ReadsThroughSource, Runtime):
     auto_ack = False  # an AMQP source delivers to it with manual acks
 
     def __init__(self, sim: Simulation, node_id: str, params: dict[str, Any], source: Source | None,
@@ -76,39 +76,6 @@ class WindowedAggregateRuntime(Runtime):
         if source is not None:
             sim.kernel.schedule(self.poll_s, POLL, self.id, 0)
             sim.kernel.schedule(self.commit_s, COMMIT, self.id, 0)
-
-    # -- what a source's system calls on the reading node (forwarded to the adapter) ---------------
-
-    def receive(self, sim: Simulation, *delivery: Any) -> None:
-        self.source.receive(sim, *delivery)  # type: ignore[union-attr]
-
-    def alive(self) -> list[Any]:
-        return self.source.alive()  # type: ignore[union-attr]
-
-    def extends(self, member_key: str, held_for: float) -> bool:
-        return bool(self.source.extends(member_key, held_for))  # type: ignore[union-attr]
-
-    def deliver(self, sim: Simulation, worker: str, token: int, picks: Any) -> None:
-        self.source.deliver(sim, worker, token, picks)  # type: ignore[union-attr]
-
-    def keep_from(self, *where: Any) -> int:
-        return self.source.keep_from(*where)  # type: ignore[union-attr]
-
-    @property
-    def state(self) -> Any:
-        return getattr(self.source, "group", None)
-
-    def oldest_pending_pos(self) -> int | None:
-        return self.source.oldest_pending_pos()  # type: ignore[union-attr]
-
-    def on_added(self, n: int, redriven_by: str | None) -> None:
-        self.source.on_added(n, redriven_by)  # type: ignore[union-attr]
-
-    def on_trim(self, sim: Simulation, start: int, end: int) -> None:
-        self.source.on_trim(sim, start, end)  # type: ignore[union-attr]
-
-    def marker_floor(self, topic: str, partition: int) -> int:
-        return self.source.marker_floor(topic, partition)  # type: ignore[union-attr]
 
     def on_append(self, sim: Simulation, *where: Any) -> None:
         """It polls on its own clock."""

@@ -11,7 +11,6 @@ per run and everything declared is deleted afterwards.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from tests.differential.rabbitmq_broker import (
     Broker,
     EngineRun,
     confirmed,
-    connect,
     engine_xdeath,
     pika,
     xdeath,
@@ -29,11 +27,6 @@ from tests.differential.rabbitmq_broker import (
 from tests.engine.rabbitmq.factories import edge, node
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    yield from connect()
 
 
 # -- routing ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ the real RabbitMQ broker (127.0.0.1:5672, guest/guest; 3.10)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from tests.differential.rabbitmq_broker import (
     Broker,
     EngineRun,
     confirmed,
-    connect,
     ctl,
     engine_xdeath,
     need_rabbitmqctl,
@@ -22,11 +20,6 @@ from tests.differential.rabbitmq_broker import (
 from tests.engine.rabbitmq.factories import edge, node
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    yield from connect()
 
 
 # -- policies --------------------------------------------------------------------------------

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from tests.differential.rabbitmq_broker import (
     Broker,
     EngineRun,
     confirmed,
-    connect,
     engine_xdeath,
     pika,
     xdeath,
@@ -21,11 +19,6 @@ from tests.differential.rabbitmq_broker import (
 from tests.engine.rabbitmq.factories import edge, node
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    yield from connect()
 
 
 # -- quorum queues ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ each emitted window result as a Record to any sink, and account for every record
 
 It runs as a stream task does: poll a batch from the source (a Kafka topic read by an internal
 consumer group, an AMQP queue, an SQS queue... through the source's adapter), hand each record
-to the aggregation (aggregator.py) with its timestamp (time.timestamp_of: the envelope's event
+to the aggregation (aggregator.py) with its timestamp (streams/time.py, timestamp_of: the envelope's event
 time, or the task's clock for processing / ingestion time), write what it emits to the sink's
 adapter, and commit the source every commit interval. With the flink preset, the watermark
 generators' periodic emit happens after each poll (the poll interval plays

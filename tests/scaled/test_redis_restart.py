@@ -169,7 +169,14 @@ async def test_after_a_redis_restart_the_room_goes_on_and_the_viewer_gets_frames
         first_back = time.monotonic()
         after += await receive_until(alice, lambda m: m["type"] == "frame" and m["seq"] >= last_before + 40)
         client = redis.Redis.from_url(private_redis.url, socket_connect_timeout=1)
+        # The worker retakes the lease at its next lease refresh, which may come just after the
+        # first frames (the heartbeat and the tick loop are separate): wait for it, bounded.
         owner_after = client.get(lease_key)
+        for _ in range(50):
+            if owner_after is not None:
+                break
+            await asyncio.sleep(0.1)
+            owner_after = client.get(lease_key)
         await alice.send(json.dumps({"type": "control", "action": "pause"}))
     finally:
         client.close()
